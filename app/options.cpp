@@ -1,0 +1,75 @@
+#include "options.h"
+
+#include <functional>
+#include <sstream>
+#include <stdexcept>
+
+namespace oc::app {
+namespace {
+
+struct Row {
+  const char* name;  // the key subcommands use
+  const char* flag;  // CLI11 flag spec
+  const char* env;   // environment variable, or ""
+  const char* help;
+  std::function<CLI::Option*(CLI::App&, Options&, const Row&)> bind;
+};
+
+template <typename T>
+auto bind_member(T Options::*member) {
+  return [member](CLI::App& cmd, Options& o, const Row& row) {
+    return cmd.add_option(row.flag, o.*member, row.help)->capture_default_str();
+  };
+}
+
+auto bind_flag(bool Options::*member) {
+  return [member](CLI::App& cmd, Options& o, const Row& row) { return cmd.add_flag(row.flag, o.*member, row.help); };
+}
+
+const std::vector<Row>& table() {
+  static const std::vector<Row> rows = {
+      {"model", "-m,--model", "ONNX_CHAT_MODEL", "model folder, hub repo id, or repo id/PRESET",
+       bind_member(&Options::model)},
+      {"preset", "--preset", "ONNX_CHAT_PRESET", "quantization preset: Q4_MIXED, QUANTIZED, FP16, FP32",
+       bind_member(&Options::preset)},
+      {"provider", "--provider", "ONNX_CHAT_PROVIDER", "execution provider: cpu, cuda, ...",
+       bind_member(&Options::provider)},
+      {"device-id", "--device-id", "ONNX_CHAT_DEVICE_ID", "accelerator index for the execution provider",
+       bind_member(&Options::device_id)},
+      {"threads", "--threads", "ONNX_CHAT_THREADS", "intra-op threads per session (0: one per core)",
+       bind_member(&Options::threads)},
+      {"host", "--host", "ONNX_CHAT_HOST", "address to listen on", bind_member(&Options::host)},
+      {"port", "--port", "COMFYAI_ONNX_PORT", "port to listen on", bind_member(&Options::port)},
+      {"api-key", "--api-key", "ONNX_CHAT_API_KEY", "require 'Authorization: Bearer KEY' on /v1 routes",
+       bind_member(&Options::api_key)},
+      {"log-level", "--log-level", "ONNX_CHAT_LOG_LEVEL", "debug, info, warn, error, off",
+       bind_member(&Options::log_level)},
+      {"json", "--json", "", "machine-readable JSON output", bind_flag(&Options::json)},
+  };
+  return rows;
+}
+
+}  // namespace
+
+void add_options(CLI::App& cmd, Options& options, const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    const Row* found = nullptr;
+    for (const auto& row : table())
+      if (name == row.name) found = &row;
+    if (!found) throw std::logic_error("option not in the table: " + name);
+    CLI::Option* opt = found->bind(cmd, options, *found);
+    if (*found->env) opt->envname(found->env);
+  }
+}
+
+std::string options_table_markdown() {
+  Options defaults;
+  std::ostringstream out;
+  out << "| flag | env | help |\n|---|---|---|\n";
+  for (const auto& row : table())
+    out << "| `" << row.flag << "` | " << (*row.env ? std::string("`") + row.env + "`" : "") << " | " << row.help
+        << " |\n";
+  return out.str();
+}
+
+}  // namespace oc::app

@@ -1,0 +1,34 @@
+// The one option table: every flag of every subcommand, with its env var, default and help.
+// A subcommand asks for the rows it uses by name; nothing else defines flags.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace oc::app {
+
+struct Options {
+  // model selection
+  std::string model;            // folder, repo id, or repo id/PRESET
+  std::string preset;           // Q4_MIXED, QUANTIZED, FP16, FP32
+  // runtime
+  std::string provider = "cpu";
+  int device_id = 0;
+  int threads = 0;
+  // server
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  std::string api_key;
+  std::string log_level = "info";
+  // output
+  bool json = false;
+};
+
+// Adds the named rows of the table to a (sub)command. Unknown names are a programming error.
+void add_options(CLI::App& cmd, Options& options, const std::vector<std::string>& names);
+// The table as text (flag, env, default, help), for `onnx-chat help-options` and the README.
+std::string options_table_markdown();
+
+}  // namespace oc::app

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything onnx-chat needs to build and test on Debian 12: system packages (only the
+# missing ones), ONNX Runtime from the npm registry, and the node packages of the test suite.
+#   usage: scripts/setup.sh [--no-node]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl xz-utils
+  nodejs npm
+  nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
+  libcurl4-openssl-dev libssl-dev libpcre2-dev libutf8proc-dev
+  libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libexif-dev libstb-dev
+  libsndfile1-dev libmpg123-dev libsoxr-dev libkissfft-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-onnx python3-numpy sox espeak-ng
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+ort="$(scripts/fetch-onnxruntime.sh)"
+echo "setup: ONNX Runtime at $ort"
+
+if [ "${1:-}" != "--no-node" ]; then
+  if [ ! -f tests/node_modules/.package-lock.json ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
+    echo "setup: installing node test packages"
+    (cd tests && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

@@ -1,0 +1,19 @@
+// String helpers used across layers.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oc {
+
+bool starts_with(std::string_view s, std::string_view prefix);
+bool ends_with(std::string_view s, std::string_view suffix);
+std::string to_lower(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+std::vector<std::string> split(std::string_view s, char sep);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+// True when every byte sequence in s is well-formed UTF-8.
+bool is_valid_utf8(std::string_view s);
+
+}  // namespace oc

@@ -1,0 +1,30 @@
+// RAII over ONNX Runtime: the process-wide environment, session options, and execution providers.
+#pragma once
+
+#include <onnxruntime_cxx_api.h>
+
+#include <string>
+#include <vector>
+
+namespace oc::ort {
+
+// The ONNX Runtime version the process runs on (from the loaded library, not the headers).
+std::string runtime_version();
+// Execution providers the loaded library was built with ("CPUExecutionProvider", ...).
+std::vector<std::string> available_providers();
+
+// The single Ort::Env of the process, created on first use.
+Ort::Env& env();
+
+struct SessionConfig {
+  int intra_op_threads = 0;  // 0: ONNX Runtime's default (one per physical core)
+  int inter_op_threads = 1;
+  std::string provider = "cpu";  // "cpu", "cuda", ...
+  int device_id = 0;
+  bool enable_mem_pattern = true;
+  int graph_optimization_level = 99;  // ORT_ENABLE_ALL
+};
+
+Ort::SessionOptions make_session_options(const SessionConfig& config);
+
+}  // namespace oc::ort

@@ -1,0 +1,61 @@
+// An ONNX Runtime session plus the metadata of its inputs and outputs, read once at load.
+#pragma once
+
+#include <onnxruntime_cxx_api.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ort/runtime.h"
+
+namespace oc::ort {
+
+// One dimension of a tensor shape: a fixed size, or a symbolic name ("batch_size"), or unknown.
+struct Dim {
+  int64_t value = -1;  // >= 0 when fixed
+  std::string symbol;  // non-empty when symbolic
+  bool fixed() const { return value >= 0; }
+  std::string str() const;
+};
+
+struct TensorInfo {
+  std::string name;
+  ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  std::vector<Dim> shape;  // empty for a scalar
+  bool is_tensor = true;
+  std::string shape_str() const;  // "[batch_size,2,past_sequence_length,256]"
+};
+
+// "float32", "float16", "int64", "bool", ...
+const char* element_type_name(ONNXTensorElementDataType type);
+size_t element_size(ONNXTensorElementDataType type);
+
+class Session {
+ public:
+  Session(const std::filesystem::path& path, const SessionConfig& config);
+
+  Ort::Session& get() { return session_; }
+  const std::filesystem::path& path() const { return path_; }
+  const std::vector<TensorInfo>& inputs() const { return inputs_; }
+  const std::vector<TensorInfo>& outputs() const { return outputs_; }
+  const TensorInfo* input(std::string_view name) const;
+  const TensorInfo* output(std::string_view name) const;
+
+ private:
+  std::filesystem::path path_;
+  Ort::Session session_;
+  std::vector<TensorInfo> inputs_;
+  std::vector<TensorInfo> outputs_;
+};
+
+// Reads inputs/outputs of a model without keeping a session (used by inspect).
+struct SessionIo {
+  std::vector<TensorInfo> inputs;
+  std::vector<TensorInfo> outputs;
+};
+SessionIo read_session_io(Ort::Session& session);
+
+}  // namespace oc::ort
