@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fixturesDir } from '../lib/paths.mjs';
 import { ensureFixtures, decoderVariants, testImage, testTone } from '../lib/fixtures.mjs';
-import { loadReference, disposeReference, generateGreedy, toRawImage } from './runner.mjs';
+import { loadReference, disposeReference, generateGreedy, renderPrompt, toRawImage } from './runner.mjs';
 
 const root = fixturesDir();
 ensureFixtures();
@@ -99,6 +99,41 @@ for (const name of fixtures) {
         assert.deepEqual(r2.promptIds, r1.promptIds);
         assert.notDeepEqual(r2.generatedIds, r1.generatedIds, 'different clips, same output');
       });
+
+      if (variant === 'fp32') {
+        test('template and special tokens', async () => {
+          const prompt = renderPrompt(ref, [
+            { role: 'system', content: ' Be brief. ' },
+            { role: 'user', content: [{ type: 'text', text: ' Hi ' }, { type: 'image' }, { type: 'audio' }] },
+            { role: 'assistant', content: 'Hello!' },
+            { role: 'user', content: 'Bye' },
+          ]);
+          assert.equal(
+            prompt,
+            '<bos><start_of_turn>user\nBe brief.\n\nHi<image_soft_token><audio_soft_token><end_of_turn>\n' +
+              '<start_of_turn>model\nHello!<end_of_turn>\n<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n',
+          );
+          assert.throws(() => renderPrompt(ref, [{ role: 'assistant', content: 'x' }]), /alternate/);
+          const tok = ref.processor.tokenizer;
+          const want = {
+            '<bos>': config.text_config.bos_token_id,
+            '<start_of_image>': config.boi_token_id,
+            '<end_of_image>': config.eoi_token_id,
+            '<image_soft_token>': config.image_token_id,
+            '<start_of_audio>': config.boa_token_id,
+            '<end_of_audio>': config.eoa_token_id,
+            '<audio_soft_token>': config.audio_token_id,
+            '<end_of_turn>': 106,
+          };
+          for (const [text, id] of Object.entries(want)) {
+            assert.deepEqual(tok.encode(text, { add_special_tokens: false }), [id], text);
+          }
+          // Every id the LM head can produce decodes.
+          for (const id of [0, vocab - 1, config.eoi_token_id + 2, config.eoa_token_id + 2]) {
+            assert.equal(typeof tok.decode([id]), 'string');
+          }
+        });
+      }
 
       if (name === 'gemma3n-tiny') {
         test('image and audio in one prompt', async () => {
