@@ -166,3 +166,31 @@ function audioFeeds(frames, rand) {
     input_features_mask: new ort.Tensor('bool', new Uint8Array(frames).fill(1), [1, frames]),
   };
 }
+
+for (const name of ['gemma3n-tiny', 'gemma3n-gemmatok']) {
+  test(`${name}: session metadata agrees with config.json`, async () => {
+    const dir = path.join(root, name);
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    const tc = cfg.text_config;
+    const pp = JSON.parse(fs.readFileSync(path.join(dir, 'processor_config.json'), 'utf8'));
+    assert.equal(pp.image_seq_length, cfg.vision_soft_tokens_per_image);
+    assert.equal(pp.audio_seq_length, cfg.audio_soft_tokens_per_image);
+    for (const variant of componentVariants(dir, 'decoder_model_merged')) {
+      const s = await session(dir, 'decoder_model_merged', variant);
+      const past = s.inputMetadata.filter((m) => m.name.startsWith('past_key_values.'));
+      assert.equal(past.length, 2 * tc.num_hidden_layers, variant);
+      for (const m of past) {
+        assert.deepEqual(m.shape, ['batch_size', tc.num_key_value_heads, 'past_sequence_length', tc.head_dim]);
+        assert.equal(m.type, variant === 'q4f16' ? 'float16' : 'float32');
+      }
+      const byName = Object.fromEntries(s.inputMetadata.map((m) => [m.name, m]));
+      assert.deepEqual(byName.inputs_embeds.shape, ['batch_size', 'sequence_length', tc.hidden_size]);
+      assert.deepEqual(byName.per_layer_inputs.shape, [
+        'batch_size', 'sequence_length', tc.num_hidden_layers, tc.hidden_size_per_layer_input,
+      ]);
+      assert.deepEqual(byName.position_ids.shape, ['batch_size', 'sequence_length']);
+      assert.deepEqual(s.outputNames.slice(0, 3), ['logits', 'present.0.key', 'present.0.value']);
+      assert.deepEqual(s.outputMetadata[0].shape, ['batch_size', 'sequence_length', tc.vocab_size]);
+    }
+  });
+}
