@@ -124,7 +124,7 @@ std::vector<float> resample(std::span<const float> samples, int from_rate, int t
   std::vector<float> out(out_len + 1);
   size_t done = 0;
   const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
-  const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
+  const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_VHQ, 0);
   const soxr_error_t err = soxr_oneshot(from_rate, to_rate, 1, samples.data(), samples.size(), nullptr, out.data(),
                                         out.size(), &done, &io, &quality, nullptr);
   if (err != nullptr) throw Error(ErrorKind::Internal, std::string("audio resampling failed: ") + err);

@@ -197,7 +197,9 @@ AudioFeatures LogMelExtractor::operator()(std::span<const float> samples) const 
       const float* m = mag.data() + im.first[f];
       float acc = 0.0f;
       for (size_t j = 0; j < w.size(); ++j) acc += w[j] * m[j];
-      row[f] = static_cast<float>(std::log(std::max(floor_v, static_cast<double>(acc))));
+      // The reference clamps into float32 storage, then takes the log in double.
+      const float clamped = static_cast<float>(std::max(floor_v, static_cast<double>(acc)));
+      row[f] = static_cast<float>(std::log(static_cast<double>(clamped)));
     }
   }
   return out;

@@ -3,6 +3,7 @@
 //   media-dump image  PREPROCESSOR_CONFIG INPUT OUT.f32 [reference|antialiased]
 //   media-dump rgb    INPUT OUT.u8            (decoded RGB, before preprocessing)
 //   media-dump audio  PREPROCESSOR_CONFIG INPUT OUT.f32 [FORMAT_HINT]
+//   media-dump pcm    RATE INPUT OUT.f32      (decoded mono samples at RATE)
 // Prints {"shape":[...]} on stdout; on a media error prints the message on stderr, exits 3.
 #include <cstdio>
 #include <fstream>
@@ -44,7 +45,8 @@ void print_shape(const std::vector<int64_t>& shape) {
 int usage() {
   std::cerr << "usage: media-dump image CONFIG INPUT OUT [reference|antialiased]\n"
                "       media-dump rgb INPUT OUT\n"
-               "       media-dump audio CONFIG INPUT OUT [FORMAT]\n";
+               "       media-dump audio CONFIG INPUT OUT [FORMAT]\n"
+               "       media-dump pcm RATE INPUT OUT\n";
   return 2;
 }
 
@@ -74,6 +76,13 @@ int main(int argc, char** argv) {
       const auto t = oc::media::preprocess(image, *config.image);
       write_file(args[3], t.data.data(), t.data.size() * sizeof(float));
       print_shape(t.shape);
+      return 0;
+    }
+    if (mode == "pcm" && args.size() == 4) {
+      const auto bytes = read_file(args[2]);
+      const auto audio = oc::media::decode_audio(bytes, oc::media::AudioFormat::Unknown, std::stoi(args[1]), {}, "audio");
+      write_file(args[3], audio.samples.data(), audio.samples.size() * sizeof(float));
+      print_shape({static_cast<int64_t>(audio.samples.size())});
       return 0;
     }
     if (mode == "audio" && (args.size() == 4 || args.size() == 5)) {
