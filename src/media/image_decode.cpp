@@ -67,11 +67,13 @@ struct JpegError {
   jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
   bool truncated;
+  bool empty;
 };
 
 void jpeg_on_error(j_common_ptr cinfo) {
   auto* err = reinterpret_cast<JpegError*>(cinfo->err);
   (*cinfo->err->format_message)(cinfo, err->message);
+  err->empty = cinfo->err->msg_code == JERR_EMPTY_IMAGE;
   std::longjmp(err->jump, 1);
 }
 
@@ -102,6 +104,7 @@ bool jpeg_decode_raw(std::span<const uint8_t> bytes, const ImageLimits& limits, 
   err.mgr.error_exit = jpeg_on_error;
   err.mgr.emit_message = jpeg_on_message;
   err.truncated = false;
+  err.empty = false;
   err.message[0] = 0;
   JSAMPROW row = nullptr;
   if (setjmp(err.jump)) {
@@ -165,6 +168,7 @@ ImageInfo decode_jpeg(std::span<const uint8_t> bytes, const ImageLimits& limits,
   ImageInfo header;
   if (!jpeg_decode_raw(bytes, limits, what, true, header, nullptr, err)) {
     if (err.truncated) fail(what, "truncated JPEG data");
+    if (err.empty) fail(what, "zero-size JPEG");
     fail(what, std::string("corrupt JPEG data (") + err.message + ")");
   }
   check_dims(header.width, header.height, limits, what, ImageFormat::Jpeg);
@@ -277,6 +281,14 @@ bool png_decode_raw(PngReader& reader, PngHeader& header, std::vector<uint8_t>* 
 }
 
 ImageInfo decode_png(std::span<const uint8_t> bytes, const ImageLimits& limits, std::string_view what, Image* out) {
+  // Read the IHDR size before libpng does, so that a zero or huge size is reported as such.
+  if (bytes.size() >= 24 && std::memcmp(bytes.data() + 12, "IHDR", 4) == 0) {
+    auto be32 = [&](size_t at) {
+      return (uint32_t{bytes[at]} << 24) | (uint32_t{bytes[at + 1]} << 16) | (uint32_t{bytes[at + 2]} << 8) |
+             bytes[at + 3];
+    };
+    check_dims(be32(16), be32(20), limits, what, ImageFormat::Png);
+  }
   PngReader reader;
   reader.bytes = bytes;
   PngHeader header;
@@ -386,18 +398,20 @@ ImageInfo decode_webp(std::span<const uint8_t> bytes, const ImageLimits& limits,
 struct GifReader {
   std::span<const uint8_t> bytes;
   size_t pos = 0;
+  bool truncated = false;
 };
 
 int gif_read_mem(GifFileType* gif, GifByteType* buf, int len) {
   auto* r = static_cast<GifReader*>(gif->UserData);
   const size_t n = std::min<size_t>(static_cast<size_t>(len), r->bytes.size() - r->pos);
+  if (n < static_cast<size_t>(len)) r->truncated = true;
   std::memcpy(buf, r->bytes.data() + r->pos, n);
   r->pos += n;
   return static_cast<int>(n);
 }
 
-[[noreturn]] void gif_fail(std::string_view what, int code) {
-  if (code == D_GIF_ERR_READ_FAILED || code == D_GIF_ERR_EOF_TOO_SOON) fail(what, "truncated GIF data");
+[[noreturn]] void gif_fail(std::string_view what, int code, bool truncated) {
+  if (truncated || code == D_GIF_ERR_READ_FAILED || code == D_GIF_ERR_EOF_TOO_SOON) fail(what, "truncated GIF data");
   const char* msg = GifErrorString(code);
   fail(what, std::string("corrupt GIF data (") + (msg ? msg : "unknown error") + ")");
 }
@@ -406,7 +420,7 @@ ImageInfo decode_gif(std::span<const uint8_t> bytes, const ImageLimits& limits, 
   GifReader reader{bytes, 0};
   int error = 0;
   GifFileType* gif = DGifOpen(&reader, gif_read_mem, &error);
-  if (gif == nullptr) gif_fail(what, error);
+  if (gif == nullptr) gif_fail(what, error, reader.truncated);
   struct Closer {
     GifFileType* g;
     ~Closer() {
@@ -423,24 +437,24 @@ ImageInfo decode_gif(std::span<const uint8_t> bytes, const ImageLimits& limits, 
   int transparent = -1;
   GifRecordType record;
   for (;;) {
-    if (DGifGetRecordType(gif, &record) == GIF_ERROR) gif_fail(what, gif->Error);
+    if (DGifGetRecordType(gif, &record) == GIF_ERROR) gif_fail(what, gif->Error, reader.truncated);
     if (record == TERMINATE_RECORD_TYPE) fail(what, "GIF has no image");
     if (record == EXTENSION_RECORD_TYPE) {
       int code = 0;
       GifByteType* ext = nullptr;
-      if (DGifGetExtension(gif, &code, &ext) == GIF_ERROR) gif_fail(what, gif->Error);
+      if (DGifGetExtension(gif, &code, &ext) == GIF_ERROR) gif_fail(what, gif->Error, reader.truncated);
       if (code == GRAPHICS_EXT_FUNC_CODE && ext != nullptr && ext[0] >= 4) {
         GraphicsControlBlock gcb;
         if (DGifExtensionToGCB(ext[0], ext + 1, &gcb) == GIF_OK) transparent = gcb.TransparentColor;
       }
       while (ext != nullptr) {
-        if (DGifGetExtensionNext(gif, &ext) == GIF_ERROR) gif_fail(what, gif->Error);
+        if (DGifGetExtensionNext(gif, &ext) == GIF_ERROR) gif_fail(what, gif->Error, reader.truncated);
       }
       continue;
     }
     if (record == IMAGE_DESC_RECORD_TYPE) break;
   }
-  if (DGifGetImageDesc(gif) == GIF_ERROR) gif_fail(what, gif->Error);
+  if (DGifGetImageDesc(gif) == GIF_ERROR) gif_fail(what, gif->Error, reader.truncated);
   const GifImageDesc& d = gif->Image;
   if (d.Width <= 0 || d.Height <= 0) fail(what, "zero-size GIF frame");
   check_dims(static_cast<uint64_t>(d.Width), static_cast<uint64_t>(d.Height), limits, what, ImageFormat::Gif);
@@ -473,13 +487,13 @@ ImageInfo decode_gif(std::span<const uint8_t> bytes, const ImageLimits& limits, 
     static const int start[] = {0, 4, 2, 1}, step[] = {8, 8, 4, 2};
     for (int pass = 0; pass < 4; ++pass) {
       for (int y = start[pass]; y < d.Height; y += step[pass]) {
-        if (DGifGetLine(gif, line.data(), d.Width) == GIF_ERROR) gif_fail(what, gif->Error);
+        if (DGifGetLine(gif, line.data(), d.Width) == GIF_ERROR) gif_fail(what, gif->Error, reader.truncated);
         put_row(y);
       }
     }
   } else {
     for (int y = 0; y < d.Height; ++y) {
-      if (DGifGetLine(gif, line.data(), d.Width) == GIF_ERROR) gif_fail(what, gif->Error);
+      if (DGifGetLine(gif, line.data(), d.Width) == GIF_ERROR) gif_fail(what, gif->Error, reader.truncated);
       put_row(y);
     }
   }

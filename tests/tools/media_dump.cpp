@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
     }
     if (mode == "pcm" && args.size() == 4) {
       const auto bytes = read_file(args[2]);
-      const auto audio = oc::media::decode_audio(bytes, oc::media::AudioFormat::Unknown, std::stoi(args[1]), {}, "audio");
+      const auto audio =
+          oc::media::decode_audio(bytes, oc::media::AudioFormat::Unknown, std::stoi(args[1]), {}, "audio");
       write_file(args[3], audio.samples.data(), audio.samples.size() * sizeof(float));
       print_shape({static_cast<int64_t>(audio.samples.size())});
       return 0;
