@@ -3,7 +3,6 @@
 // spectrum and the magnitude are rounded to float32; float32 mel weights; log in double.
 #include <algorithm>
 #include <cmath>
-#include <complex>
 
 #include "common/error.h"
 #include "media/audio.h"
@@ -11,7 +10,9 @@
 namespace oc::media {
 namespace {
 
-// A real FFT of even power-of-two size n through one complex FFT of size n/2.
+// A real FFT of even power-of-two size n through one complex FFT of size n/2 (radix-2,
+// iterative, double precision; plain arithmetic rather than std::complex, whose multiply calls
+// the NaN-careful library routine).
 class RealFft {
  public:
   explicit RealFft(int n) : n_(n), half_(n / 2) {
@@ -26,47 +27,68 @@ class RealFft {
       for (int b = 0; b < bits; ++b) r |= ((i >> b) & 1) << (bits - 1 - b);
       rev_[i] = r;
     }
-    twiddle_.resize(half_ / 2 > 0 ? half_ / 2 : 1);
-    for (int k = 0; k < half_ / 2; ++k) {
-      twiddle_[k] = std::polar(1.0, -2.0 * M_PI * k / half_);
-    }
-    post_.resize(half_ + 1);
-    for (int k = 0; k <= half_; ++k) post_[k] = std::polar(1.0, -2.0 * M_PI * k / n_);
-  }
-
-  // in: n real values; power: n/2 + 1 values of |X_k|^2.
-  void power(const double* in, std::complex<double>* work, double* power) const {
-    for (int i = 0; i < half_; ++i) work[rev_[i]] = {in[2 * i], in[2 * i + 1]};
+    // Twiddles stored per stage, contiguous: stage with butterflies of span len uses len/2 values.
     for (int len = 2; len <= half_; len <<= 1) {
-      const int step = half_ / len;
-      for (int i = 0; i < half_; i += len) {
-        for (int j = 0; j < len / 2; ++j) {
-          const std::complex<double> t = twiddle_[j * step] * work[i + j + len / 2];
-          work[i + j + len / 2] = work[i + j] - t;
-          work[i + j] += t;
-        }
+      for (int j = 0; j < len / 2; ++j) {
+        const double a = -2.0 * M_PI * j / len;
+        tw_re_.push_back(std::cos(a));
+        tw_im_.push_back(std::sin(a));
       }
     }
-    // Split: X_k = (Z_k + conj(Z_{m-k})) / 2 - i/2 * W^k (Z_k - conj(Z_{m-k})), m = n/2.
-    const std::complex<double> z0 = work[0];
-    power[0] = (z0.real() + z0.imag()) * (z0.real() + z0.imag());
-    power[half_] = (z0.real() - z0.imag()) * (z0.real() - z0.imag());
-    for (int k = 1; k < half_; ++k) {
-      const std::complex<double> a = work[k];
-      const std::complex<double> b = std::conj(work[half_ - k]);
-      const std::complex<double> even = 0.5 * (a + b);
-      const std::complex<double> odd = std::complex<double>(0.0, -0.5) * (a - b);
-      const std::complex<double> x = even + post_[k] * odd;
-      power[k] = x.real() * x.real() + x.imag() * x.imag();
+    post_re_.resize(half_ + 1);
+    post_im_.resize(half_ + 1);
+    for (int k = 0; k <= half_; ++k) {
+      post_re_[k] = std::cos(-2.0 * M_PI * k / n_);
+      post_im_[k] = std::sin(-2.0 * M_PI * k / n_);
     }
   }
 
-  int size() const { return n_; }
+  // in: n real values; re/im: scratch of n/2 each; power: n/2 + 1 values of |X_k|^2.
+  void power(const double* in, double* re, double* im, double* power) const {
+    for (int i = 0; i < half_; ++i) {
+      re[rev_[i]] = in[2 * i];
+      im[rev_[i]] = in[2 * i + 1];
+    }
+    size_t t0 = 0;
+    for (int len = 2; len <= half_; len <<= 1) {
+      const int h = len / 2;
+      const double* wr = tw_re_.data() + t0;
+      const double* wi = tw_im_.data() + t0;
+      for (int i = 0; i < half_; i += len) {
+        double* ar = re + i;
+        double* ai = im + i;
+        double* br = re + i + h;
+        double* bi = im + i + h;
+        for (int j = 0; j < h; ++j) {
+          const double tr = wr[j] * br[j] - wi[j] * bi[j];
+          const double ti = wr[j] * bi[j] + wi[j] * br[j];
+          br[j] = ar[j] - tr;
+          bi[j] = ai[j] - ti;
+          ar[j] += tr;
+          ai[j] += ti;
+        }
+      }
+      t0 += static_cast<size_t>(h);
+    }
+    // X_k = E_k + W^k O_k with E_k = (Z_k + conj(Z_{m-k})) / 2, O_k = -i (Z_k - conj(Z_{m-k})) / 2.
+    power[0] = (re[0] + im[0]) * (re[0] + im[0]);
+    power[half_] = (re[0] - im[0]) * (re[0] - im[0]);
+    for (int k = 1; k < half_; ++k) {
+      const double ar = re[k], ai = im[k];
+      const double br = re[half_ - k], bi = -im[half_ - k];
+      const double er = 0.5 * (ar + br), ei = 0.5 * (ai + bi);
+      const double dr = ar - br, di = ai - bi;
+      const double orr = 0.5 * di, oi = -0.5 * dr;  // -i/2 * d
+      const double xr = er + post_re_[k] * orr - post_im_[k] * oi;
+      const double xi = ei + post_re_[k] * oi + post_im_[k] * orr;
+      power[k] = xr * xr + xi * xi;
+    }
+  }
 
  private:
   int n_, half_;
   std::vector<int> rev_;
-  std::vector<std::complex<double>> twiddle_, post_;
+  std::vector<double> tw_re_, tw_im_, post_re_, post_im_;
 };
 
 double hz_to_mel_htk(double hz) { return 2595.0 * std::log10(1.0 + hz / 700.0); }
@@ -172,7 +194,7 @@ AudioFeatures LogMelExtractor::operator()(std::span<const float> samples) const 
   out.mask.assign(static_cast<size_t>(frames), 1);
 
   std::vector<double> buf(c.fft_length, 0.0);
-  std::vector<std::complex<double>> work(c.fft_length / 2);
+  std::vector<double> work_re(c.fft_length / 2), work_im(c.fft_length / 2);
   std::vector<double> power(im.bins);
   std::vector<float> mag(im.bins);
   const double pre = c.preemphasis;
@@ -180,13 +202,18 @@ AudioFeatures LogMelExtractor::operator()(std::span<const float> samples) const 
   for (int64_t t = 0; t < frames; ++t) {
     const int64_t off = t * c.hop_length;
     // The frame (always full: frames end at or before n), HTK pre-emphasis inside the frame.
-    for (int j = 0; j < c.frame_length; ++j) buf[j] = sample(off + j);
+    if (off + c.frame_length <= n_in) {
+      const float* src = samples.data() + off;
+      for (int j = 0; j < c.frame_length; ++j) buf[j] = src[j];
+    } else {
+      for (int j = 0; j < c.frame_length; ++j) buf[j] = sample(off + j);
+    }
     if (pre != 0.0) {
       for (int j = c.frame_length - 1; j >= 1; --j) buf[j] -= pre * buf[j - 1];
       buf[0] *= 1.0 - pre;
     }
     for (int j = 0; j < c.frame_length; ++j) buf[j] *= im.window[j];
-    im.fft.power(buf.data(), work.data(), power.data());
+    im.fft.power(buf.data(), work_re.data(), work_im.data(), power.data());
     for (int k = 0; k < im.bins; ++k) {
       // float32 storage of |X|^2, then float32 storage of its square root.
       mag[k] = static_cast<float>(std::sqrt(static_cast<double>(static_cast<float>(power[k]))));
