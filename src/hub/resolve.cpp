@@ -152,7 +152,6 @@ ResolvedModel resolve_model(const std::string& arg, const ResolveOptions& option
     Progress p;
     p.repo_id = ref.repo_id;
     p.phase = "resolving";
-    p.event = "resolving " + ref.repo_id + "@" + revision + " (" + preset->name + ", " + join(modalities, "+") + ")";
     options.progress(p);
   }
   HubClient client(config);
