@@ -24,11 +24,8 @@ int run_list(const Options& o) {
         nlohmann::json presets = nlohmann::json::array();
         for (const auto& p : m.presets[i])
           presets.push_back({{"name", p.name}, {"modalities", p.modalities}, {"size_bytes", p.size}});
-        snaps.push_back({{"commit", s.commit},
-                         {"refs", s.refs},
-                         {"files", s.files},
-                         {"size_bytes", s.size},
-                         {"presets", presets}});
+        snaps.push_back(
+            {{"commit", s.commit}, {"refs", s.refs}, {"files", s.files}, {"size_bytes", s.size}, {"presets", presets}});
       }
       out.push_back({{"repo_id", m.repo.repo_id},
                      {"path", m.repo.path.string()},

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <vector>
 
@@ -11,12 +10,12 @@ namespace oc::app {
 
 struct Options {
   // model selection
-  std::string model;            // folder, repo id, or repo id/PRESET
-  std::string preset;           // Q4_MIXED, QUANTIZED, FP16, FP32
-  std::string revision;         // hub branch, tag or commit
+  std::string model;                // folder, repo id, or repo id/PRESET
+  std::string preset;               // Q4_MIXED, QUANTIZED, FP16, FP32
+  std::string revision;             // hub branch, tag or commit
   std::string modalities = "text";  // encoders to load: text, image, audio, all
   // hub cache and downloads
-  std::string cache_dir;        // empty: HF_HUB_CACHE / $HF_HOME/hub
+  std::string cache_dir;  // empty: HF_HUB_CACHE / $HF_HOME/hub
   bool verify = false;
   int download_workers = 4;
   int download_retries = 5;

@@ -56,11 +56,11 @@ void HubClient::raise(const HttpResponse& r, const std::string& repo_id, const s
                     (config_.token.empty() ? " and set HF_TOKEN" : " with the account of HF_TOKEN"),
                 "", "gated_repo");
   if (code == "RepoNotFound" || (r.status == 401 && code.empty()))
-    throw Error(ErrorKind::NotFound,
-                "repository not found: " + repo_id + " (" + status + ")" +
-                    (config_.token.empty() ? "; if it is private or gated, set HF_TOKEN"
-                                           : "; or HF_TOKEN has no access to it"),
-                "", "repo_not_found");
+    throw Error(
+        ErrorKind::NotFound,
+        "repository not found: " + repo_id + " (" + status + ")" +
+            (config_.token.empty() ? "; if it is private or gated, set HF_TOKEN" : "; or HF_TOKEN has no access to it"),
+        "", "repo_not_found");
   if (code == "RevisionNotFound")
     throw Error(ErrorKind::NotFound, "revision not found: " + revision + " in " + repo_id + " (" + status + ")", "",
                 "revision_not_found");
@@ -125,8 +125,7 @@ RepoInfo HubClient::model_info(const std::string& repo_id, const std::string& re
                 "hub_error");
   }
   if (!is_commit_hash(info.commit))
-    throw Error(ErrorKind::Unavailable, "the hub's model info for " + repo_id + " has no commit hash", "",
-                "hub_error");
+    throw Error(ErrorKind::Unavailable, "the hub's model info for " + repo_id + " has no commit hash", "", "hub_error");
   return info;
 }
 

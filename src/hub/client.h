@@ -26,8 +26,8 @@ struct RepoInfo {
 };
 
 struct FileMetadata {
-  std::string commit;    // X-Repo-Commit
-  std::string etag;      // X-Linked-Etag or ETag, without quotes or W/
+  std::string commit;  // X-Repo-Commit
+  std::string etag;    // X-Linked-Etag or ETag, without quotes or W/
   std::uint64_t size = 0;
   bool has_size = false;
   std::string location;  // where to GET the content (CDN redirect or the resolve URL)

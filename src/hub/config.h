@@ -18,7 +18,7 @@ struct HubConfig {
   std::filesystem::path cache_dir;  // the hub cache: models--ORG--NAME folders live here
   std::string token;                // empty: anonymous
   bool offline = false;
-  long etag_timeout_s = 10;     // connect timeout of metadata requests
+  long etag_timeout_s = 10;      // connect timeout of metadata requests
   long download_timeout_s = 10;  // connect timeout, and stall limit, of downloads
 };
 

@@ -125,7 +125,8 @@ class Fetcher {
 
   // Fetches one file into the cache and links it into the snapshot.
   void fetch(const DownloadItem& item) {
-    FileMetadata meta = with_retries(item.path, [&] { return client_.file_metadata(cache_.repo_id(), commit_, item.path); });
+    FileMetadata meta =
+        with_retries(item.path, [&] { return client_.file_metadata(cache_.repo_id(), commit_, item.path); });
     if (meta.etag.empty())
       throw Error(ErrorKind::Unavailable, "the hub sent no ETag for " + item.path + " in " + cache_.repo_id(), "",
                   "hub_error");
@@ -341,7 +342,9 @@ DownloadResult fetch_files(const HubClient& client, const RepoCache& cache, cons
   }
   std::error_code ec;
   fs::create_directories(cache.root() / "blobs", ec);
-  if (ec) throw Error(ErrorKind::ModelLoad, "cache: cannot create " + (cache.root() / "blobs").string() + ": " + ec.message());
+  if (ec)
+    throw Error(ErrorKind::ModelLoad,
+                "cache: cannot create " + (cache.root() / "blobs").string() + ": " + ec.message());
   auto space = fs::space(existing_parent(cache.root() / "blobs"), ec);
   const std::uint64_t margin = 64ull << 20;
   if (!ec && space.available < need + margin)

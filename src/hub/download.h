@@ -21,10 +21,10 @@ struct DownloadItem {
 };
 
 struct DownloadOptions {
-  int workers = 4;          // files fetched at once
-  int retries = 5;          // further attempts per file after a transient failure
-  int backoff_ms = 500;     // first wait between attempts, doubled each time (at most 8 s)
-  bool verify = false;      // re-hash cached LFS blobs and fetch again the ones that do not match
+  int workers = 4;       // files fetched at once
+  int retries = 5;       // further attempts per file after a transient failure
+  int backoff_ms = 500;  // first wait between attempts, doubled each time (at most 8 s)
+  bool verify = false;   // re-hash cached LFS blobs and fetch again the ones that do not match
   ProgressFn progress;
 };
 

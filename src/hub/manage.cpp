@@ -68,7 +68,8 @@ RemoveResult remove_cached(const fs::path& cache_dir, const std::string& spec) {
     for (const auto& r : scan_cache(cache_dir))
       if (ends_with(r.repo_id, "/" + ref.repo_id)) matches.push_back(r.repo_id);
     if (matches.size() > 1)
-      throw Error(ErrorKind::InvalidRequest, "'" + ref.repo_id + "' matches several cached models: " + join(matches, ", "));
+      throw Error(ErrorKind::InvalidRequest,
+                  "'" + ref.repo_id + "' matches several cached models: " + join(matches, ", "));
     if (matches.size() == 1) ref.repo_id = matches.front();
   }
   RepoCache rc(cache_dir, ref.repo_id);

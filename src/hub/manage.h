@@ -26,7 +26,7 @@ struct CachedModel {
 std::vector<CachedModel> list_cached_models(const std::filesystem::path& cache_dir);
 
 struct RemoveResult {
-  std::string what;              // "org/name", "org/name@main", "org/name/FP32"
+  std::string what;  // "org/name", "org/name@main", "org/name/FP32"
   std::uint64_t freed_bytes = 0;
   std::size_t removed_files = 0;  // snapshot entries removed
 };

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/fs.h"
+#include "common/log.h"
 
 namespace oc::hub {
 
@@ -27,7 +28,11 @@ std::string bar(std::uint64_t done, std::uint64_t total, int width) {
   double f = total ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
   if (f > 1) f = 1;
   int full = static_cast<int>(f * width);
-  return "[" + std::string(full, '#') + std::string(width - full, '.') + "]";
+  std::string out = "[";
+  out.append(static_cast<std::size_t>(full), '#');
+  out.append(static_cast<std::size_t>(width - full), '.');
+  out += ']';
+  return out;
 }
 
 int percent(std::uint64_t done, std::uint64_t total) {
@@ -87,7 +92,10 @@ void ProgressPrinter::operator()(const Progress& p) {
 
 ProgressFn stderr_progress() {
   auto printer = std::make_shared<ProgressPrinter>(stderr, ::isatty(::fileno(stderr)) == 1);
-  return [printer](const Progress& p) { (*printer)(p); };
+  // Plain lines are log output: --log-level warn (or above) quiets them; a terminal bar always shows.
+  return [printer](const Progress& p) {
+    if (printer->terminal() || log::level() <= log::Level::Info) (*printer)(p);
+  };
 }
 
 }  // namespace oc::hub

@@ -24,8 +24,8 @@ struct Progress {
   std::uint64_t done_bytes = 0;   // including bytes resumed from partial files
   std::size_t files_total = 0;    // files this run fetches
   std::size_t files_done = 0;
-  double rate_bps = 0;            // recent transfer rate
-  double eta_s = -1;              // -1: unknown
+  double rate_bps = 0;  // recent transfer rate
+  double eta_s = -1;    // -1: unknown
   std::vector<FileProgress> active;
   std::string event;  // what just happened, for line logs ("fetched onnx/x.onnx (1.2 GB)"), or ""
 };
@@ -39,6 +39,7 @@ class ProgressPrinter {
  public:
   ProgressPrinter(std::FILE* out, bool terminal);
   void operator()(const Progress& p);
+  bool terminal() const { return terminal_; }
 
  private:
   void draw(const Progress& p);

@@ -49,8 +49,8 @@ void fill(ResolvedModel& m, const Selection& sel) {
   m.size_bytes = 0;
   for (const auto& f : m.files) m.size_bytes += file_size_or_zero(m.folder / f);
   for (const auto& mod : sel.missing_modalities)
-    warn(m, "no " + mod + " encoder in " + (m.repo_id.empty() ? m.folder.string() : m.repo_id) +
-                "; serving without " + mod + " input");
+    warn(m, "no " + mod + " encoder in " + (m.repo_id.empty() ? m.folder.string() : m.repo_id) + "; serving without " +
+                mod + " input");
 }
 
 // A bare name ("gemma-3n-E2B-it-ONNX") that matches exactly one cached repo.

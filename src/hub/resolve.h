@@ -17,13 +17,13 @@
 namespace oc::hub {
 
 struct ResolveOptions {
-  std::string preset;    // overrides the argument's /PRESET; both empty: the default preset
-  std::string revision;  // overrides the argument's @revision; both empty: "main"
+  std::string preset;                              // overrides the argument's /PRESET; both empty: the default preset
+  std::string revision;                            // overrides the argument's @revision; both empty: "main"
   std::vector<std::string> modalities = {"text"};  // see parse_modalities
   std::optional<HubConfig> config;                 // default: config_from_env()
   std::string cache_dir;                           // overrides the config's cache folder
-  bool download = true;  // false: never touch the network (as HF_HUB_OFFLINE=1)
-  bool verify = false;   // re-hash cached LFS files against the hub's sha256
+  bool download = true;                            // false: never touch the network (as HF_HUB_OFFLINE=1)
+  bool verify = false;                             // re-hash cached LFS files against the hub's sha256
   int workers = 4;
   int retries = 5;
   int backoff_ms = 500;
@@ -31,12 +31,12 @@ struct ResolveOptions {
 };
 
 struct ResolvedComponent {
-  std::string component;  // "decoder_model_merged"
-  std::string role;       // "decoder"
-  std::string wanted;     // the preset's dtype
-  std::string dtype;      // the dtype found
-  std::filesystem::path onnx;                // absolute
-  std::vector<std::filesystem::path> data;   // absolute, external data files
+  std::string component;                    // "decoder_model_merged"
+  std::string role;                         // "decoder"
+  std::string wanted;                       // the preset's dtype
+  std::string dtype;                        // the dtype found
+  std::filesystem::path onnx;               // absolute
+  std::vector<std::filesystem::path> data;  // absolute, external data files
 };
 
 struct ResolvedModel {

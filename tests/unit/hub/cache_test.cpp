@@ -1,9 +1,10 @@
+#include "hub/cache.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "common/fs.h"
-#include "hub/cache.h"
 #include "hub/sha256.h"
 
 namespace fs = std::filesystem;

@@ -1,8 +1,8 @@
+#include "hub/config.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
-
-#include "hub/config.h"
 
 namespace {
 oc::hub::EnvLookup env_of(std::map<std::string, std::string> vars) {

@@ -1,9 +1,10 @@
+#include "hub/model_ref.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "common/error.h"
-#include "hub/model_ref.h"
 
 using oc::hub::ModelRef;
 using oc::hub::parse_model_ref;

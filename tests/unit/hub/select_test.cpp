@@ -1,9 +1,10 @@
+#include "hub/select.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "common/error.h"
-#include "hub/select.h"
 
 namespace {
 
@@ -36,7 +37,9 @@ const std::vector<std::string> kListing = {
     "onnx/vision_encoder_quantized.onnx",
 };
 
-bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 }  // namespace
 
