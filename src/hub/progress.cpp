@@ -98,4 +98,25 @@ ProgressFn stderr_progress() {
   };
 }
 
+ProgressFn ProgressBoard::callback(ProgressFn forward) {
+  return [state = state_, forward = std::move(forward)](const Progress& p) {
+    {
+      std::lock_guard lock(state->mu);
+      state->latest = p;
+      state->any = true;
+    }
+    if (forward) forward(p);
+  };
+}
+
+Progress ProgressBoard::latest() const {
+  std::lock_guard lock(state_->mu);
+  return state_->latest;
+}
+
+bool ProgressBoard::has_progress() const {
+  std::lock_guard lock(state_->mu);
+  return state_->any;
+}
+
 }  // namespace oc::hub

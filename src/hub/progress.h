@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,23 @@ class ProgressPrinter {
   bool terminal_;
   int drawn_lines_ = 0;
   std::chrono::steady_clock::time_point last_line_{};
+};
+
+// The latest progress, for readers on other threads (the server's /ready and /v1/models while it
+// downloads at start-up). callback() records each update, then hands it to `forward` if set.
+class ProgressBoard {
+ public:
+  ProgressFn callback(ProgressFn forward = {});
+  Progress latest() const;
+  bool has_progress() const;
+
+ private:
+  struct State {
+    mutable std::mutex mu;
+    Progress latest;
+    bool any = false;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 // A printer for stderr that draws a bar when stderr is a terminal.

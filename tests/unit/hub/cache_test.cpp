@@ -66,3 +66,24 @@ TEST(Sha256, KnownVectors) {
   h.update(std::string_view(million).substr(12345));
   EXPECT_EQ(h.hex_digest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
+
+#include <thread>
+
+#include "hub/progress.h"
+
+TEST(Progress, BoardKeepsTheLatestAndForwards) {
+  oc::hub::ProgressBoard board;
+  int forwarded = 0;
+  auto fn = board.callback([&](const oc::hub::Progress&) { ++forwarded; });
+  EXPECT_FALSE(board.has_progress());
+  oc::hub::Progress p;
+  p.phase = "downloading";
+  p.done_bytes = 5;
+  std::thread t([&] { fn(p); });
+  t.join();
+  EXPECT_TRUE(board.has_progress());
+  EXPECT_EQ(board.latest().done_bytes, 5u);
+  EXPECT_EQ(forwarded, 1);
+  EXPECT_EQ(oc::hub::format_duration(65), "1m05s");
+  EXPECT_EQ(oc::hub::format_duration(-1), "--");
+}
