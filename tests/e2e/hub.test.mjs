@@ -148,6 +148,38 @@ describe('pull', () => {
     assert.ok(fs.readFileSync(path.join(JSON.parse(again.stdout).folder, BIG)).equals(fs.readFileSync(path.join(source, BIG))));
   });
 
+  test('a server that ignores Range restarts the file from zero', async () => {
+    await hub.control({ fail_after: { [BIG]: { bytes: 500_000, times: 1 } }, ignore_range: true });
+    const r = await pull([REPO, '--json'], { ONNX_CHAT_DOWNLOAD_RETRIES: '2' });
+    assert.equal(r.code, 0, r.stderr);
+    const big = (await hub.log()).filter((e) => e.method === 'GET' && e.path.startsWith('/_cdn/') && e.range);
+    assert.ok(big.some((e) => e.range === 'bytes=500000-' && e.status === 200), JSON.stringify(big));
+    assert.ok(fs.readFileSync(path.join(JSON.parse(r.stdout).folder, BIG)).equals(fs.readFileSync(path.join(source, BIG))));
+  });
+
+  test('two pulls at once share the cache safely (one writer per blob)', async () => {
+    await hub.control({ slow_bps: 3_000_000 });
+    const [a, b] = await Promise.all([pull([REPO, '--json']), pull([REPO, '--json'])]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const folder = JSON.parse(a.stdout).folder;
+    for (const rel of Q4_TEXT) assert.ok(fs.readFileSync(path.join(folder, rel)).equals(fs.readFileSync(path.join(source, rel))), rel);
+    const cdnGets = (await hub.log()).filter((e) => e.method === 'GET' && e.path.startsWith('/_cdn/'));
+    assert.equal(cdnGets.length, 4, 'each LFS file fetched once');
+  });
+
+  test('a commit hash as revision: no ref written', async () => {
+    const first = await pull([REPO, '--json']);
+    const commit = JSON.parse(first.stdout).commit;
+    const h2 = tempDir('oc-hub-home-');
+    const r = await runCli(['pull', `${REPO}@${commit}`, '--json'], hubEnv(h2, hub.url));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).commit, commit);
+    assert.ok(!fs.existsSync(path.join(repoFolder(h2), 'refs')));
+    const off = await runCli(['pull', REPO, '--revision', commit, '--json'], hubEnv(h2, hub.url, { HF_HUB_OFFLINE: '1' }));
+    assert.equal(off.code, 0, off.stderr);
+  });
+
   test('corrupted content from the hub is detected and not kept', async () => {
     await hub.control({ corrupt: ['onnx/embed_tokens_quantized.onnx_data'] });
     const r = await pull([REPO]);
