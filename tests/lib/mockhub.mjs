@@ -89,8 +89,16 @@ export function makeFakeRepo(dir, { big = 3_000_000 } = {}) {
   return dir;
 }
 
+// A fresh temporary folder, removed when the test process exits (ONNX_CHAT_KEEP_TMP=1 keeps it).
+const tempDirs = [];
+process.on('exit', () => {
+  if (process.env.ONNX_CHAT_KEEP_TMP) return;
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
 export function tempDir(prefix) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }
 
 // The environment of a CLI run: no HF_* of the caller, an isolated HF_HOME, the mock endpoint.
