@@ -219,7 +219,10 @@ class Fetcher {
     const bool hashing = !item.sha256.empty();
     auto hasher = std::make_unique<Sha256>();
     if (hashing && offset > 0) sha256_update_from_file(*hasher, part, offset);
-    if (has_size && offset == size) return hashing ? hasher->hex_digest() : std::string();
+    if (has_size && offset == size) {
+      if (size == 0) std::unique_ptr<FILE, int (*)(FILE*)>(std::fopen(part.c_str(), "ab"), &std::fclose);  // empty file
+      return hashing ? hasher->hex_digest() : std::string();
+    }
 
     std::unique_ptr<FILE, int (*)(FILE*)> out(std::fopen(part.c_str(), "ab"), &std::fclose);
     if (!out) throw Error(ErrorKind::ModelLoad, "cache: cannot write " + part.string());

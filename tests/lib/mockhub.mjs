@@ -66,7 +66,7 @@ export function makeFakeRepo(dir, { big = 3_000_000 } = {}) {
     'README.md': 8, '.gitattributes': 8,
     'config.json': 0, 'generation_config.json': 0, 'tokenizer.json': 5000, 'tokenizer_config.json': 0,
     'special_tokens_map.json': 0, 'chat_template.jinja': 0, 'preprocessor_config.json': 0,
-    'tokenizer.model': 20000,
+    'tokenizer.model': 20000, 'added_tokens.txt': 0,
     'onnx/embed_tokens.onnx': 3000, 'onnx/embed_tokens.onnx_data': 200000,
     'onnx/embed_tokens_quantized.onnx': 3000, 'onnx/embed_tokens_quantized.onnx_data': 60000,
     'onnx/embed_tokens_fp16.onnx': 3000, 'onnx/embed_tokens_fp16.onnx_data': 100000,
