@@ -45,6 +45,13 @@ const std::vector<Row>& table() {
       {"log-level", "--log-level", "ONNX_CHAT_LOG_LEVEL", "debug, info, warn, error, off",
        bind_member(&Options::log_level)},
       {"json", "--json", "", "machine-readable JSON output", bind_flag(&Options::json)},
+      {"messages", "--messages", "", "generate: JSON file with a messages array (or {\"messages\": [...]})",
+       bind_member(&Options::messages_file)},
+      {"prompt", "--prompt", "", "generate: raw prompt text, no chat template", bind_member(&Options::prompt)},
+      {"max-tokens", "--max-tokens", "", "generate: most tokens to generate", bind_member(&Options::max_tokens)},
+      {"temperature", "--temperature", "", "generate: sampling temperature (0: greedy)",
+       bind_member(&Options::temperature)},
+      {"seed", "--seed", "", "generate: sampling seed (-1: random)", bind_member(&Options::seed)},
   };
   return rows;
 }

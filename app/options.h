@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,12 @@ struct Options {
   std::string log_level = "info";
   // output
   bool json = false;
+  // generate (one prompt, no server)
+  std::string messages_file;
+  std::string prompt;
+  int max_tokens = 32;
+  double temperature = 0;
+  int64_t seed = -1;
 };
 
 // Adds the named rows of the table to a (sub)command. Unknown names are a programming error.
