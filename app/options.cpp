@@ -52,6 +52,10 @@ const std::vector<Row>& table() {
       {"temperature", "--temperature", "", "generate: sampling temperature (0: greedy)",
        bind_member(&Options::temperature)},
       {"seed", "--seed", "", "generate: sampling seed (-1: random)", bind_member(&Options::seed)},
+      {"decode", "--decode", "", "tokenize: read ids and print text", bind_flag(&Options::decode)},
+      {"no-special", "--no-special", "",
+       "tokenize: encode without adding special tokens; decode skipping special tokens",
+       bind_flag(&Options::no_special)},
   };
   return rows;
 }

@@ -12,8 +12,8 @@ namespace oc::app {
 
 struct Options {
   // model selection
-  std::string model;            // folder, repo id, or repo id/PRESET
-  std::string preset;           // Q4_MIXED, QUANTIZED, FP16, FP32
+  std::string model;   // folder, repo id, or repo id/PRESET
+  std::string preset;  // Q4_MIXED, QUANTIZED, FP16, FP32
   // runtime
   std::string provider = "cpu";
   int device_id = 0;
@@ -31,6 +31,9 @@ struct Options {
   int max_tokens = 32;
   double temperature = 0;
   int64_t seed = -1;
+  // tokenize
+  bool decode = false;      // ids -> text instead of text -> ids
+  bool no_special = false;  // encode without special tokens / decode skipping them
 };
 
 // Adds the named rows of the table to a (sub)command. Unknown names are a programming error.
