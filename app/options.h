@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <vector>
 
@@ -11,8 +10,8 @@ namespace oc::app {
 
 struct Options {
   // model selection
-  std::string model;            // folder, repo id, or repo id/PRESET
-  std::string preset;           // Q4_MIXED, QUANTIZED, FP16, FP32
+  std::string model;   // folder, repo id, or repo id/PRESET
+  std::string preset;  // Q4_MIXED, QUANTIZED, FP16, FP32
   // runtime
   std::string provider = "cpu";
   int device_id = 0;
@@ -24,6 +23,10 @@ struct Options {
   std::string log_level = "info";
   // output
   bool json = false;
+  // chat template rendering (`onnx-chat template`)
+  std::string messages_file;
+  std::string tools_file;
+  bool no_generation_prompt = false;
 };
 
 // Adds the named rows of the table to a (sub)command. Unknown names are a programming error.
