@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Template } from "@huggingface/jinja";
 import { loadModels, chatContext, freezeClock, CLOCK } from "./models.mjs";
+import { FEATURES } from "./features.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -35,7 +36,24 @@ export async function renderAll() {
   };
 }
 
+export function renderFeatures() {
+  freezeClock();
+  return FEATURES.map(([name, template, context = {}, kind]) => {
+    const c = { name, template, context };
+    try {
+      c.output = new Template(template).render(JSON.parse(JSON.stringify(context)));
+    } catch (e) {
+      c.error = e.message;
+      if (kind === "parse") c.parse_error = true;
+    }
+    return c;
+  });
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const features = renderFeatures();
+  fs.writeFileSync(path.join(here, "features.json"), JSON.stringify({ clock_utc_ms: CLOCK, cases: features }, null, 1) + "\n");
+  console.log(`features.json: ${features.length} cases (${features.filter((c) => c.error).length} raise an error)`);
   const golden = await renderAll();
   fs.writeFileSync(path.join(here, "golden.json"), JSON.stringify(golden, null, 1) + "\n");
   let errors = 0, total = 0;
