@@ -106,7 +106,7 @@ const RegisterCommand reg{{"generate", "generate from one prompt without a serve
                            [](CLI::App& cmd, Options& o) -> std::function<int()> {
                              add_options(cmd, o,
                                          {"model", "preset", "provider", "device-id", "threads", "messages", "prompt",
-                                          "max-tokens", "temperature", "seed", "json"});
+                                          "max-tokens", "temperature", "seed", "json", "log-level"});
                              return [&o] { return run_generate(o); };
                            }}};
 
