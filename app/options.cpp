@@ -63,6 +63,21 @@ const std::vector<Row>& table() {
       {"log-level", "--log-level", "ONNX_CHAT_LOG_LEVEL", "debug, info, warn, error, off",
        bind_member(&Options::log_level)},
       {"json", "--json", "", "machine-readable JSON output", bind_flag(&Options::json)},
+      {"messages", "--messages", "", "JSON file: the messages (an array, or an object with messages/tools)",
+       bind_member(&Options::messages_file)},
+      {"tools", "--tools", "", "JSON file: the tools (an array of tool definitions)",
+       bind_member(&Options::tools_file)},
+      {"no-generation-prompt", "--no-generation-prompt", "", "render without the assistant generation prompt",
+       bind_flag(&Options::no_generation_prompt)},
+      {"prompt", "--prompt", "", "generate: raw prompt text, no chat template", bind_member(&Options::prompt)},
+      {"max-tokens", "--max-tokens", "", "generate: most tokens to generate", bind_member(&Options::max_tokens)},
+      {"temperature", "--temperature", "", "generate: sampling temperature (0: greedy)",
+       bind_member(&Options::temperature)},
+      {"seed", "--seed", "", "generate: sampling seed (-1: random)", bind_member(&Options::seed)},
+      {"decode", "--decode", "", "tokenize: read ids and print text", bind_flag(&Options::decode)},
+      {"no-special", "--no-special", "",
+       "tokenize: encode without adding special tokens; decode skipping special tokens",
+       bind_flag(&Options::no_special)},
   };
   return rows;
 }

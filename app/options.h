@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,18 @@ struct Options {
   std::string log_level = "info";
   // output
   bool json = false;
+  // generate (one prompt, no server)
+  std::string prompt;
+  int max_tokens = 32;
+  double temperature = 0;
+  int64_t seed = -1;
+  // tokenize
+  bool decode = false;      // ids -> text instead of text -> ids
+  bool no_special = false;  // encode without special tokens / decode skipping them
+  // chat template rendering (`onnx-chat template`)
+  std::string messages_file;
+  std::string tools_file;
+  bool no_generation_prompt = false;
 };
 
 // Adds the named rows of the table to a (sub)command. Unknown names are a programming error.
