@@ -24,6 +24,7 @@ class RunInputs {
   void add_ref(std::string name, const Ort::Value& value);
   size_t size() const { return names_.size(); }
   const std::vector<std::string>& names() const { return names_; }
+  const OrtValue* value(size_t i) const { return values_[i]; }
 
  private:
   friend std::vector<Ort::Value> run_session(ort::Session&, const RunInputs&, const std::vector<std::string>&,

@@ -1,6 +1,11 @@
 #include "models/model.h"
 
 #include "common/error.h"
+#include "common/strings.h"
+#include "models/family.h"
+#include "models/model_files.h"
+#include "models/repo.h"
+#include "models/variants.h"
 
 namespace oc::models {
 
@@ -48,6 +53,38 @@ void Model::parse_templates() {
   };
   if (!templates_.single.empty()) parse("default", templates_.single);
   for (const auto& [name, source] : templates_.named) parse(name, source);
+}
+
+void Model::load_common(const FamilyProbe& probe, const LoadOptions& options, const std::string& family,
+                        size_t context_length) {
+  const auto& dir = probe.dir;
+  info_.id = options.id.empty() ? dir.filename().string() : options.id;
+  if (info_.id.empty()) info_.id = dir.parent_path().filename().string();
+  info_.family = family;
+  info_.model_type = probe.model_type;
+  info_.preset = options.preset.empty() ? default_preset().name : options.preset;
+  info_.dir = dir;
+  info_.context_length = context_length;
+  tokenizer_ = tok::Tokenizer::from_dir(dir);
+  templates_ = tmpl::load_model_templates(dir);
+  parse_templates();
+  template_defaults_ = read_template_defaults(dir, *tokenizer_);
+  generation_defaults_ = read_generation_defaults(dir);
+  if (generation_defaults_.eos_ids.empty() && tokenizer_->special_tokens().eos)
+    generation_defaults_.eos_ids.push_back(*tokenizer_->special_tokens().eos);
+}
+
+void Model::add_component(const std::string& name, const Variant& variant, bool loaded,
+                          const std::vector<std::string>& notes) {
+  LoadedComponent c;
+  c.name = name;
+  c.dtype = variant.dtype;
+  c.path = variant.onnx;
+  c.bytes = variant.bytes;
+  c.loaded = loaded;
+  for (const auto& note : notes)
+    if (starts_with(note, name + ":")) c.note = note;
+  info_.components.push_back(std::move(c));
 }
 
 std::vector<std::string> Model::chat_template_names() const {

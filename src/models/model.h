@@ -21,6 +21,10 @@
 
 namespace oc::models {
 
+struct FamilyProbe;
+struct LoadOptions;
+struct Variant;
+
 using TokenId = tok::TokenId;
 
 enum class Modality { Text, Image, Audio };
@@ -176,6 +180,14 @@ class Model {
   void parse_templates();
   TemplateDefaults template_defaults_;
   GenerationDefaults generation_defaults_;
+
+  // Shared by the families' loaders: fills info_ (id, family, model type, preset, folder, context
+  // length) and loads the text assets (tokenizer, chat templates, template and generation defaults).
+  void load_common(const FamilyProbe& probe, const LoadOptions& options, const std::string& family,
+                   size_t context_length);
+  // Records a component in info_.components (loaded now or on first use), with its fallback note.
+  void add_component(const std::string& name, const Variant& variant, bool loaded,
+                     const std::vector<std::string>& notes);
 };
 
 }  // namespace oc::models

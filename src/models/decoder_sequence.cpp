@@ -1,0 +1,218 @@
+#include "models/decoder_sequence.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/error.h"
+#include "common/strings.h"
+
+namespace oc::models {
+namespace {
+
+// Default tensor names of the exports (every one is checked against the session's metadata).
+constexpr const char* kInputIds = "input_ids";
+constexpr const char* kInputsEmbeds = "inputs_embeds";
+constexpr const char* kPerLayerInputs = "per_layer_inputs";
+constexpr const char* kPositionIds = "position_ids";
+constexpr const char* kAttentionMask = "attention_mask";
+constexpr const char* kUseCacheBranch = "use_cache_branch";
+
+std::string logits_to_keep_name(const ort::Session& s) {
+  return s.input("num_logits_to_keep") ? "num_logits_to_keep" : "logits_to_keep";
+}
+
+Ort::Value ones_mask(int64_t total) {
+  Ort::Value out = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, {1, total});
+  std::fill_n(out.GetTensorMutableData<int64_t>(), total, int64_t{1});
+  return out;
+}
+
+Ort::Value scalar_like(const ort::TensorInfo& info, int64_t value) {
+  std::vector<int64_t> shape(info.shape.size(), 1);
+  Ort::Value out = make_tensor(info.type, shape);
+  switch (info.type) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+      *out.GetTensorMutableData<int64_t>() = value;
+      break;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+      *out.GetTensorMutableData<int32_t>() = static_cast<int32_t>(value);
+      break;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
+      *out.GetTensorMutableData<bool>() = value != 0;
+      break;
+    default:
+      throw Error(ErrorKind::Internal, info.name + ": unsupported element type " + ort::element_type_name(info.type));
+  }
+  return out;
+}
+
+}  // namespace
+
+void prepare_decoder_spec(DecoderSpec& spec, int64_t config_kv_heads, int64_t config_head_dim) {
+  auto& d = *spec.decoder;
+  const std::string file = d.path().string();
+  spec.io = infer_decoder_io(d.inputs(), d.outputs(), spec.shared_kv);
+  auto& io = spec.io;
+  if (!io.problems.empty()) throw Error(ErrorKind::ModelLoad, file + ": " + join(io.problems, "; "));
+  if (!io.other_inputs.empty() || io.cache_position)
+    throw Error(ErrorKind::ModelLoad, file + ": decoder inputs this server cannot feed: " +
+                                          (io.cache_position ? std::string("cache_position ") : std::string()) +
+                                          join(io.other_inputs, ", "));
+  if (io.inputs_embeds && !io.input_ids) {
+    if (!spec.embed) throw Error(ErrorKind::ModelLoad, file + ": the decoder takes inputs_embeds but no embed_tokens");
+    if (!spec.embed->input(kInputIds) || !spec.embed->output(kInputsEmbeds))
+      throw Error(ErrorKind::ModelLoad, spec.embed->path().string() + ": expected input_ids -> inputs_embeds");
+    if (io.per_layer_inputs && !spec.embed->output(kPerLayerInputs))
+      throw Error(ErrorKind::ModelLoad, spec.embed->path().string() + ": no per_layer_inputs output");
+    spec.embeds_type = d.input(kInputsEmbeds)->type;
+    if (io.per_layer_inputs) spec.per_layer_type = d.input(kPerLayerInputs)->type;
+  } else if (!io.input_ids) {
+    throw Error(ErrorKind::ModelLoad, file + ": the decoder takes neither input_ids nor inputs_embeds");
+  }
+  spec.kv_heads = io.kv.kv_heads > 0 ? io.kv.kv_heads : config_kv_heads;
+  spec.head_dim = io.kv.head_dim > 0 ? io.kv.head_dim : config_head_dim;
+  if (io.kv.layers > 0) {
+    if (spec.kv_heads <= 0 || spec.head_dim <= 0)
+      throw Error(ErrorKind::ModelLoad, file + ": cannot tell the KV cache shape (kv heads, head dim)");
+    if (io.kv.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT && io.kv.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16)
+      throw Error(ErrorKind::ModelLoad, file + ": unsupported KV element type " + ort::element_type_name(io.kv.type));
+  }
+  spec.shared_kv = spec.shared_kv && io.kv.layers > 0 && io.kv.group_query_attention && io.attention_mask;
+}
+
+// ---- SharedKvCache ------------------------------------------------------------------------------
+
+SharedKvCache::SharedKvCache(const KvLayout& layout, int64_t kv_heads, int64_t head_dim, size_t max_length)
+    : layout_(layout), kv_heads_(kv_heads), head_dim_(head_dim), max_length_(max_length) {
+  for (int i = 0; i < layout.layers; ++i) {
+    past_names_.push_back(layout.past_key(i));
+    past_names_.push_back(layout.past_value(i));
+    present_names_.push_back(layout.present_key(i));
+    present_names_.push_back(layout.present_value(i));
+  }
+}
+
+void SharedKvCache::reserve(size_t total, size_t used) {
+  if (total <= capacity_) return;
+  size_t cap = std::max<size_t>(capacity_ ? capacity_ * 2 : 256, total);
+  if (max_length_ && cap > max_length_) cap = std::max(max_length_, total);
+  const size_t elem = ort::element_size(layout_.type);
+  const size_t row = static_cast<size_t>(head_dim_) * elem;  // one position of one head
+  std::vector<Ort::Value> next;
+  next.reserve(past_names_.size());
+  for (size_t i = 0; i < past_names_.size(); ++i) {
+    Ort::Value buf = make_tensor(layout_.type, {1, kv_heads_, static_cast<int64_t>(cap), head_dim_});
+    auto* dst = static_cast<char*>(buf.GetTensorMutableRawData());
+    if (!buffers_.empty() && used) {
+      const auto* src = static_cast<const char*>(buffers_[i].GetTensorRawData());
+      for (int64_t h = 0; h < kv_heads_; ++h) std::memcpy(dst + h * cap * row, src + h * capacity_ * row, used * row);
+    }
+    next.push_back(std::move(buf));
+  }
+  buffers_ = std::move(next);
+  capacity_ = cap;
+}
+
+void SharedKvCache::bind(Ort::IoBinding& binding) const {
+  for (size_t i = 0; i < buffers_.size(); ++i) {
+    binding.BindInput(past_names_[i].c_str(), buffers_[i]);
+    binding.BindOutput(present_names_[i].c_str(), buffers_[i]);
+  }
+}
+
+SharedKvCache SharedKvCache::clone(size_t used) const {
+  SharedKvCache copy(layout_, kv_heads_, head_dim_, max_length_);
+  if (capacity_) {
+    copy.reserve(capacity_, 0);
+    const size_t row = static_cast<size_t>(head_dim_) * ort::element_size(layout_.type);
+    for (size_t i = 0; i < buffers_.size(); ++i)
+      for (int64_t h = 0; h < kv_heads_; ++h)
+        std::memcpy(static_cast<char*>(copy.buffers_[i].GetTensorMutableRawData()) + h * capacity_ * row,
+                    static_cast<const char*>(buffers_[i].GetTensorRawData()) + h * capacity_ * row, used * row);
+  }
+  return copy;
+}
+
+// ---- DecoderSequence ----------------------------------------------------------------------------
+
+DecoderSequence::DecoderSequence(std::shared_ptr<DecoderSpec> spec) : spec_(std::move(spec)) {
+  const auto& kv = spec_->io.kv;
+  if (kv.layers == 0) return;
+  if (spec_->shared_kv)
+    shared_ = std::make_unique<SharedKvCache>(kv, spec_->kv_heads, spec_->head_dim, spec_->max_length);
+  else
+    kv_ = std::make_unique<KvCache>(kv, spec_->kv_heads, spec_->head_dim);
+}
+
+void DecoderSequence::begin(const Prompt& prompt, RunControl&) {
+  if (!prompt.media.empty())
+    throw Error(ErrorKind::Unsupported, "this model takes text only: image and audio parts are not supported");
+}
+
+std::span<const float> DecoderSequence::forward(std::span<const TokenId> ids, RunControl& control) {
+  const int64_t n = static_cast<int64_t>(ids.size());
+  if (n == 0) throw Error(ErrorKind::Internal, "forward without tokens");
+  const auto& io = spec_->io;
+  auto& dec = *spec_->decoder;
+  const int64_t total = static_cast<int64_t>(length_) + n;
+  std::vector<int64_t> ids64(ids.begin(), ids.end());
+
+  RunInputs in;
+  if (io.input_ids) {
+    in.add(kInputIds, int64_tensor({1, n}, ids64));
+  } else {
+    RunInputs embed_in;
+    embed_in.add(kInputIds, int64_tensor({1, n}, ids64));
+    std::vector<std::string> outs = {kInputsEmbeds};
+    if (io.per_layer_inputs) outs.push_back(kPerLayerInputs);
+    auto embeds = run_session(*spec_->embed, embed_in, outs, control);
+    in.add(kInputsEmbeds, cast_tensor(std::move(embeds[0]), spec_->embeds_type));
+    if (io.per_layer_inputs) in.add(kPerLayerInputs, cast_tensor(std::move(embeds[1]), spec_->per_layer_type));
+  }
+  if (io.position_ids) in.add(kPositionIds, position_ids(static_cast<int64_t>(length_) + spec_->position_offset, n));
+  if (io.attention_mask) in.add(kAttentionMask, ones_mask(total));
+  if (io.num_logits_to_keep) {
+    const std::string name = logits_to_keep_name(dec);
+    in.add(name, scalar_like(*dec.input(name), 1));
+  }
+  if (io.use_cache_branch) in.add(kUseCacheBranch, scalar_like(*dec.input(kUseCacheBranch), length_ > 0 ? 1 : 0));
+
+  if (shared_) {
+    shared_->reserve(static_cast<size_t>(total), length_);
+    Ort::IoBinding binding(dec.get());
+    for (size_t i = 0; i < in.size(); ++i)
+      Ort::ThrowOnError(Ort::GetApi().BindInput(binding, in.names()[i].c_str(), in.value(i)));
+    binding.BindOutput(io.logits.c_str(), Ort::MemoryInfo::CreateCpu(OrtDeviceAllocator, OrtMemTypeDefault));
+    shared_->bind(binding);
+    if (control.terminated()) throw Error(ErrorKind::Cancelled, "cancelled");
+    try {
+      dec.get().Run(control.options(), binding);
+    } catch (const Ort::Exception& e) {
+      if (control.terminated()) throw Error(ErrorKind::Cancelled, "cancelled");
+      throw Error(ErrorKind::Internal, dec.path().filename().string() + ": " + e.what());
+    }
+    auto outs = binding.GetOutputValues();
+    logits_ = std::move(outs.front());
+  } else {
+    std::vector<std::string> out_names = {io.logits};
+    if (kv_) {
+      kv_->bind_pasts(in);
+      kv_->request_presents(out_names);
+    }
+    auto outs = run_session(dec, in, out_names, control);
+    if (kv_) kv_->take_presents(outs, 1);
+    logits_ = std::move(outs[0]);
+  }
+  length_ = static_cast<size_t>(total);
+  return last_logits_row(logits_, scratch_);
+}
+
+std::unique_ptr<Sequence> DecoderSequence::fork() const {
+  auto copy = std::make_unique<DecoderSequence>(spec_);
+  copy->length_ = length_;
+  if (kv_) copy->kv_ = std::make_unique<KvCache>(kv_->clone());
+  if (shared_) copy->shared_ = std::make_unique<SharedKvCache>(shared_->clone(length_));
+  return copy;
+}
+
+}  // namespace oc::models

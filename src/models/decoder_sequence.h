@@ -1,0 +1,75 @@
+// A generic decoder sequence: binds whatever per-step inputs the decoder session declares
+// (input_ids, or inputs_embeds (+ per_layer_inputs) from an embedding session; position_ids;
+// attention_mask; num_logits_to_keep; use_cache_branch) and keeps the KV cache either as the
+// previous run's presents moved into the next run's pasts, or, for GroupQueryAttention decoders,
+// in one preallocated buffer per layer that past and present share (no copy per step).
+// Families build a DecoderSpec from their sessions and hand out DecoderSequences.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "models/decoder_state.h"
+#include "models/io_layout.h"
+#include "models/model.h"
+#include "ort/session.h"
+
+namespace oc::models {
+
+struct DecoderSpec {
+  std::unique_ptr<ort::Session> embed;  // optional: input_ids -> inputs_embeds (+ per_layer_inputs)
+  std::unique_ptr<ort::Session> decoder;
+  DecoderIo io;
+  int64_t kv_heads = 0;
+  int64_t head_dim = 0;
+  ONNXTensorElementDataType embeds_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  ONNXTensorElementDataType per_layer_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  int64_t position_offset = 0;  // first position id (0 for almost every export)
+  bool shared_kv = false;       // past and present bound to one buffer (GroupQueryAttention)
+  size_t max_length = 0;        // context length: the shared buffer never grows beyond it (0: unbounded)
+};
+
+// Reads the decoder's I/O from its metadata and checks that this generic binding can drive it.
+// Throws oc::Error(ModelLoad) naming the file and what is missing or unknown.
+void prepare_decoder_spec(DecoderSpec& spec, int64_t config_kv_heads, int64_t config_head_dim);
+
+// The KV cache of a GroupQueryAttention decoder: one [1, kv_heads, capacity, head_dim] buffer per
+// past/present pair, grown by doubling (copying only the used prefix) when a run needs more room.
+class SharedKvCache {
+ public:
+  SharedKvCache(const KvLayout& layout, int64_t kv_heads, int64_t head_dim, size_t max_length);
+  // Makes room for `total` tokens, keeping the first `used`.
+  void reserve(size_t total, size_t used);
+  // Binds each layer's past input and present output to its buffer.
+  void bind(Ort::IoBinding& binding) const;
+  SharedKvCache clone(size_t used) const;
+  size_t capacity() const { return capacity_; }
+
+ private:
+  KvLayout layout_;
+  int64_t kv_heads_ = 0;
+  int64_t head_dim_ = 0;
+  size_t max_length_ = 0;
+  size_t capacity_ = 0;
+  std::vector<std::string> past_names_, present_names_;
+  std::vector<Ort::Value> buffers_;  // key0, value0, key1, value1, ...
+};
+
+class DecoderSequence : public Sequence {
+ public:
+  explicit DecoderSequence(std::shared_ptr<DecoderSpec> spec);
+  void begin(const Prompt& prompt, RunControl& control) override;
+  std::span<const float> forward(std::span<const TokenId> ids, RunControl& control) override;
+  size_t length() const override { return length_; }
+  std::unique_ptr<Sequence> fork() const override;
+
+ private:
+  std::shared_ptr<DecoderSpec> spec_;
+  std::unique_ptr<KvCache> kv_;            // presents moved into pasts
+  std::unique_ptr<SharedKvCache> shared_;  // or one shared buffer
+  size_t length_ = 0;
+  Ort::Value logits_{nullptr};
+  std::vector<float> scratch_;
+};
+
+}  // namespace oc::models
