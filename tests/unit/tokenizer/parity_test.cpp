@@ -25,7 +25,10 @@ const json& corpus() {
 
 std::string show(const std::vector<TokenId>& ids) {
   std::string s;
-  for (size_t i = 0; i < ids.size() && i < 40; ++i) s += (i ? " " : "") + std::to_string(ids[i]);
+  for (size_t i = 0; i < ids.size() && i < 40; ++i) {
+    if (i) s += ' ';
+    s += std::to_string(ids[i]);
+  }
   if (ids.size() > 40) s += " ...";
   return s;
 }
