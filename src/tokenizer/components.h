@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/flat_map.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/tokenizer.h"
 
@@ -21,13 +22,9 @@ struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
-using TokenMap = std::unordered_map<std::string, TokenId, StringHash, std::equal_to<>>;
+using TokenMap = StringIdMap;
 
-inline std::optional<TokenId> lookup(const TokenMap& map, std::string_view key) {
-  auto it = map.find(key);
-  if (it == map.end()) return std::nullopt;
-  return it->second;
-}
+inline std::optional<TokenId> lookup(const TokenMap& map, std::string_view key) { return map.get(key); }
 
 // ---- normalizers ----------------------------------------------------------------------------
 struct Normalizer {

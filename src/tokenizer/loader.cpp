@@ -250,22 +250,23 @@ std::unique_ptr<Model> model(const json& j, BigParts& big, TokenizerImpl& t) {
 }
 
 // Fills the model vocabulary into the token maps (before added tokens, which override).
-void model_vocab(const json& j, const BigParts& big, TokenizerImpl& t) {
+void model_vocab(const json& j, BigParts& big, TokenizerImpl& t) {
   const json& vocab = j.is_object() && j.contains("vocab") ? j["vocab"] : json();
-  auto put = [&](const std::string& s, TokenId id) {
+  auto put = [&](std::string s, TokenId id) {
     if (id < 0) return;
-    t.tokens_.insert_or_assign(s, id);
+    t.tokens_.set(s, id);
     if (static_cast<size_t>(id) >= t.id_to_token_.size()) {
       t.id_to_token_.resize(static_cast<size_t>(id) + 1);
       t.has_token_.resize(static_cast<size_t>(id) + 1, false);
     }
-    t.id_to_token_[id] = s;
+    t.id_to_token_[id] = std::move(s);
     t.has_token_[id] = true;
   };
   if (big.vocab_object) {
     t.tokens_.reserve(big.vocab.size() + 1024);
     t.id_to_token_.reserve(big.vocab.size());
-    for (const auto& [s, id] : big.vocab) put(s, id);
+    for (auto& [s, id] : big.vocab) put(std::move(s), id);
+    big.vocab = {};
   } else if (vocab.is_array()) {
     for (size_t i = 0; i < vocab.size(); ++i)
       if (vocab[i].is_array() && !vocab[i].empty() && vocab[i][0].is_string())
@@ -425,6 +426,9 @@ std::string read_file(const std::filesystem::path& path) {
 json read_tokenizer_json(const std::filesystem::path& path, BigParts& big) {
   std::string data = read_file(path);
   json root;
+  // Rough upper bounds from the file size, so that the big vectors are not copied as they grow.
+  big.vocab.reserve(data.size() / 96);
+  big.merges.reserve(data.size() / 48);
   TokenizerSax sax(root, big);
   try {
     json::sax_parse(data, &sax);
@@ -478,7 +482,7 @@ std::unique_ptr<TokenizerImpl> load_tokenizer(const std::filesystem::path& token
         tok.special = flag(a, "special", false);
         tok.normalized = flag(a, "normalized", !tok.special);
         if (tok.id < 0) unsupported("added token id " + std::to_string(tok.id));
-        t->tokens_.insert_or_assign(tok.content, tok.id);
+        t->tokens_.set(tok.content, tok.id);
         if (static_cast<size_t>(tok.id) >= t->id_to_token_.size()) {
           t->id_to_token_.resize(static_cast<size_t>(tok.id) + 1);
           t->has_token_.resize(static_cast<size_t>(tok.id) + 1, false);

@@ -11,10 +11,6 @@
 namespace oc::tok {
 namespace {
 
-struct MergeKeyHash {
-  size_t operator()(uint64_t k) const noexcept { return static_cast<size_t>(k * 0x9E3779B97F4A7C15ull >> 17); }
-};
-
 class Bpe : public Model {
  public:
   Bpe(BpeConfig config, const TokenMap& tokens) : tokens_(tokens) {
@@ -30,7 +26,8 @@ class Bpe : public Model {
 
     // Symbols: every string of the token map keeps its id; strings that only merges know get ids
     // past the vocabulary (they never reach the output as such).
-    for (const auto& [s, id] : tokens_) vocab_limit_ = std::max<int64_t>(vocab_limit_, int64_t{id} + 1);
+    tokens_.for_each(
+        [&](const std::string&, TokenId id) { vocab_limit_ = std::max<int64_t>(vocab_limit_, int64_t{id} + 1); });
     next_extra_ = static_cast<int32_t>(vocab_limit_);
     merges_.reserve(config.merges.size());
     std::string joined;
@@ -39,7 +36,7 @@ class Bpe : public Model {
       int32_t ia = symbol(a, true), ib = symbol(b, true);
       joined.assign(a).append(b);
       int32_t im = symbol(joined, true);
-      merges_.insert_or_assign(key(ia, ib), Merge{static_cast<int32_t>(rank), im});
+      merges_.set(key(ia, ib), Merge{static_cast<int32_t>(rank), im});
     }
     for (int b = 0; b < 256; ++b) {
       char name[8];
@@ -85,16 +82,14 @@ class Bpe : public Model {
 
   int32_t symbol(const std::string& s, bool create) {
     if (auto id = lookup(tokens_, s)) return *id;
-    auto it = extra_.find(s);
-    if (it != extra_.end()) return it->second;
+    if (auto id = extra_.get(s)) return *id;
     if (!create) return -1;
-    extra_.emplace(s, next_extra_);
+    extra_.set(s, next_extra_);
     return next_extra_++;
   }
   int32_t find_symbol(std::string_view s) const {
     if (auto id = lookup(tokens_, s)) return *id;
-    auto it = extra_.find(s);
-    return it == extra_.end() ? -1 : it->second;
+    return extra_.get(s).value_or(-1);
   }
   bool in_vocab(int32_t id) const { return id >= 0 && id < vocab_limit_; }
 
@@ -162,9 +157,9 @@ class Bpe : public Model {
       if (l < 0) return;
       int32_t r = syms[l].next;
       if (r < 0 || syms[l].id < 0 || syms[r].id < 0) return;
-      auto it = merges_.find(key(syms[l].id, syms[r].id));
-      if (it == merges_.end()) return;
-      queue.push(Candidate{it->second.rank, syms[l].start, l, r, syms[l].id, syms[r].id});
+      const Merge* m = merges_.get(key(syms[l].id, syms[r].id));
+      if (!m) return;
+      queue.push(Candidate{m->rank, syms[l].start, l, r, syms[l].id, syms[r].id});
     };
     for (int32_t i = 0; i + 1 < static_cast<int32_t>(syms.size()); ++i) consider(i);
     while (!queue.empty()) {
@@ -174,7 +169,7 @@ class Bpe : public Model {
       if (l.len == 0 || l.id != c.left_id || l.next != c.right) continue;
       Symbol& r = syms[c.right];
       if (r.len == 0 || r.id != c.right_id) continue;
-      l.id = merges_.find(key(l.id, r.id))->second.merged;
+      l.id = merges_.get(key(l.id, r.id))->merged;
       l.len += r.len;
       l.next = r.next;
       if (r.next >= 0) syms[r.next].prev = c.left;
@@ -198,7 +193,7 @@ class Bpe : public Model {
   TokenMap extra_;
   int64_t vocab_limit_ = 0;
   int32_t next_extra_ = 0;
-  std::unordered_map<uint64_t, Merge, MergeKeyHash> merges_;
+  U64Map<Merge> merges_;
   std::array<TokenId, 256> byte_ids_{};
   bool byte_fallback_ = false, ignore_merges_ = false;
   std::optional<std::string> continuing_suffix_;
