@@ -19,7 +19,8 @@ using json = nlohmann::json;
 struct BigParts {
   std::vector<std::pair<std::string, TokenId>> vocab;  // model.vocab when it is an object
   bool vocab_object = false;
-  std::vector<std::pair<std::string, std::string>> merges;
+  MergeList merges;
+  std::string pending_merge;  // first half of an ["a", "b"] merge
   bool merges_seen = false;
   std::string bad_merge;
 };
@@ -307,18 +308,19 @@ class TokenizerSax {
     if (capture_ == Merges) {
       if (inner_depth_ == 1) {  // "a b"
         size_t sp = v.find(' ');
+        std::string_view sv(v);
         if (sp == std::string::npos) {
-          big_.merges.emplace_back(v, std::string());
+          big_.merges.add(sv, {});  // "x".split(" ", 2) is ["x"]: a pair that never matches
         } else {
           size_t sp2 = v.find(' ', sp + 1);
-          big_.merges.emplace_back(v.substr(0, sp),
-                                   v.substr(sp + 1, sp2 == std::string::npos ? std::string::npos : sp2 - sp - 1));
+          big_.merges.add(sv.substr(0, sp),
+                          sv.substr(sp + 1, sp2 == std::string::npos ? std::string::npos : sp2 - sp - 1));
         }
       } else if (inner_depth_ == 2) {  // ["a", "b"]
         if (pair_count_ == 0)
-          big_.merges.emplace_back(std::move(v), std::string());
+          big_.pending_merge = std::move(v);
         else if (pair_count_ == 1)
-          big_.merges.back().second = std::move(v);
+          big_.merges.add(big_.pending_merge, v);
         ++pair_count_;
       }
       return true;
@@ -428,7 +430,7 @@ json read_tokenizer_json(const std::filesystem::path& path, BigParts& big) {
   json root;
   // Rough upper bounds from the file size, so that the big vectors are not copied as they grow.
   big.vocab.reserve(data.size() / 96);
-  big.merges.reserve(data.size() / 48);
+  big.merges.reserve(data.size() / 48, data.size() / 4);
   TokenizerSax sax(root, big);
   try {
     json::sax_parse(data, &sax);

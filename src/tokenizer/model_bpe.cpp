@@ -30,12 +30,9 @@ class Bpe : public Model {
         [&](const std::string&, TokenId id) { vocab_limit_ = std::max<int64_t>(vocab_limit_, int64_t{id} + 1); });
     next_extra_ = static_cast<int32_t>(vocab_limit_);
     merges_.reserve(config.merges.size());
-    std::string joined;
     for (size_t rank = 0; rank < config.merges.size(); ++rank) {
-      const auto& [a, b] = config.merges[rank];
-      int32_t ia = symbol(a, true), ib = symbol(b, true);
-      joined.assign(a).append(b);
-      int32_t im = symbol(joined, true);
+      int32_t ia = symbol(config.merges.first(rank), true), ib = symbol(config.merges.second(rank), true);
+      int32_t im = symbol(config.merges.joined(rank), true);
       merges_.set(key(ia, ib), Merge{static_cast<int32_t>(rank), im});
     }
     for (int b = 0; b < 256; ++b) {
@@ -80,7 +77,7 @@ class Bpe : public Model {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
   }
 
-  int32_t symbol(const std::string& s, bool create) {
+  int32_t symbol(std::string_view s, bool create) {
     if (auto id = lookup(tokens_, s)) return *id;
     if (auto id = extra_.get(s)) return *id;
     if (!create) return -1;
