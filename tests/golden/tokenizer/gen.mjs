@@ -1,18 +1,17 @@
-// Generates the tokenizer parity corpus (corpus.json) and the expected outputs of the reference
-// (transformers.js) for each tokenizer (golden/<name>.json.gz).
-//   usage: node tests/golden/tokenizer/gen.mjs [--corpus-only] [--golden-only]
+// Generates the tokenizer parity corpus (corpus.json), the expected outputs of the reference
+// (transformers.js) for each npm tokenizer (golden/<name>.json.gz) and for the hand-made
+// tokenizers of synthetic.mjs (synthetic.json).
+//   usage: node tests/golden/tokenizer/gen.mjs [--corpus-only] [--golden-only]   (after npm ci in tests/)
 // The corpus is hand-written categories plus seeded random strings, so it is the same every run.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 
-import { TOKENIZERS, loadReference, modelsDir } from './tokenizers.mjs';
+import { TOKENIZERS, loadReference } from './tokenizers.mjs';
 import { SYNTHETIC, SYNTHETIC_INPUTS } from './synthetic.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
 
 // ---- seeded PRNG (mulberry32) ----
 function rng(seed) {
@@ -230,7 +229,7 @@ async function writeGolden(corpus) {
     }
     const file = path.join(here, 'golden', `${name}.json.gz`);
     fs.writeFileSync(file, zlib.gzipSync(JSON.stringify(out), { level: 9 }));
-    console.log(`${name}: ${fs.statSync(file).size} bytes (${modelsDir(name)})`);
+    console.log(`${name}: ${fs.statSync(file).size} bytes`);
   }
 }
 
@@ -263,4 +262,3 @@ let corpus;
 if (args.includes('--golden-only')) corpus = JSON.parse(fs.readFileSync(path.join(here, 'corpus.json'), 'utf8'));
 else corpus = writeCorpus();
 if (!args.includes('--corpus-only')) await writeGolden(corpus);
-void require;
