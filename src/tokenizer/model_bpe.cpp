@@ -1,8 +1,9 @@
 // BPE: merges applied lowest rank first (leftmost on ties) through a priority queue, with byte
 // fallback (<0xXX> tokens), ignore_merges, end-of-word suffix and a cache of recent words.
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <mutex>
-#include <queue>
 
 #include "common/error.h"
 #include "tokenizer/components.h"
@@ -127,7 +128,7 @@ class Bpe : public Model {
     bpe(word, out);
     if (cacheable) {
       std::lock_guard<std::mutex> lock(cache_mutex_);
-      if (cache_.size() >= 10000) cache_.clear();
+      if (cache_.size() >= kCacheEntries) cache_.clear();
       cache_.emplace(word, out);
     }
     ids.insert(ids.end(), out.begin(), out.end());
@@ -136,7 +137,8 @@ class Bpe : public Model {
   void bpe(const std::string& input, std::vector<TokenId>& ids) const {
     std::string text = end_of_word_suffix ? input + *end_of_word_suffix : input;
     const size_t body = input.size();
-    std::vector<Symbol> syms;
+    thread_local std::vector<Symbol> syms;  // reused: bpe() runs for every word
+    syms.clear();
     syms.reserve(body);
     for (size_t i = 0; i < body;) {
       size_t start = i;
@@ -149,19 +151,22 @@ class Bpe : public Model {
     }
     syms.back().next = -1;
 
-    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
+    thread_local std::vector<Candidate> queue;  // a min-heap on (rank, position), reused
+    queue.clear();
     auto consider = [&](int32_t l) {
       if (l < 0) return;
       int32_t r = syms[l].next;
       if (r < 0 || syms[l].id < 0 || syms[r].id < 0) return;
       const Merge* m = merges_.get(key(syms[l].id, syms[r].id));
       if (!m) return;
-      queue.push(Candidate{m->rank, syms[l].start, l, r, syms[l].id, syms[r].id});
+      queue.push_back(Candidate{m->rank, syms[l].start, l, r, syms[l].id, syms[r].id});
+      std::push_heap(queue.begin(), queue.end(), std::greater<>{});
     };
     for (int32_t i = 0; i + 1 < static_cast<int32_t>(syms.size()); ++i) consider(i);
     while (!queue.empty()) {
-      Candidate c = queue.top();
-      queue.pop();
+      std::pop_heap(queue.begin(), queue.end(), std::greater<>{});
+      Candidate c = queue.back();
+      queue.pop_back();
       Symbol& l = syms[c.left];
       if (l.len == 0 || l.id != c.left_id || l.next != c.right) continue;
       Symbol& r = syms[c.right];
@@ -186,6 +191,7 @@ class Bpe : public Model {
       emit_piece(std::string_view(text).substr(syms[i].start, syms[i].len), syms[i].id, ids);
   }
 
+  static constexpr size_t kCacheEntries = 65536;
   const TokenMap& tokens_;
   TokenMap extra_;
   int64_t vocab_limit_ = 0;
