@@ -63,6 +63,10 @@ const std::vector<Row>& table() {
       {"log-level", "--log-level", "ONNX_CHAT_LOG_LEVEL", "debug, info, warn, error, off",
        bind_member(&Options::log_level)},
       {"json", "--json", "", "machine-readable JSON output", bind_flag(&Options::json)},
+      {"decode", "--decode", "", "tokenize: read ids and print text", bind_flag(&Options::decode)},
+      {"no-special", "--no-special", "",
+       "tokenize: encode without adding special tokens; decode skipping special tokens",
+       bind_flag(&Options::no_special)},
   };
   return rows;
 }

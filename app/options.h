@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <vector>
 
@@ -31,6 +30,9 @@ struct Options {
   std::string log_level = "info";
   // output
   bool json = false;
+  // tokenize
+  bool decode = false;      // ids -> text instead of text -> ids
+  bool no_special = false;  // encode without special tokens / decode skipping them
 };
 
 // Adds the named rows of the table to a (sub)command. Unknown names are a programming error.
