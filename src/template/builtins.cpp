@@ -342,7 +342,7 @@ void install_globals(Interpreter& in, Env& env) {
   env.set("true", RV::boolean(true));
   env.set("none", RV::null());
   env.set("raise_exception", RV::function([](Args& args, const std::shared_ptr<Env>&) -> RV {
-            if (args.empty() || args[0].is_undefined()) fail("");
+            if (args.empty() || args[0].is_undefined() || args[0].is_null()) fail("");
             fail(js_string(args[0]));
           }));
   env.set("range", RV::function([ip](Args& args, const std::shared_ptr<Env>&) {

@@ -114,7 +114,8 @@ struct RV {
 const char* type_name(const RV& v);
 // __bool__: Python truthiness for arrays/objects, JavaScript's for the rest.
 bool truthy(const RV& v);
-// RuntimeValue#toString: what {{ }} prints.
+// RuntimeValue#toString: what {{ }} prints (none and undefined print nothing there, but show as
+// "undefined" inside arrays joined by `~`: the reference's NullValue holds JavaScript's undefined).
 std::string display(const RV& v);
 // String(value.value): what `~`, `+` and join use.
 std::string js_string(const RV& v);

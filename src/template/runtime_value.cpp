@@ -90,9 +90,8 @@ bool truthy(const RV& v) {
 std::string display(const RV& v) {
   switch (v.kind) {
     case Kind::Undefined:
+    case Kind::Null:  // the reference's NullValue holds JavaScript's undefined
       return "undefined";
-    case Kind::Null:
-      return "null";
     case Kind::Bool:
       return v.b ? "true" : "false";
     case Kind::Int:
@@ -154,8 +153,8 @@ Prim prim(const RV& v) {
     case Kind::Undefined:
       p.t = Prim::Undef;
       break;
-    case Kind::Null:
-      p.t = Prim::Null;
+    case Kind::Null:  // NullValue's value is undefined in the reference
+      p.t = Prim::Undef;
       break;
     case Kind::Bool:
       p.t = Prim::Bool, p.b = v.b;

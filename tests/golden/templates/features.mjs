@@ -184,6 +184,9 @@ export const FEATURES = [
   ["idiom_undefined_compare", "{{ missing == none }} {{ missing != 1 }} {{ missing is none }}"],
   ["idiom_undefined_gt", "{{ missing > 1 }}"],
   ["idiom_float_keys_print", "{{ 3.0 }} {{ 3.10 }} {{ 1000000.0 }} {{ 0.000001 }} {{ 0.0000001 }}"],
+  ["null_is_undefined_inside", "{{ [none, missing, 1] ~ '' }} {{ [none, missing] | unique | length }} {{ [none] | join('-') }} {{ 1 in [none, missing] }}"],
+  ["null_in_operand", "{{ none in [missing] }}"],
+  ["null_raise", "{{ raise_exception(none) }}"],
   // parse errors: the messages and positions are ours (the reference has no positions)
   ["parse_unclosed_if", "{% if true %}x", {}, "parse"],
   ["parse_unknown_statement", "{% frobnicate %}", {}, "parse"],
