@@ -16,7 +16,39 @@ RV* RObject::find(std::string_view key) {
     if (k == key) return &v;
   return nullptr;
 }
+uint32_t nest_depth(const RV& v) {
+  if (v.is_array()) return v.depth;
+  if (v.is_container()) return v.obj->depth;
+  return 0;
+}
+
+namespace {
+uint32_t checked_depth(uint32_t d) {
+  if (d > kMaxValueDepth) fail("Value nested too deeply (over " + std::to_string(kMaxValueDepth) + " levels)");
+  return d;
+}
+}  // namespace
+
+RV RV::array(RArray v, Kind k) {
+  uint32_t d = 0;
+  for (const auto& x : v) d = std::max(d, nest_depth(x));
+  RV r = make(k);
+  r.depth = checked_depth(d + 1);
+  r.arr = std::make_shared<RArray>(std::move(v));
+  return r;
+}
+
+RV RV::object(RObject v, Kind k) {
+  uint32_t d = 0;
+  for (const auto& [key, x] : v.items) d = std::max(d, nest_depth(x));
+  v.depth = checked_depth(d + 1);
+  RV r = make(k);
+  r.obj = std::make_shared<RObject>(std::move(v));
+  return r;
+}
+
 void RObject::set(const std::string& key, RV value) {
+  depth = std::max(depth, checked_depth(nest_depth(value) + 1));
   if (RV* v = find(key))
     *v = std::move(value);
   else

@@ -156,3 +156,17 @@ TEST(TemplateLimits, NormalTemplatesAreFarBelowTheLimits) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(TemplateLimits, ValuesCannotNestWithoutBound) {
+  // Printing and freeing nested values recurse: a template may not build them arbitrarily deep.
+  Failure f = failure(
+      "{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}");
+  EXPECT_NE(f.message.find("nested too deeply"), std::string::npos) << f.message;
+  Failure g =
+      failure("{% set ns = namespace(x={}) %}{% for i in range(100000) %}{% set ns.x = {'a': ns.x} %}{% endfor %}");
+  EXPECT_NE(g.message.find("nested too deeply"), std::string::npos) << g.message;
+}
+
+}  // namespace

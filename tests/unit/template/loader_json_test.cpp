@@ -145,3 +145,14 @@ TEST(TemplateValue, TemplatesAreReusableAndMovable) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(TemplateJson, DeepJsonIsRefused) {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_THROW(oc::tmpl::value_from_json_text(deep), oc::Error);
+  std::string ok = std::string(150, '[') + std::string(150, ']');
+  EXPECT_NO_THROW(oc::tmpl::value_from_json_text(ok));
+}
+
+}  // namespace
