@@ -188,6 +188,21 @@ class Interpreter {
   size_t depth_ = 0;
 };
 
+// The interpreter rendering on this thread, so that printing and JSON (which can expand shared
+// values exponentially) count against its step and size limits.
+class ActiveInterpreter {
+ public:
+  explicit ActiveInterpreter(Interpreter* in);
+  ~ActiveInterpreter();
+  ActiveInterpreter(const ActiveInterpreter&) = delete;
+  ActiveInterpreter& operator=(const ActiveInterpreter&) = delete;
+
+ private:
+  Interpreter* previous_;
+};
+// Charges one step and checks a string being built against the size limit (no-op outside a render).
+void account_work(size_t bytes);
+
 // filters.cpp
 RV apply_filter(Interpreter& in, RV operand, const Node& filter, const std::shared_ptr<Env>& env);
 bool apply_test(const std::string& name, const RV& operand, const RV* arg, bool& known);

@@ -16,6 +16,20 @@ RV* RObject::find(std::string_view key) {
     if (k == key) return &v;
   return nullptr;
 }
+namespace {
+thread_local Interpreter* current_interpreter = nullptr;
+}  // namespace
+
+ActiveInterpreter::ActiveInterpreter(Interpreter* in) : previous_(current_interpreter) { current_interpreter = in; }
+ActiveInterpreter::~ActiveInterpreter() { current_interpreter = previous_; }
+
+void account_work(size_t bytes) {
+  if (Interpreter* in = current_interpreter) {
+    in->charge(1);
+    in->check_size(bytes);
+  }
+}
+
 uint32_t nest_depth(const RV& v) {
   if (v.is_array()) return v.depth;
   if (v.is_container()) return v.obj->depth;
@@ -155,6 +169,7 @@ std::string js_string(const RV& v) {
       for (size_t i = 0; i < v.arr->size(); ++i) {
         if (i) out += ',';
         out += display((*v.arr)[i]);
+        account_work(out.size());
       }
       return out;
     }
@@ -274,6 +289,7 @@ bool strict_equals(const RV& a, const RV& b) {
 }
 
 std::string to_json(const RV& v, const JsonOptions& o, int depth, bool undefined_as_null) {
+  account_work(0);
   std::string item_sep = o.has_separators ? o.item_sep : o.indent ? "," : ", ";
   std::string key_sep = o.has_separators ? o.key_sep : ": ";
   switch (v.kind) {
@@ -309,6 +325,7 @@ std::string to_json(const RV& v, const JsonOptions& o, int depth, bool undefined
         } else {
           for (size_t i = 0; i < core.size(); ++i) out += (i ? item_sep : "") + core[i];
         }
+        account_work(out.size());
         return out + "]";
       }
       std::vector<const std::pair<std::string, RV>*> entries;
@@ -324,6 +341,7 @@ std::string to_json(const RV& v, const JsonOptions& o, int depth, bool undefined
       std::string out = "{";
       for (size_t i = 0; i < core.size(); ++i) out += (i ? item_sep : "") + core[i];
       if (o.indent && !core.empty()) out += base;
+      account_work(out.size());
       return out + "}";
     }
     case Kind::Function:

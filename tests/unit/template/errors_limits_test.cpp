@@ -170,3 +170,19 @@ TEST(TemplateLimits, ValuesCannotNestWithoutBound) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(TemplateLimits, SharedValuesCannotExplodeWhenPrinted) {
+  // 40 levels of [x, x] is a tiny value whose printed form would have 2^40 elements.
+  Failure f = failure(
+      "{% set ns = namespace(x=[1]) %}{% for i in range(40) %}{% set ns.x = [ns.x, ns.x] %}{% endfor %}{{ ns.x }}");
+  EXPECT_TRUE(f.message.find("step limit") != std::string::npos || f.message.find("size limit") != std::string::npos)
+      << f.message;
+  Failure g = failure(
+      "{% set ns = namespace(x=[1]) %}{% for i in range(40) %}{% set ns.x = ns.x + ns.x %}{% endfor %}{{ ns.x|length "
+      "}}");
+  EXPECT_NE(g.message.find("step limit"), std::string::npos) << g.message;
+}
+
+}  // namespace
