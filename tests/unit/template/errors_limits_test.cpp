@@ -175,8 +175,11 @@ namespace {
 
 TEST(TemplateLimits, SharedValuesCannotExplodeWhenPrinted) {
   // 40 levels of [x, x] is a tiny value whose printed form would have 2^40 elements.
+  RenderLimits limits;
+  limits.max_steps = 500'000;
   Failure f = failure(
-      "{% set ns = namespace(x=[1]) %}{% for i in range(40) %}{% set ns.x = [ns.x, ns.x] %}{% endfor %}{{ ns.x }}");
+      "{% set ns = namespace(x=[1]) %}{% for i in range(40) %}{% set ns.x = [ns.x, ns.x] %}{% endfor %}{{ ns.x }}",
+      Value(oc::tmpl::Object{}), limits);
   EXPECT_TRUE(f.message.find("step limit") != std::string::npos || f.message.find("size limit") != std::string::npos)
       << f.message;
   Failure g = failure(
