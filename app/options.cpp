@@ -67,6 +67,13 @@ const std::vector<Row>& table() {
       {"no-special", "--no-special", "",
        "tokenize: encode without adding special tokens; decode skipping special tokens",
        bind_flag(&Options::no_special)},
+      {"messages", "--messages", "",
+       "JSON file: the messages (an array), or a request body with messages, tools, documents, chat_template_kwargs",
+       bind_member(&Options::messages_file)},
+      {"tools", "--tools", "", "JSON file: the tools (an array of tool definitions)",
+       bind_member(&Options::tools_file)},
+      {"no-generation-prompt", "--no-generation-prompt", "", "render without the assistant generation prompt",
+       bind_flag(&Options::no_generation_prompt)},
   };
   return rows;
 }

@@ -33,6 +33,10 @@ struct Options {
   // tokenize
   bool decode = false;      // ids -> text instead of text -> ids
   bool no_special = false;  // encode without special tokens / decode skipping them
+  // chat template rendering (`onnx-chat template`)
+  std::string messages_file;
+  std::string tools_file;
+  bool no_generation_prompt = false;
 };
 
 // Adds the named rows of the table to a (sub)command. Unknown names are a programming error.
