@@ -3,7 +3,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,8 +12,8 @@ namespace oc::app {
 
 struct Options {
   // model selection
-  std::string model;            // folder, repo id, or repo id/PRESET
-  std::string preset;           // Q4_MIXED, QUANTIZED, FP16, FP32
+  std::string model;   // folder, repo id, or repo id/PRESET
+  std::string preset;  // Q4_MIXED, QUANTIZED, FP16, FP32
   // runtime
   std::string provider = "cpu";
   int device_id = 0;
@@ -21,7 +22,20 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 8000;
   std::string api_key;
+  std::vector<std::string> cors_origins;  // "*" or exact origins; empty: no CORS headers
+  size_t max_body_bytes = 64u << 20;
+  int http_threads = 64;
+  int shutdown_timeout = 10;  // seconds in-flight requests may take to finish on SIGINT/SIGTERM
+  // engine
+  int queue_size = 64;
+  int parallel = 4;
+  int context = 0;  // 0: the model's
   std::string log_level = "info";
+  // interactive chat (run)
+  std::string system_prompt;
+  int max_tokens = 0;       // 0: up to the context
+  double temperature = -1;  // < 0: the model's default
+  int64_t seed = -1;        // < 0: random
   // output
   bool json = false;
 };
