@@ -161,7 +161,7 @@ class Model {
  protected:
   ModelInfo info_;
   std::unique_ptr<tok::Tokenizer> tokenizer_;
-  std::unique_ptr<tmpl::ChatTemplate> chat_template_;
+  std::shared_ptr<const tmpl::ChatTemplate> chat_template_;  // shared: no template code needed to destroy an empty one
   TemplateDefaults template_defaults_;
   GenerationDefaults generation_defaults_;
 };

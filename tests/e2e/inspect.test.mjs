@@ -1,0 +1,114 @@
+// `onnx-chat inspect` on the generated Gemma-3n fixture, on the real Gemma 3 export's graphs, on the
+// real stories260K model, and on folders that are not models.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { binPath, fixturesDir, sharedDir, repoDir } from '../lib/paths.mjs';
+
+function inspect(args) {
+  const r = spawnSync(binPath(), ['inspect', ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function inspectJson(dir) {
+  const r = inspect([dir, '--json']);
+  assert.equal(r.code, 0, r.err);
+  return JSON.parse(r.out);
+}
+
+const fixture = path.join(fixturesDir(), 'gemma3n-tiny');
+const haveGenerator = fs.existsSync(path.join(repoDir, 'tools/fixtures/make_fixtures.py'));
+
+test('inspect reports the four Gemma-3n components, variants, decoder I/O and KV layout', { skip: !haveGenerator && 'fixture generator not present' }, () => {
+  assert.ok(fs.existsSync(fixture), `fixture missing: ${fixture} (run tools/fixtures/make_fixtures.py)`);
+  const info = inspectJson(fixture);
+  assert.equal(info.model_type, 'gemma3n');
+  const names = info.components.map((c) => c.name).sort();
+  assert.deepEqual(names, ['audio_encoder', 'decoder_model_merged', 'embed_tokens', 'vision_encoder']);
+  const decoder = info.components.find((c) => c.name === 'decoder_model_merged');
+  const dtypes = decoder.variants.map((v) => v.dtype);
+  assert.ok(dtypes.includes('fp32') && dtypes.length >= 2, `decoder variants: ${dtypes}`);
+  for (const v of decoder.variants) {
+    const inputs = Object.fromEntries(v.inputs.map((t) => [t.name, t]));
+    assert.equal(inputs.inputs_embeds.type, 'float32');
+    assert.ok(inputs.per_layer_inputs, 'per_layer_inputs');
+    assert.equal(inputs.position_ids.type, 'int64');
+    assert.ok(v.outputs.some((t) => t.name === 'logits'));
+    const kv = v.kv_cache;
+    assert.ok(kv.layers > 0);
+    assert.equal(kv.past_key, 'past_key_values.{i}.key');
+    assert.equal(kv.present_value, 'present.{i}.value');
+    assert.equal(kv.presents_complete, true);
+    assert.deepEqual(kv.problems, []);
+    assert.equal(v.inputs.filter((t) => t.name.startsWith('past_key_values.')).length, 2 * kv.layers);
+    assert.ok(v.bytes > 0);
+  }
+  // At least one component keeps its weights in external data, counted in its size.
+  const external = info.components.flatMap((c) => c.variants).filter((v) => v.external_data.length > 0);
+  assert.ok(external.length > 0, 'no variant with external data');
+  for (const v of external) assert.ok(v.bytes > v.external_data[0].bytes);
+  assert.deepEqual(info.modalities.text, { ready: true, missing: '' });
+  assert.equal(info.modalities.image.ready, true);
+  assert.equal(info.modalities.audio.ready, true);
+
+  const text = inspect([fixture]);
+  assert.equal(text.code, 0, text.err);
+  assert.match(text.out, /decoder_model_merged \(decoder\)/);
+  assert.match(text.out, /past_key_values\.\{0\.\.\d+\}\.key\s+float32/);
+  assert.match(text.out, /kv cache: \d+ layers/);
+});
+
+test('inspect reads the real Gemma 3 export (all five variants, mask and num_logits_to_keep, no position_ids)', { skip: !sharedDir() && 'shared folder not beside the checkout' }, () => {
+  const info = inspectJson(path.join(sharedDir(), 'real-graphs', 'gemma-3-4b-it'));
+  assert.equal(info.model_type, 'gemma3');
+  const decoder = info.components.find((c) => c.name === 'decoder_model_merged');
+  assert.deepEqual(decoder.variants.map((v) => v.dtype), ['fp32', 'fp16', 'quantized', 'q4', 'q4f16']);
+  for (const v of decoder.variants) {
+    const names = v.inputs.map((t) => t.name);
+    assert.ok(names.includes('attention_mask') && names.includes('num_logits_to_keep'));
+    assert.ok(!names.includes('position_ids'));
+    assert.equal(v.kv_cache.layers, 34);
+    assert.equal(v.kv_cache.kv_heads, 4);
+    assert.equal(v.kv_cache.head_dim, 256);
+    assert.equal(v.kv_cache.group_query_attention, true);
+    assert.equal(v.kv_cache.type, v.dtype.endsWith('16') ? 'float16' : 'float32');
+    assert.ok(v.external_data_referenced.length > 0);
+  }
+  assert.equal(info.preset.chosen.decoder_model_merged, 'q4');
+});
+
+test('inspect reads the plain decoder layout of stories260K', { skip: !sharedDir() && 'shared folder not beside the checkout' }, () => {
+  const info = inspectJson(path.join(sharedDir(), 'real-models', 'stories260K'));
+  assert.equal(info.model_type, 'llama');
+  const [model] = info.components;
+  assert.equal(model.name, 'model');
+  assert.equal(model.role, 'decoder');
+  const kv = model.variants[0].kv_cache;
+  assert.equal(kv.layers, 5);
+  assert.deepEqual(kv.step_inputs, ['input_ids', 'position_ids', 'attention_mask']);
+  assert.equal(kv.vocab, 512);
+  assert.equal(info.modalities.text.ready, true);
+});
+
+test('inspect on a folder that is not a model exits non-zero with a one-line reason', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-inspect-'));
+  try {
+    for (const target of [dir, path.join(dir, 'missing')]) {
+      const r = inspect([target]);
+      assert.notEqual(r.code, 0);
+      assert.equal(r.out, '');
+      const lines = r.err.trim().split('\n');
+      assert.equal(lines.length, 1, r.err);
+      assert.match(lines[0], /not a model folder|is not a folder/);
+    }
+    fs.writeFileSync(path.join(dir, 'config.json'), '{}');
+    const r = inspect([dir]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /no onnx\/\*\.onnx files/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,57 @@
+#include "models/io_layout.h"
+
+#include <gtest/gtest.h>
+
+using oc::ort::Dim;
+using oc::ort::TensorInfo;
+
+namespace {
+
+TensorInfo t(std::string name, ONNXTensorElementDataType type, std::vector<Dim> shape) {
+  TensorInfo info;
+  info.name = std::move(name);
+  info.type = type;
+  info.shape = std::move(shape);
+  return info;
+}
+Dim sym(const char* s) { return Dim{-1, s}; }
+Dim fixed(int64_t v) { return Dim{v, ""}; }
+
+}  // namespace
+
+TEST(DecoderIo, Gemma3nStyleDecoder) {
+  const auto F = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  std::vector<TensorInfo> in = {t("inputs_embeds", F, {sym("batch_size"), sym("sequence_length"), fixed(2048)}),
+                                t("per_layer_inputs", F, {}),
+                                t("position_ids", ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, {})};
+  std::vector<TensorInfo> out = {t("logits", F, {sym("batch_size"), sym("sequence_length"), fixed(262400)})};
+  for (int i = 0; i < 3; ++i) {
+    for (const char* kind : {"key", "value"}) {
+      in.push_back(t("past_key_values." + std::to_string(i) + "." + kind, F,
+                     {sym("batch_size"), fixed(2), sym("past_sequence_length"), fixed(256)}));
+      out.push_back(t("present." + std::to_string(i) + "." + kind, F,
+                      {sym("batch_size"), fixed(2), sym("total_sequence_length"), fixed(256)}));
+    }
+  }
+  auto io = oc::models::infer_decoder_io(in, out, false);
+  EXPECT_TRUE(io.problems.empty());
+  EXPECT_TRUE(io.inputs_embeds && io.per_layer_inputs && io.position_ids);
+  EXPECT_FALSE(io.attention_mask || io.input_ids || io.num_logits_to_keep);
+  EXPECT_EQ(io.vocab, 262400);
+  EXPECT_EQ(io.kv.layers, 3);
+  EXPECT_EQ(io.kv.kv_heads, 2);
+  EXPECT_EQ(io.kv.head_dim, 256);
+  EXPECT_EQ(io.kv.past_length_symbol, "past_sequence_length");
+  EXPECT_TRUE(io.kv.presents_complete);
+  EXPECT_EQ(io.kv.past_key(2), "past_key_values.2.key");
+  EXPECT_EQ(io.kv.present_value(1), "present.1.value");
+}
+
+TEST(DecoderIo, ReportsProblems) {
+  const auto F = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  std::vector<TensorInfo> in = {t("past_key_values.0.key", F, {}), t("past_key_values.0.value", F, {}),
+                                t("past_key_values.1.key", F, {})};
+  std::vector<TensorInfo> out = {t("present.0.key", F, {})};
+  auto io = oc::models::infer_decoder_io(in, out, false);
+  EXPECT_GE(io.problems.size(), 3u);  // no ids/embeds, mismatched layers, missing presents, no logits
+}
