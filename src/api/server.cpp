@@ -8,6 +8,7 @@
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "api/http_server.h"
+#include "api/webui.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "models/variants.h"
@@ -166,6 +167,10 @@ struct ApiServer::Impl {
     http->route("POST", "/v1/completions",
                 wrap("completions", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
                   handle_completions(context(e), req, res);
+                }));
+    http->route("GET", "/", wrap("webui", false, false, [](const HttpRequest&, HttpResponse& res, const auto&) {
+                  res.content_type = "text/html; charset=utf-8";
+                  res.body = std::string(web_ui_html());
                 }));
     http->route("OPTIONS", "/.*", [](const HttpRequest&, HttpResponse& res) {
       res.status = 204;
