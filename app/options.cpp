@@ -70,6 +70,12 @@ const std::vector<Row>& table() {
       {"log-level", "--log-level", "ONNX_CHAT_LOG_LEVEL", "debug, info, warn, error, off",
        bind_member(&Options::log_level)},
       {"json", "--json", "", "machine-readable JSON output", bind_flag(&Options::json)},
+      {"messages", "--messages", "", "JSON file: the messages (an array, or an object with messages/tools)",
+       bind_member(&Options::messages_file)},
+      {"tools", "--tools", "", "JSON file: the tools (an array of tool definitions)",
+       bind_member(&Options::tools_file)},
+      {"no-generation-prompt", "--no-generation-prompt", "", "render without the assistant generation prompt",
+       bind_flag(&Options::no_generation_prompt)},
   };
   return rows;
 }

@@ -38,6 +38,10 @@ struct Options {
   int64_t seed = -1;        // < 0: random
   // output
   bool json = false;
+  // chat template rendering (`onnx-chat template`)
+  std::string messages_file;
+  std::string tools_file;
+  bool no_generation_prompt = false;
 };
 
 // Adds the named rows of the table to a (sub)command. Unknown names are a programming error.

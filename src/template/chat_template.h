@@ -2,6 +2,7 @@
 // byte-identical to the reference (@huggingface/jinja).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <stdexcept>
@@ -26,8 +27,9 @@ class TemplateError : public std::runtime_error {
 };
 
 struct RenderLimits {
-  size_t max_steps = 10'000'000;      // evaluated nodes and loop iterations
-  size_t max_output_bytes = 64 << 20;  // rendered text
+  size_t max_steps = 10'000'000;       // evaluated nodes and loop iterations
+  size_t max_output_bytes = 64 << 20;  // rendered text (and any string a template builds)
+  size_t max_depth = 400;              // nested evaluations, e.g. recursive macros
 };
 
 class ChatTemplate {
@@ -40,6 +42,8 @@ class ChatTemplate {
   // context is an Object: messages, tools, add_generation_prompt, bos_token, eos_token, and any
   // custom kwargs. Throws TemplateError.
   std::string render(const Value& context, const RenderLimits& limits = {}) const;
+  // The same with a fixed clock for strftime_now (local time of `now`), for reproducible renders.
+  std::string render(const Value& context, const RenderLimits& limits, std::chrono::system_clock::time_point now) const;
 
  private:
   struct Impl;
