@@ -76,7 +76,8 @@ TEST(ChatParse, TextParts) {
 TEST(ChatParse, Errors) {
   EXPECT_EQ(chat_error("{not json").first, ErrorKind::InvalidRequest);
   EXPECT_EQ(chat_error("[1,2]").first, ErrorKind::InvalidRequest);
-  EXPECT_EQ(chat_error(chat(R"(,"temperature":"hot")")), std::make_pair(ErrorKind::InvalidRequest, std::string("temperature")));
+  EXPECT_EQ(chat_error(chat(R"(,"temperature":"hot")")),
+            std::make_pair(ErrorKind::InvalidRequest, std::string("temperature")));
   EXPECT_EQ(chat_error(chat(R"(,"temperature":3)")).second, "temperature");
   EXPECT_EQ(chat_error(chat(R"(,"max_tokens":0)")).second, "max_tokens");
   EXPECT_EQ(chat_error(chat(R"(,"max_tokens":1.5)")).second, "max_tokens");
@@ -104,7 +105,8 @@ TEST(ChatParse, UnsupportedFieldsAreNamed) {
             std::make_pair(ErrorKind::Unsupported, std::string("response_format")));
   EXPECT_EQ(chat_error(chat(R"(,"images":["AAAA"])")), std::make_pair(ErrorKind::Unsupported, std::string("images")));
   EXPECT_EQ(
-      chat_error(R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})"),
+      chat_error(
+          R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})"),
       std::make_pair(ErrorKind::Unsupported, std::string("messages[0].content[0]")));
 }
 
@@ -150,7 +152,8 @@ TEST(ModelNames, Matching) {
 TEST(Errors, Mapping) {
   ApiError a = api_error(Error(ErrorKind::InvalidRequest, "bad", "temperature"));
   EXPECT_EQ(a.status, 400);
-  EXPECT_EQ(error_json(a), R"({"error":{"code":null,"message":"bad","param":"temperature","type":"invalid_request_error"}})");
+  EXPECT_EQ(error_json(a),
+            R"({"error":{"code":null,"message":"bad","param":"temperature","type":"invalid_request_error"}})");
   EXPECT_EQ(api_error(Error(ErrorKind::Unauthorized, "x")).status, 401);
   EXPECT_EQ(api_error(Error(ErrorKind::NotFound, "x", "model", "model_not_found")).code, "model_not_found");
   EXPECT_EQ(api_error(Error(ErrorKind::TooLarge, "x")).status, 413);
