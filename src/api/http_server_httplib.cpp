@@ -10,7 +10,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <thread>
 
 #include "api/http_server.h"
 #include "common/error.h"
@@ -219,8 +222,19 @@ class HttplibServer final : public HttpServer {
     return port_;
   }
 
-  void run() override { server_.listen_after_bind(); }
-  void stop() override { server_.stop(); }
+  void run() override {
+    entered_ = true;
+    if (!stopping_) server_.listen_after_bind();
+    returned_ = true;
+  }
+  // A stop() racing with the start of run() must not be lost: wait until the server listens (or
+  // run() gave up) before stopping it.
+  void stop() override {
+    stopping_ = true;
+    if (entered_)
+      while (!server_.is_running() && !returned_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    server_.stop();
+  }
   int port() const override { return port_; }
 
  private:
@@ -229,6 +243,7 @@ class HttplibServer final : public HttpServer {
   std::function<void(int, HttpResponse&)> error_body_;
   std::function<Headers(const HttpRequest&)> response_headers_;
   int port_ = 0;
+  std::atomic<bool> entered_{false}, returned_{false}, stopping_{false};
 };
 
 }  // namespace

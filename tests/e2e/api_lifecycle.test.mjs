@@ -1,7 +1,9 @@
 // Client disconnects free the slot at once; SIGTERM/SIGINT shut the server down gracefully.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, post, metric } from '../lib/server.mjs';
+import { execFileSync } from 'node:child_process';
+import { startServer, post, metric, freePort } from '../lib/server.mjs';
+import { binPath } from '../lib/paths.mjs';
 
 const MODEL = 'gemma3n-tiny';
 const NO_EOS = { 1: -100, 106: -100 };
@@ -118,5 +120,27 @@ describe('graceful shutdown', () => {
     assert.match(rest, /"code":"cancelled"/, 'the stream should end with a cancellation error event');
     // New connections are refused after shutdown.
     await assert.rejects(fetch(`${server.url}/health`));
+  });
+});
+
+describe('port', () => {
+  test('COMFYAI_ONNX_PORT sets the port', async () => {
+    const want = await freePort();
+    const server = await startServer({ port: null, env: { COMFYAI_ONNX_PORT: String(want) } });
+    try {
+      assert.equal(server.port, want);
+      assert.equal((await fetch(`http://127.0.0.1:${want}/health`)).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('the default port is 8000 and every serve option names its env var', () => {
+    const help = execFileSync(binPath(), ['serve', '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    assert.match(help, /--port INT=8000 \(Env:COMFYAI_ONNX_PORT\)/);
+    for (const env of ['COMFYAI_ONNX_PORT', 'ONNX_CHAT_API_KEY', 'ONNX_CHAT_CORS_ORIGINS', 'ONNX_CHAT_MAX_BODY_BYTES',
+      'ONNX_CHAT_QUEUE_SIZE', 'ONNX_CHAT_SHUTDOWN_TIMEOUT']) {
+      assert.ok(help.includes(env), `${env} missing from serve --help`);
+    }
   });
 });

@@ -12,14 +12,16 @@ export function fixtureModel(name = 'gemma3n-tiny') {
 
 /**
  * Starts a server. Returns {url, baseURL, port, proc, logs(), stop(signal)}.
- * @param {{model?: string, args?: string[], env?: Record<string,string>, ready?: boolean, timeoutMs?: number}} opts
+ * @param {{model?: string, args?: string[], env?: Record<string,string>, ready?: boolean, timeoutMs?: number,
+ *          port?: number|null}} opts  port null: no --port flag (the environment decides)
  */
-export async function startServer({ model = fixtureModel(), args = [], env = {}, ready = true, timeoutMs = 60000 } = {}) {
+export async function startServer({ model = fixtureModel(), args = [], env = {}, ready = true, timeoutMs = 60000, port = 0 } = {}) {
   const childEnv = { ...process.env };
   // The server's own settings come from the test, never from the caller's environment.
   for (const k of Object.keys(childEnv)) if (k.startsWith('ONNX_CHAT_') && k !== 'ONNX_CHAT_LOG_LEVEL') delete childEnv[k];
   delete childEnv.COMFYAI_ONNX_PORT;
-  const proc = spawn(binPath(), ['serve', '--model', model, '--host', '127.0.0.1', '--port', '0', ...args], {
+  const portArgs = port === null ? [] : ['--port', String(port)];
+  const proc = spawn(binPath(), ['serve', '--model', model, '--host', '127.0.0.1', ...portArgs, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...childEnv, ...env },
   });
@@ -28,7 +30,7 @@ export async function startServer({ model = fixtureModel(), args = [], env = {},
   proc.stderr.on('data', (d) => (out += d));
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
 
-  const port = await new Promise((resolve, reject) => {
+  const boundPort = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not report its port:\n${out}`)), timeoutMs);
     const onData = () => {
       const m = out.match(/listening on http:\/\/[^:\s]+:(\d+)/);
@@ -44,11 +46,11 @@ export async function startServer({ model = fixtureModel(), args = [], env = {},
       reject(new Error(`server exited (${code}) before listening:\n${out}`));
     });
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://127.0.0.1:${boundPort}`;
   const server = {
     url,
     baseURL: `${url}/v1`,
-    port,
+    port: boundPort,
     proc,
     exited,
     logs: () => out,
@@ -79,6 +81,19 @@ export async function waitReady(server, timeoutMs = 60000) {
     if (Date.now() > end) throw new Error(`server not ready after ${timeoutMs} ms:\n${server.logs()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A port that was free a moment ago. */
+export async function freePort() {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 /** POST JSON (or a raw string body); returns {status, headers, json, text}. */
