@@ -66,7 +66,11 @@ bool read_message(std::string& out, bool interactive) {
   return true;
 }
 
-int run_chat(Options& o) {
+struct RunFlags {
+  bool max_tokens = false, temperature = false;  // given on the command line
+};
+
+int run_chat(Options& o, const RunFlags& given) {
   signal(SIGPIPE, SIG_IGN);
   const bool interactive = isatty(STDIN_FILENO);
   std::shared_ptr<engine::Engine> eng = load_engine(o);
@@ -111,8 +115,8 @@ int run_chat(Options& o) {
       turns.pop_back();
       continue;
     }
-    if (o.max_tokens > 0) gr.max_tokens = o.max_tokens;
-    if (o.temperature >= 0) gr.sampling.temperature = static_cast<float>(o.temperature);
+    if (given.max_tokens && o.max_tokens > 0) gr.max_tokens = o.max_tokens;
+    if (given.temperature) gr.sampling.temperature = static_cast<float>(o.temperature);
     if (o.seed >= 0) gr.sampling.seed = static_cast<uint64_t>(o.seed);
     std::string reply;
     bool stopped = false;
@@ -160,7 +164,14 @@ RegisterCommand reg{{"run", "chat with a model in the terminal", [](CLI::App& cm
                        add_options(cmd, o,
                                    {"model", "preset", "provider", "device-id", "threads", "context", "system",
                                     "max-tokens", "temperature", "seed", "log-level"});
-                       return [&o] { return run_chat(o); };
+                       CLI::Option* max_tokens = cmd.get_option("--max-tokens");
+                       CLI::Option* temperature = cmd.get_option("--temperature");
+                       return [&o, max_tokens, temperature] {
+                         RunFlags given;
+                         given.max_tokens = max_tokens->count() > 0;
+                         given.temperature = temperature->count() > 0;
+                         return run_chat(o, given);
+                       };
                      }}};
 
 }  // namespace

@@ -62,11 +62,6 @@ const std::vector<Row>& table() {
        bind_member(&Options::context)},
       {"system", "--system", "ONNX_CHAT_SYSTEM", "system prompt of the interactive chat",
        bind_member(&Options::system_prompt)},
-      {"max-tokens", "--max-tokens", "ONNX_CHAT_MAX_TOKENS", "tokens per reply (0: up to the context)",
-       bind_member(&Options::max_tokens)},
-      {"temperature", "--temperature", "ONNX_CHAT_TEMPERATURE",
-       "sampling temperature (0: greedy; negative: the model's default)", bind_member(&Options::temperature)},
-      {"seed", "--seed", "ONNX_CHAT_SEED", "sampling seed (negative: random)", bind_member(&Options::seed)},
       {"log-level", "--log-level", "ONNX_CHAT_LOG_LEVEL", "debug, info, warn, error, off",
        bind_member(&Options::log_level)},
       {"json", "--json", "", "machine-readable JSON output", bind_flag(&Options::json)},
@@ -76,6 +71,15 @@ const std::vector<Row>& table() {
        bind_member(&Options::tools_file)},
       {"no-generation-prompt", "--no-generation-prompt", "", "render without the assistant generation prompt",
        bind_flag(&Options::no_generation_prompt)},
+      {"prompt", "--prompt", "", "generate: raw prompt text, no chat template", bind_member(&Options::prompt)},
+      {"max-tokens", "--max-tokens", "", "generate, run: most tokens per reply (run without it: up to the context)", bind_member(&Options::max_tokens)},
+      {"temperature", "--temperature", "", "generate, run: sampling temperature (0: greedy; run without it: the model's defaults)",
+       bind_member(&Options::temperature)},
+      {"seed", "--seed", "", "generate, run: sampling seed (-1: random)", bind_member(&Options::seed)},
+      {"decode", "--decode", "", "tokenize: read ids and print text", bind_flag(&Options::decode)},
+      {"no-special", "--no-special", "",
+       "tokenize: encode without adding special tokens; decode skipping special tokens",
+       bind_flag(&Options::no_special)},
   };
   return rows;
 }

@@ -31,13 +31,19 @@ struct Options {
   int parallel = 4;
   int context = 0;  // 0: the model's
   std::string log_level = "info";
-  // interactive chat (run)
+  // interactive chat (run); it shares --max-tokens/--temperature/--seed with generate, but when
+  // they are not given it replies up to the context with the model's sampling defaults
   std::string system_prompt;
-  int max_tokens = 0;       // 0: up to the context
-  double temperature = -1;  // < 0: the model's default
-  int64_t seed = -1;        // < 0: random
   // output
   bool json = false;
+  // generate (one prompt, no server)
+  std::string prompt;
+  int max_tokens = 32;
+  double temperature = 0;
+  int64_t seed = -1;
+  // tokenize
+  bool decode = false;      // ids -> text instead of text -> ids
+  bool no_special = false;  // encode without special tokens / decode skipping them
   // chat template rendering (`onnx-chat template`)
   std::string messages_file;
   std::string tools_file;

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl xz-utils
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
-  libcurl4-openssl-dev libssl-dev libpcre2-dev libutf8proc-dev
+  libcurl4-openssl-dev libssl-dev libpcre2-dev libutf8proc-dev zlib1g-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libexif-dev libstb-dev
   libsndfile1-dev libmpg123-dev libsoxr-dev libkissfft-dev
   libgtest-dev libgmock-dev libbenchmark-dev

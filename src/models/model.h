@@ -135,8 +135,11 @@ class Model {
   const std::string& id() const { return info_.id; }
   size_t context_length() const { return info_.context_length; }
   const tok::Tokenizer& tokenizer() const { return *tokenizer_; }
-  // nullptr when the model folder has no chat template.
-  const tmpl::ChatTemplate* chat_template() const { return chat_template_.get(); }
+  // The chat template to render with: `name` when given; else "tool_use" when the request has
+  // tools and the model has such a template; else the default one. nullptr when there is none.
+  const tmpl::ChatTemplate* chat_template(bool has_tools = false, std::string_view name = {}) const;
+  // Names of the model's templates ("default", "tool_use", ...).
+  std::vector<std::string> chat_template_names() const;
   const TemplateDefaults& template_defaults() const { return template_defaults_; }
   const GenerationDefaults& generation_defaults() const { return generation_defaults_; }
 
@@ -161,7 +164,9 @@ class Model {
  protected:
   ModelInfo info_;
   std::unique_ptr<tok::Tokenizer> tokenizer_;
-  std::shared_ptr<const tmpl::ChatTemplate> chat_template_;  // shared: no template code needed to destroy an empty one
+  // Named templates ("default" for a single one); shared: no template code is needed to destroy
+  // an empty list.
+  std::vector<std::pair<std::string, std::shared_ptr<const tmpl::ChatTemplate>>> chat_templates_;
   TemplateDefaults template_defaults_;
   GenerationDefaults generation_defaults_;
 };

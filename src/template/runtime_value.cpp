@@ -257,8 +257,9 @@ std::string to_json(const RV& v, const JsonOptions& o, int depth, bool undefined
       return v.b ? "true" : "false";
     case Kind::String:
       return js::json_quote(v.s, o.ensure_ascii);
-    case Kind::Array:
     case Kind::Tuple:
+      fail("Cannot convert to JSON: TupleValue");
+    case Kind::Array:
     case Kind::Object:
     case Kind::KwArgs:
     case Kind::Namespace: {

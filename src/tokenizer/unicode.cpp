@@ -1,0 +1,268 @@
+#include "tokenizer/unicode.h"
+
+#include <utf8proc.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace oc::tok::uni {
+
+char32_t next(std::string_view s, size_t& i) {
+  unsigned char b = static_cast<unsigned char>(s[i]);
+  size_t n = seq_len(b);
+  if (n == 1 || i + n > s.size()) {
+    ++i;
+    return b < 0x80 ? b : 0xFFFD;
+  }
+  char32_t cp = n == 2 ? (b & 0x1F) : n == 3 ? (b & 0x0F) : (b & 0x07);
+  for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  i += n;
+  return cp;
+}
+
+void append(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+std::string encode(char32_t cp) {
+  std::string s;
+  append(s, cp);
+  return s;
+}
+
+std::vector<char32_t> code_points(std::string_view s) {
+  std::vector<char32_t> out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) out.push_back(next(s, i));
+  return out;
+}
+
+size_t count(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+std::string decode_lossy(std::string_view bytes, bool strip_bom) {
+  std::string out;
+  out.reserve(bytes.size());
+  int needed = 0, seen = 0;
+  char32_t cp = 0;
+  unsigned lower = 0x80, upper = 0xBF;
+  const std::string_view fffd = "\xEF\xBF\xBD";
+  for (size_t i = 0; i < bytes.size();) {
+    unsigned b = static_cast<unsigned char>(bytes[i]);
+    if (needed == 0) {
+      ++i;
+      if (b < 0x80) {
+        out.push_back(static_cast<char>(b));
+      } else if (b >= 0xC2 && b <= 0xDF) {
+        needed = 1, cp = b & 0x1F;
+      } else if (b >= 0xE0 && b <= 0xEF) {
+        if (b == 0xE0) lower = 0xA0;
+        if (b == 0xED) upper = 0x9F;
+        needed = 2, cp = b & 0x0F;
+      } else if (b >= 0xF0 && b <= 0xF4) {
+        if (b == 0xF0) lower = 0x90;
+        if (b == 0xF4) upper = 0x8F;
+        needed = 3, cp = b & 0x07;
+      } else {
+        out += fffd;
+      }
+      continue;
+    }
+    if (b < lower || b > upper) {
+      needed = seen = 0, cp = 0, lower = 0x80, upper = 0xBF;
+      out += fffd;
+      continue;  // the byte is processed again
+    }
+    ++i;
+    lower = 0x80, upper = 0xBF;
+    cp = (cp << 6) | (b & 0x3F);
+    if (++seen == needed) {
+      append(out, cp);
+      needed = seen = 0, cp = 0;
+    }
+  }
+  if (needed) out += fffd;
+  if (strip_bom && out.compare(0, 3, "\xEF\xBB\xBF") == 0) out.erase(0, 3);
+  return out;
+}
+
+bool is_valid(std::string_view s) { return decode_lossy(s) == s; }
+
+bool js_space(char32_t c) {
+  switch (c) {
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x20:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+    case 0xFEFF:
+      return true;
+    default:
+      return c >= 0x2000 && c <= 0x200A;
+  }
+}
+
+std::string_view js_trim_start(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    if (!js_space(next(s, j))) break;
+    i = j;
+  }
+  return s.substr(i);
+}
+
+std::string_view js_trim_end(std::string_view s) {
+  size_t end = s.size();
+  while (end > 0) {
+    size_t start = end - 1;
+    while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    size_t j = start;
+    if (!js_space(next(s, j))) break;
+    end = start;
+  }
+  return s.substr(0, end);
+}
+
+std::string_view js_trim(std::string_view s) { return js_trim_end(js_trim_start(s)); }
+
+namespace {
+bool cased(char32_t c) {
+  auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT ||
+         utf8proc_tolower(static_cast<utf8proc_int32_t>(c)) != static_cast<utf8proc_int32_t>(c) ||
+         utf8proc_toupper(static_cast<utf8proc_int32_t>(c)) != static_cast<utf8proc_int32_t>(c);
+}
+bool case_ignorable(char32_t c) {
+  auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME || cat == UTF8PROC_CATEGORY_CF ||
+         cat == UTF8PROC_CATEGORY_LM || cat == UTF8PROC_CATEGORY_SK || c == '\'' || c == 0x2019 || c == '.' ||
+         c == ':' || c == 0xB7;
+}
+}  // namespace
+
+std::string js_lower(std::string_view s) {
+  std::vector<char32_t> cps = code_points(s);
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < cps.size(); ++i) {
+    char32_t c = cps[i];
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+      continue;
+    }
+    if (c == 0x130) {  // İ -> i + combining dot above
+      out += "i\xCC\x87";
+      continue;
+    }
+    if (c == 0x3A3) {  // final sigma: preceded by a cased letter, not followed by one
+      bool before = false, after = false;
+      for (size_t k = i; k-- > 0;) {
+        if (case_ignorable(cps[k])) continue;
+        before = cased(cps[k]);
+        break;
+      }
+      for (size_t k = i + 1; k < cps.size(); ++k) {
+        if (case_ignorable(cps[k])) continue;
+        after = cased(cps[k]);
+        break;
+      }
+      append(out, before && !after ? 0x3C2 : 0x3C3);
+      continue;
+    }
+    append(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
+  }
+  return out;
+}
+
+std::string normalize(std::string_view s, std::string_view form) {
+  int options = UTF8PROC_STABLE;
+  if (form == "NFC")
+    options |= UTF8PROC_COMPOSE;
+  else if (form == "NFD")
+    options |= UTF8PROC_DECOMPOSE;
+  else if (form == "NFKC")
+    options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+  else
+    options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+  // Fast path: pure ASCII is invariant under every form.
+  bool ascii = true;
+  for (unsigned char c : s)
+    if (c >= 0x80) {
+      ascii = false;
+      break;
+    }
+  if (ascii) return std::string(s);
+  utf8proc_uint8_t* dst = nullptr;
+  auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()),
+                        &dst, static_cast<utf8proc_option_t>(options));
+  if (n < 0) return std::string(s);
+  std::string out(reinterpret_cast<char*>(dst), static_cast<size_t>(n));
+  std::free(dst);
+  return out;
+}
+
+int category(char32_t cp) { return utf8proc_category(static_cast<utf8proc_int32_t>(cp)); }
+
+bool is_mark(char32_t cp) {
+  int c = category(cp);
+  return c == UTF8PROC_CATEGORY_MN || c == UTF8PROC_CATEGORY_MC || c == UTF8PROC_CATEGORY_ME;
+}
+bool is_mark_nonspacing(char32_t cp) { return category(cp) == UTF8PROC_CATEGORY_MN; }
+bool is_punct(char32_t cp) {
+  int c = category(cp);
+  return c >= UTF8PROC_CATEGORY_PC && c <= UTF8PROC_CATEGORY_PO;
+}
+bool is_letter(char32_t cp) {
+  int c = category(cp);
+  return c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO;
+}
+bool is_control_like(char32_t cp) {
+  int c = category(cp);
+  return c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF || c == UTF8PROC_CATEGORY_CO ||
+         c == UTF8PROC_CATEGORY_CS;
+}
+
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
+  std::string out;
+  if (from.empty()) return std::string(s);
+  out.reserve(s.size());
+  size_t pos = 0;
+  while (true) {
+    size_t hit = s.find(from, pos);
+    if (hit == std::string_view::npos) break;
+    out.append(s, pos, hit - pos);
+    out += to;
+    pos = hit + from.size();
+  }
+  out.append(s, pos);
+  return out;
+}
+
+}  // namespace oc::tok::uni
