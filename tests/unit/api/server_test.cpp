@@ -25,11 +25,11 @@ class TemplatedFakeModel : public test::FakeModel {
  public:
   TemplatedFakeModel() : test::FakeModel(256) {
     template_defaults_.bos_token = "<bos>";
-    chat_template_ = std::make_unique<tmpl::ChatTemplate>(
+    chat_templates_.emplace_back("default", std::make_shared<tmpl::ChatTemplate>(
         "{{ bos_token }}{% for m in messages %}"
         "{% if (m['role'] == 'user') != (loop.index0 % 2 == 0) %}"
         "{{ raise_exception('Conversation roles must alternate user/assistant') }}{% endif %}"
-        "{{ m['content'] }}\n{% endfor %}");
+        "{{ m['content'] }}\n{% endfor %}"));
   }
 };
 
@@ -213,7 +213,9 @@ TEST_F(ServerTest, ErrorsAreOpenAiShaped) {
     ASSERT_TRUE(j["error"].is_object()) << r.body;
     EXPECT_TRUE(j["error"]["message"].is_string());
     EXPECT_TRUE(j["error"]["type"].is_string());
-    if (param) EXPECT_EQ(j["error"]["param"], param) << r.body;
+    if (param) {
+      EXPECT_EQ(j["error"]["param"], param) << r.body;
+    }
   };
   check(http(port, "POST", "/v1/chat/completions", "{oops"), 400, nullptr);
   check(http(port, "POST", "/v1/chat/completions", chat_body(R"(,"temperature":"x")")), 400, "temperature");
