@@ -129,7 +129,8 @@ class HttplibServer final : public HttpServer {
     if (options.max_body_bytes) server_.set_payload_max_length(options.max_body_bytes);
     server_.set_read_timeout(options.read_timeout_s, 0);
     server_.set_write_timeout(options.write_timeout_s, 0);
-    server_.set_keep_alive_timeout(5);
+    // An idle keep-alive connection delays shutdown by up to this long (httplib does not wake it).
+    server_.set_keep_alive_timeout(2);
     server_.set_keep_alive_max_count(1000);
     server_.set_tcp_nodelay(true);
     server_.set_error_handler(
