@@ -144,3 +144,38 @@ describe('port', () => {
     }
   });
 });
+
+describe('queue limit', () => {
+  test('a full queue answers 429 with Retry-After, and serving resumes', async () => {
+    const server = await startServer({ args: ['--parallel', '1', '--queue-size', '1'] });
+    try {
+      const streams = [];
+      for (let i = 0; i < 2; ++i) {
+        const ac = new AbortController();
+        const res = await fetch(`${server.baseURL}/chat/completions`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ ...LONG, stream: true }),
+          signal: ac.signal,
+        });
+        assert.equal(res.status, 200);
+        streams.push({ ac, res });
+      }
+      const ok = await waitFor(async () => (await metric(server, 'onnx_chat_queue_depth')) === 1, 5000);
+      assert.ok(ok !== null, 'second request not queued');
+      const r = await post(server, '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }] });
+      assert.equal(r.status, 429, r.text);
+      assert.ok(Number(r.headers.get('retry-after')) >= 1);
+      assert.equal(r.json.error.type, 'rate_limit_error');
+      for (const s of streams) s.ac.abort();
+      const freed = await waitFor(async () => (await metric(server, 'onnx_chat_running_requests')) === 0
+        && (await metric(server, 'onnx_chat_queue_depth')) === 0, 3000);
+      assert.ok(freed !== null);
+      const again = await post(server, '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+      assert.equal(again.status, 200, again.text);
+    } finally {
+      const { code } = await server.stop();
+      assert.equal(code, 0);
+    }
+  });
+});

@@ -25,11 +25,12 @@ class TemplatedFakeModel : public test::FakeModel {
  public:
   TemplatedFakeModel() : test::FakeModel(256) {
     template_defaults_.bos_token = "<bos>";
-    chat_templates_.emplace_back("default", std::make_shared<tmpl::ChatTemplate>(
-        "{{ bos_token }}{% for m in messages %}"
-        "{% if (m['role'] == 'user') != (loop.index0 % 2 == 0) %}"
-        "{{ raise_exception('Conversation roles must alternate user/assistant') }}{% endif %}"
-        "{{ m['content'] }}\n{% endfor %}"));
+    chat_templates_.emplace_back(
+        "default", std::make_shared<tmpl::ChatTemplate>(
+                       "{{ bos_token }}{% for m in messages %}"
+                       "{% if (m['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+                       "{{ raise_exception('Conversation roles must alternate user/assistant') }}{% endif %}"
+                       "{{ m['content'] }}\n{% endfor %}"));
   }
 };
 
