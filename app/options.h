@@ -18,6 +18,13 @@ struct Options {
   std::string provider = "cpu";
   int device_id = 0;
   int threads = 0;
+  // hub: model resolution, cache and downloads
+  std::string revision;             // hub branch, tag or commit
+  std::string modalities = "text";  // encoders to load: text, image, audio, all
+  std::string cache_dir;            // empty: HF_HUB_CACHE / $HF_HOME/hub
+  bool verify = false;
+  int download_workers = 4;
+  int download_retries = 5;
   // server
   std::string host = "127.0.0.1";
   int port = 8000;
