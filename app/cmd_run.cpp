@@ -73,7 +73,7 @@ struct RunFlags {
 int run_chat(Options& o, const RunFlags& given) {
   signal(SIGPIPE, SIG_IGN);
   const bool interactive = isatty(STDIN_FILENO);
-  std::shared_ptr<engine::Engine> eng = load_engine(o);
+  std::shared_ptr<engine::Engine> eng = load_engine(o).engine;
   const models::Model& model = eng->model();
   if (interactive)
     std::printf(
@@ -160,10 +160,10 @@ int run_chat(Options& o, const RunFlags& given) {
 }
 
 RegisterCommand reg{{"run", "chat with a model in the terminal", [](CLI::App& cmd, Options& o) {
-                       cmd.add_option("MODEL", o.model, "model folder (or set --model)");
                        add_options(cmd, o,
-                                   {"model", "preset", "provider", "device-id", "threads", "context", "system",
-                                    "max-tokens", "temperature", "seed", "log-level"});
+                                   {"model-arg", "model", "preset", "revision", "modalities", "cache-dir",
+                                    "download-workers", "download-retries", "provider", "device-id", "threads",
+                                    "context", "system", "max-tokens", "temperature", "seed", "log-level"});
                        CLI::Option* max_tokens = cmd.get_option("--max-tokens");
                        CLI::Option* temperature = cmd.get_option("--temperature");
                        return [&o, max_tokens, temperature] {

@@ -49,7 +49,9 @@ int serve(const Options& o) {
   std::string load_error;
   std::thread loader([&] {
     try {
-      server.set_engine(load_engine(o));
+      LoadedEngine loaded = load_engine(o);
+      server.set_repo_id(loaded.repo_id);
+      server.set_engine(loaded.engine);
       log::info("ready: serving " + server.engine()->model().id());
     } catch (const std::exception& e) {
       load_error = e.what();
@@ -96,10 +98,12 @@ int serve(const Options& o) {
 }
 
 RegisterCommand reg{{"serve", "serve the OpenAI-compatible HTTP API", [](CLI::App& cmd, Options& o) {
-                       add_options(cmd, o,
-                                   {"model", "preset", "provider", "device-id", "threads", "host", "port", "api-key",
-                                    "cors-origins", "max-body-bytes", "http-threads", "shutdown-timeout", "queue-size",
-                                    "parallel", "context", "log-level"});
+                       add_options(cmd, o, {"model",        "preset",           "revision",         "modalities",
+                                            "cache-dir",    "verify",           "download-workers", "download-retries",
+                                            "provider",     "device-id",        "threads",          "host",
+                                            "port",         "api-key",          "cors-origins",     "max-body-bytes",
+                                            "http-threads", "shutdown-timeout", "queue-size",       "parallel",
+                                            "context",      "log-level"});
                        return [&o] { return serve(o); };
                      }}};
 

@@ -34,7 +34,10 @@ struct ApiServer::Impl {
     const auto& info = e.model().info();
     ServedName s;
     s.id = info.id;
-    s.repo_id = options.repo_id;
+    {
+      std::lock_guard lock(mutex);
+      s.repo_id = options.repo_id;
+    }
     s.preset = info.preset.empty() ? models::default_preset().name : info.preset;
     return s;
   }
@@ -209,6 +212,11 @@ void ApiServer::set_engine(std::shared_ptr<engine::Engine> engine) {
 }
 
 std::shared_ptr<engine::Engine> ApiServer::engine() const { return impl_->current_engine(); }
+
+void ApiServer::set_repo_id(std::string repo_id) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->options.repo_id = std::move(repo_id);
+}
 
 void ApiServer::run() { impl_->http->run(); }
 

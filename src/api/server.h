@@ -33,6 +33,9 @@ class ApiServer {
   // The engine serving requests; until it is set /ready answers 503 and /v1 routes 503.
   void set_engine(std::shared_ptr<engine::Engine> engine);
   std::shared_ptr<engine::Engine> engine() const;
+  // The served model's hub repo id (accepted as a model name, listed in /v1/models); call before
+  // set_engine.
+  void set_repo_id(std::string repo_id);
   // Serves until stop(); returns once in-flight requests have completed.
   void run();
   // Stops accepting connections (thread-safe). In-flight requests continue until they finish or
