@@ -8,8 +8,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "api/server.h"
@@ -62,8 +62,8 @@ int serve(const Options& o) {
   int sig = 0;
   while (sigwait(&set, &sig) != 0) {
   }
-  loader.join();
   if (sig == SIGUSR1) {
+    loader.join();
     log::error("cannot load the model: " + load_error);
     server.stop();
     http.join();
@@ -71,26 +71,39 @@ int serve(const Options& o) {
   }
   log::info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": shutting down");
   server.stop();
+  if (!server.engine()) {
+    // Still loading (or downloading): nothing is in flight, and a load cannot be interrupted.
+    http.join();
+    log::info("shutdown during model load");
+    std::fflush(stderr);
+    std::_Exit(0);
+  }
+  loader.join();
 
-  // In-flight requests get --shutdown-timeout seconds; then (or at a second signal) the engine
-  // cancels them.
-  std::mutex m;
-  std::condition_variable cv;
-  bool done = false;
+  // In-flight requests get --shutdown-timeout seconds; then, or at a second SIGINT/SIGTERM, the
+  // engine cancels them (their streams end with a "cancelled" error event).
+  std::atomic<bool> done{false};
   std::thread reaper([&] {
-    std::unique_lock lock(m);
-    cv.wait_for(lock, std::chrono::seconds(o.shutdown_timeout > 0 ? o.shutdown_timeout : 0), [&] { return done; });
+    sigset_t stop_set;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGTERM);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(o.shutdown_timeout > 0 ? o.shutdown_timeout : 0);
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+      timespec ts{0, 100'000'000};
+      if (sigtimedwait(&stop_set, nullptr, &ts) > 0) {
+        log::warn("second signal: cancelling in-flight requests now");
+        break;
+      }
+    }
     if (!done) {
       log::warn("shutdown: cancelling in-flight requests");
       if (auto e = server.engine()) e->shutdown(false);
     }
   });
   http.join();
-  {
-    std::lock_guard lock(m);
-    done = true;
-  }
-  cv.notify_all();
+  done = true;
   reaper.join();
   if (auto e = server.engine()) e->shutdown(false);
   log::info("shutdown complete");

@@ -123,6 +123,29 @@ describe('graceful shutdown', () => {
   });
 });
 
+describe('second signal', () => {
+  test('a second SIGTERM cancels in-flight requests at once', async () => {
+    const server = await startServer({ args: ['--shutdown-timeout', '60'] });
+    const res = await fetch(`${server.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...LONG, stream: true }),
+    });
+    const reader = await readSomeChunks(res, 3);
+    const t0 = Date.now();
+    server.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    const exit = server.stop('SIGTERM');
+    while (!(await reader.read().catch(() => ({ done: true }))).done) {
+      // drain
+    }
+    const { code } = await exit;
+    assert.equal(code, 0, server.logs());
+    assert.ok(Date.now() - t0 < 10000, `took ${Date.now() - t0} ms`);
+    assert.match(server.logs(), /second signal/);
+  });
+});
+
 describe('port', () => {
   test('COMFYAI_ONNX_PORT sets the port', async () => {
     const want = await freePort();
