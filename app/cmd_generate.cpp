@@ -1,0 +1,142 @@
+// `onnx-chat generate --model DIR (--messages FILE | --prompt TEXT)`: one generation without a
+// server, through the same engine. Prints the text, or with --json the prompt and generated ids
+// (used by the reference parity tests).
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "engine/engine.h"
+#include "models/family.h"
+
+namespace oc::app {
+namespace {
+
+tmpl::Value to_value(const nlohmann::ordered_json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::null:
+      return tmpl::Value(nullptr);
+    case nlohmann::json::value_t::boolean:
+      return tmpl::Value(j.get<bool>());
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+      return tmpl::Value(j.get<int64_t>());
+    case nlohmann::json::value_t::number_float:
+      return tmpl::Value(j.get<double>());
+    case nlohmann::json::value_t::string:
+      return tmpl::Value(j.get<std::string>());
+    case nlohmann::json::value_t::array: {
+      tmpl::Array a;
+      for (const auto& x : j) a.push_back(to_value(x));
+      return tmpl::Value(std::move(a));
+    }
+    case nlohmann::json::value_t::object: {
+      tmpl::Object o;
+      for (const auto& [k, v] : j.items()) o.emplace_back(k, to_value(v));
+      return tmpl::Value(std::move(o));
+    }
+    default:
+      return tmpl::Value();
+  }
+}
+
+std::string render_messages(const models::Model& model, const std::string& file) {
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(read_file(file));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::InvalidRequest, file + ": " + e.what());
+  }
+  if (j.is_object() && j.contains("messages")) j = j["messages"];
+  if (!j.is_array()) throw Error(ErrorKind::InvalidRequest, file + ": expected a messages array");
+  const tmpl::ChatTemplate* t = model.chat_template();
+  if (!t) throw Error(ErrorKind::InvalidRequest, model.id() + " has no chat template: use --prompt");
+  const auto& d = model.template_defaults();
+  tmpl::Object ctx = {{"messages", to_value(j)},
+                      {"add_generation_prompt", tmpl::Value(true)},
+                      {"bos_token", tmpl::Value(d.bos_token)},
+                      {"eos_token", tmpl::Value(d.eos_token)},
+                      {"pad_token", tmpl::Value(d.pad_token)},
+                      {"unk_token", tmpl::Value(d.unk_token)}};
+  try {
+    return t->render(tmpl::Value(std::move(ctx)));
+  } catch (const tmpl::TemplateError& e) {
+    throw Error(ErrorKind::InvalidRequest, std::string("chat template: ") + e.what());
+  }
+}
+
+int run_generate(Options& o) {
+  if (o.model.empty()) throw Error(ErrorKind::InvalidRequest, "--model is required");
+  if (o.messages_file.empty() == o.prompt.empty())
+    throw Error(ErrorKind::InvalidRequest, "give exactly one of --messages FILE and --prompt TEXT");
+  models::LoadOptions lo;
+  lo.preset = o.preset;
+  lo.session.intra_op_threads = o.threads;
+  lo.session.provider = o.provider;
+  lo.session.device_id = o.device_id;
+  std::shared_ptr<models::Model> model = models::load_model(o.model, lo);
+  const std::string text = o.prompt.empty() ? render_messages(*model, o.messages_file) : o.prompt;
+  engine::Engine eng(model, {.max_queued = 1, .max_running = 1});
+  engine::GenerationRequest req;
+  req.id = "generate";
+  req.prompt = model->process(text);
+  req.max_tokens = o.max_tokens;
+  req.sampling.temperature = static_cast<float>(o.temperature);
+  if (o.seed >= 0) req.sampling.seed = static_cast<uint64_t>(o.seed);
+  const std::vector<int32_t> prompt_ids = req.prompt.ids;
+  auto handle = eng.submit(std::move(req));
+  std::vector<int32_t> ids;
+  std::string out;
+  std::string finish = "stop";
+  engine::Event done;
+  while (auto e = handle.next(std::chrono::hours(1))) {
+    switch (e->kind) {
+      case engine::Event::Kind::Delta:
+        for (const auto& t : e->tokens) ids.push_back(t.id);
+        out += e->text;
+        if (!o.json) {
+          std::cout << e->text;
+          std::cout.flush();
+        }
+        break;
+      case engine::Event::Kind::Finish:
+        for (const auto& t : e->tokens) ids.push_back(t.id);
+        finish = engine::finish_reason_name(e->finish_reason);
+        break;
+      case engine::Event::Kind::Done:
+        done = *e;
+        break;
+      case engine::Event::Kind::Error:
+        throw Error(e->error_kind, e->message);
+    }
+  }
+  if (!o.json) {
+    std::cout << "\n";
+    return 0;
+  }
+  nlohmann::ordered_json j;
+  j["model"] = model->id();
+  j["prompt"] = text;
+  j["prompt_ids"] = prompt_ids;
+  j["ids"] = ids;
+  j["text"] = out;
+  j["finish_reason"] = finish;
+  j["usage"] = {{"prompt_tokens", done.usage.prompt_tokens}, {"completion_tokens", done.usage.completion_tokens}};
+  j["timings"] = {{"prompt_ms", done.timings.prompt_ms}, {"decode_tokens_per_s", done.timings.decode_tokens_per_s}};
+  std::cout << j.dump() << "\n";
+  return 0;
+}
+
+const RegisterCommand reg{{"generate", "generate from one prompt without a server (greedy by default)",
+                           [](CLI::App& cmd, Options& o) -> std::function<int()> {
+                             add_options(cmd, o,
+                                         {"model", "preset", "provider", "device-id", "threads", "messages", "prompt",
+                                          "max-tokens", "temperature", "seed", "json"});
+                             return [&o] { return run_generate(o); };
+                           }}};
+
+}  // namespace
+}  // namespace oc::app

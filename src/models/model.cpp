@@ -1,0 +1,43 @@
+#include "models/model.h"
+
+namespace oc::models {
+
+const char* modality_name(Modality m) {
+  switch (m) {
+    case Modality::Text:
+      return "text";
+    case Modality::Image:
+      return "image";
+    case Modality::Audio:
+      return "audio";
+  }
+  return "unknown";
+}
+
+size_t Prompt::tokens_of(Modality m) const {
+  size_t n = 0;
+  for (const auto& s : media)
+    if (s.modality == m) n += s.length;
+  return n;
+}
+
+const tmpl::ChatTemplate* Model::chat_template(bool has_tools, std::string_view name) const {
+  auto find = [&](std::string_view n) -> const tmpl::ChatTemplate* {
+    for (const auto& [k, t] : chat_templates_)
+      if (k == n) return t.get();
+    return nullptr;
+  };
+  if (!name.empty()) return find(name);
+  if (has_tools)
+    if (auto* t = find("tool_use")) return t;
+  if (auto* t = find("default")) return t;
+  return chat_templates_.size() == 1 ? chat_templates_.front().second.get() : nullptr;
+}
+
+std::vector<std::string> Model::chat_template_names() const {
+  std::vector<std::string> out;
+  for (const auto& [k, t] : chat_templates_) out.push_back(k);
+  return out;
+}
+
+}  // namespace oc::models

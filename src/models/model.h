@@ -1,0 +1,174 @@
+// The generic model interface: what the engine and the API layer know about a loaded model.
+// A family (src/models/<family>/) implements Model and Sequence; nothing outside its folder knows
+// which family a model belongs to.
+#pragma once
+
+#include <onnxruntime_cxx_api.h>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "template/chat_template.h"
+#include "tokenizer/tokenizer.h"
+
+namespace oc::models {
+
+using TokenId = tok::TokenId;
+
+enum class Modality { Text, Image, Audio };
+const char* modality_name(Modality m);  // "text", "image", "audio"
+
+// One media input of a request as the client sent it (encoded file bytes: PNG, JPEG, WAV, ...).
+// Decoding and feature extraction are the family processor's job (media issues).
+struct MediaInput {
+  Modality modality = Modality::Image;
+  std::string data;    // encoded bytes
+  std::string format;  // "png", "wav", ... when known
+};
+
+// A media item placed in the token sequence: `length` placeholder ids starting at `position` whose
+// embedding rows the family replaces with encoder features. Features are filled by the processor.
+struct MediaSegment {
+  Modality modality = Modality::Image;
+  size_t position = 0;
+  size_t length = 0;
+  size_t input_index = 0;       // index into the request's media inputs
+  std::vector<int64_t> shape;   // encoder input tensor shape (e.g. [1,3,768,768])
+  std::vector<float> features;  // encoder input (pixel values, log-mel frames)
+  std::vector<uint8_t> mask;    // optional encoder input mask (audio frames), 1 = valid
+  std::string content_hash;     // for encoder output caching across requests
+};
+
+// What the engine takes: the full prompt token sequence (media placeholders expanded) and the
+// media segments in order of position.
+struct Prompt {
+  std::vector<TokenId> ids;
+  std::vector<MediaSegment> media;
+  size_t tokens_of(Modality m) const;  // placeholder tokens of one modality
+};
+
+// Defaults from generation_config.json (and config.json). Requests override them.
+struct GenerationDefaults {
+  std::vector<TokenId> eos_ids;   // generation_config eos_token_id (int or list), else config's
+  std::optional<bool> do_sample;  // false: greedy unless the request sets a temperature
+  std::optional<float> temperature;
+  std::optional<int> top_k;
+  std::optional<float> top_p;
+  std::optional<float> min_p;
+  std::optional<float> repetition_penalty;
+  std::optional<int> max_new_tokens;
+};
+
+// The strings a chat template expects beside messages (tokenizer_config.json's special tokens).
+struct TemplateDefaults {
+  std::string bos_token, eos_token, pad_token, unk_token;
+};
+
+// A loaded component file (for /v1/models, logs and the benchmark).
+struct LoadedComponent {
+  std::string name;   // "decoder_model_merged"
+  std::string dtype;  // "q4"
+  std::filesystem::path path;
+  uint64_t bytes = 0;  // .onnx plus external data files
+  bool loaded = false;
+  std::string note;  // e.g. "wanted fp16, using q4"
+};
+
+struct ModelInfo {
+  std::string id;          // folder or repo name ("gemma-3n-E2B-it-ONNX")
+  std::string family;      // registry name of the family ("gemma3n")
+  std::string model_type;  // config.json model_type
+  std::string preset;      // preset the components were chosen by ("Q4_MIXED")
+  std::filesystem::path dir;
+  size_t context_length = 0;
+  std::vector<LoadedComponent> components;
+};
+
+// Lets the engine abort a model run from another thread (ONNX Runtime's terminate flag).
+class RunControl {
+ public:
+  RunControl() = default;
+  Ort::RunOptions& options() { return options_; }
+  void terminate() {
+    terminated_ = true;
+    options_.SetTerminate();
+  }
+  bool terminated() const { return terminated_; }
+
+ private:
+  Ort::RunOptions options_;
+  std::atomic<bool> terminated_{false};
+};
+
+// Per-sequence model state (KV cache, position). Created by Model::new_sequence(); used from one
+// thread at a time (the engine loop).
+class Sequence {
+ public:
+  virtual ~Sequence() = default;
+  // Called once before the first forward with the whole prompt: families with media run their
+  // encoders here (or lazily); text-only families reject prompts with media (Unsupported).
+  virtual void begin(const Prompt& prompt, RunControl& control) = 0;
+  // Appends `ids` (the next prompt chunk or one sampled token) at positions [length, length+n) and
+  // returns the logits of the last position (float, vocabulary-sized), valid until the next call.
+  // Throws oc::Error(Cancelled) when control was terminated, oc::Error(Internal) on runtime failure.
+  virtual std::span<const float> forward(std::span<const TokenId> ids, RunControl& control) = 0;
+  // Tokens in the cache.
+  virtual size_t length() const = 0;
+  // A copy of this sequence (deep copy of the cache), for n > 1 choices sharing one prefill.
+  virtual std::unique_ptr<Sequence> fork() const = 0;
+};
+
+// A loaded model: immutable after load and safe to share between threads, except new_sequence()
+// and ensure_loaded(), which the engine calls from its loop thread.
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  const ModelInfo& info() const { return info_; }
+  const std::string& id() const { return info_.id; }
+  size_t context_length() const { return info_.context_length; }
+  const tok::Tokenizer& tokenizer() const { return *tokenizer_; }
+  // The chat template to render with: `name` when given; else "tool_use" when the request has
+  // tools and the model has such a template; else the default one. nullptr when there is none.
+  const tmpl::ChatTemplate* chat_template(bool has_tools = false, std::string_view name = {}) const;
+  // Names of the model's templates ("default", "tool_use", ...).
+  std::vector<std::string> chat_template_names() const;
+  const TemplateDefaults& template_defaults() const { return template_defaults_; }
+  const GenerationDefaults& generation_defaults() const { return generation_defaults_; }
+
+  // Modalities the model can take (its config and files say so) and those loaded now.
+  virtual bool supports(Modality m) const = 0;
+  virtual bool loaded(Modality m) const = 0;
+  // Loads the encoder of a modality on first use (no-op for text). Throws Unsupported / ModelLoad.
+  virtual void ensure_loaded(Modality m) = 0;
+
+  // The processor: rendered prompt text (template output, special tokens as text) plus the
+  // request's media in order -> token ids with media placeholders expanded. Tokenizes without
+  // adding special tokens (the template emits them). Throws oc::Error(InvalidRequest) when the
+  // placeholders and media do not match.
+  virtual Prompt process(std::string_view prompt_text, std::span<const MediaInput> media = {}) const = 0;
+
+  // A fresh sequence with an empty cache.
+  virtual std::unique_ptr<Sequence> new_sequence() = 0;
+
+  // Size of the vocabulary the logits cover (may exceed the tokenizer's).
+  virtual size_t logits_size() const = 0;
+
+ protected:
+  ModelInfo info_;
+  std::unique_ptr<tok::Tokenizer> tokenizer_;
+  // Named templates ("default" for a single one); shared: no template code is needed to destroy
+  // an empty list.
+  std::vector<std::pair<std::string, std::shared_ptr<const tmpl::ChatTemplate>>> chat_templates_;
+  TemplateDefaults template_defaults_;
+  GenerationDefaults generation_defaults_;
+};
+
+}  // namespace oc::models
