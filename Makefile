@@ -28,6 +28,10 @@ test: setup build
 bench: setup build
 	scripts/run-bench.sh $(BUILD_DIR)
 
+# Fixture models (tools/fixtures/README.md); BENCH=1 adds the benchmark fixture.
+fixtures:
+	/usr/bin/python3 tools/fixtures/make_fixtures.py --out $(BUILD_DIR)/fixtures $(if $(BENCH),--bench)
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
