@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
 import { TOKENIZERS, loadReference, modelsDir } from './tokenizers.mjs';
+import { SYNTHETIC, SYNTHETIC_INPUTS } from './synthetic.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -233,7 +234,31 @@ async function writeGolden(corpus) {
   }
 }
 
+async function writeSynthetic() {
+  const { PreTrainedTokenizer } = await import('@huggingface/transformers');
+  const out = [];
+  for (const { name, tokenizer, config } of SYNTHETIC) {
+    const tok = new PreTrainedTokenizer(structuredClone(tokenizer), structuredClone(config));
+    const cases = [];
+    for (const text of SYNTHETIC_INPUTS) {
+      try {
+        const ids = tok.encode(text);
+        const plain = tok.encode(text, { add_special_tokens: false });
+        const decoded = ids.length ? tok.decode(ids) : '';
+        const decodedSkip = ids.length ? tok.decode(ids, { skip_special_tokens: true }) : '';
+        cases.push({ text, ids, ids_plain: plain, decoded, decoded_skip: decodedSkip });
+      } catch (e) {
+        cases.push({ text, error: String(e) });
+      }
+    }
+    out.push({ name, tokenizer, config, cases });
+  }
+  fs.writeFileSync(path.join(here, 'synthetic.json'), JSON.stringify(out) + '\n');
+  console.log(`synthetic: ${out.length} tokenizers x ${SYNTHETIC_INPUTS.length} inputs`);
+}
+
 const args = process.argv.slice(2);
+await writeSynthetic();
 let corpus;
 if (args.includes('--golden-only')) corpus = JSON.parse(fs.readFileSync(path.join(here, 'corpus.json'), 'utf8'));
 else corpus = writeCorpus();
