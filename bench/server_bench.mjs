@@ -45,7 +45,7 @@ async function once() {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: args.model.split('/').at(-1), prompt: ids, max_tokens: decodeTokens, temperature: 0,
-      stream: true, stream_options: { include_usage: true }, logit_bias: { 1: -100, 106: -100 } }),
+      stream: true, stream_options: { include_usage: true }, ...(process.env.NO_BIAS ? {} : { logit_bias: { 1: -100, 106: -100 } }) }),
   });
   if (!r.ok) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
   const dec = new TextDecoder();
