@@ -1,6 +1,7 @@
 // The engine through the HTTP server: starts `onnx-chat serve` on the bench model, streams
-// /v1/completions with the same prompt ids as generate_bench (greedy, EOS banned by logit_bias so
-// that every run decodes the same number of tokens), and measures on the client side:
+// /v1/completions with the same prompt ids as generate_bench (greedy; BENCH_LOGIT_BIAS=1 bans the
+// EOS ids as generate_bench's ignore_eos does, at the cost of a logits copy per token), and
+// measures on the client side:
 // prefill tokens/s = prompt tokens / time to the first token; decode tokens/s = the tokens after
 // the first / the time after the first.
 //   node bench/server_bench.mjs --bin build/onnx-chat --model DIR [--prompt-tokens 256]
@@ -45,11 +46,11 @@ async function once() {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: args.model.split('/').at(-1), prompt: ids, max_tokens: decodeTokens, temperature: 0,
-      stream: true, stream_options: { include_usage: true }, ...(process.env.NO_BIAS ? {} : { logit_bias: { 1: -100, 106: -100 } }) }),
+      stream: true, stream_options: { include_usage: true }, ...(process.env.BENCH_LOGIT_BIAS ? { logit_bias: { 1: -100, 106: -100 } } : {}) }),
   });
   if (!r.ok) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
   const dec = new TextDecoder();
-  let first = 0, last = 0, chunks = 0, buf = '', timings = null;
+  let first = 0, last = 0, chunks = 0, buf = '', timings = null, completion = decodeTokens;
   for await (const part of r.body) {
     buf += dec.decode(part, { stream: true });
     let i;
@@ -60,13 +61,14 @@ async function once() {
       const now = performance.now();
       const chunk = JSON.parse(ev.slice(6));
       if (chunk.timings) timings = chunk.timings;
+      if (chunk.usage) completion = chunk.usage.completion_tokens;
       if (!chunk.choices?.length) continue;  // the usage chunk
       if (!first) first = now;
       last = now;
       chunks++;
     }
   }
-  return { prefill: ids.length / ((first - t0) / 1000), decode: (decodeTokens - 1) / ((last - first) / 1000), chunks,
+  return { prefill: ids.length / ((first - t0) / 1000), decode: (completion - 1) / ((last - first) / 1000), chunks,
     server_prefill: timings ? ids.length / (timings.prompt_ms / 1000) : 0, server_decode: timings?.decode_tokens_per_second ?? 0 };
 }
 
