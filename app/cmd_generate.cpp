@@ -6,63 +6,35 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "api/template_json.h"
 #include "commands.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "engine/engine.h"
 #include "models/family.h"
+#include "template/model_templates.h"
 
 namespace oc::app {
 namespace {
 
-tmpl::Value to_value(const nlohmann::ordered_json& j) {
-  switch (j.type()) {
-    case nlohmann::json::value_t::null:
-      return tmpl::Value(nullptr);
-    case nlohmann::json::value_t::boolean:
-      return tmpl::Value(j.get<bool>());
-    case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned:
-      return tmpl::Value(j.get<int64_t>());
-    case nlohmann::json::value_t::number_float:
-      return tmpl::Value(j.get<double>());
-    case nlohmann::json::value_t::string:
-      return tmpl::Value(j.get<std::string>());
-    case nlohmann::json::value_t::array: {
-      tmpl::Array a;
-      for (const auto& x : j) a.push_back(to_value(x));
-      return tmpl::Value(std::move(a));
-    }
-    case nlohmann::json::value_t::object: {
-      tmpl::Object o;
-      for (const auto& [k, v] : j.items()) o.emplace_back(k, to_value(v));
-      return tmpl::Value(std::move(o));
-    }
-    default:
-      return tmpl::Value();
-  }
-}
-
 std::string render_messages(const models::Model& model, const std::string& file) {
-  nlohmann::ordered_json j;
+  tmpl::Value input;
   try {
-    j = nlohmann::ordered_json::parse(read_file(file));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::InvalidRequest, file + ": " + e.what());
+    input = tmpl::value_from_json_text(read_file(file));
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::InvalidRequest, "messages file " + file + ": invalid JSON: " + e.what());
   }
-  if (j.is_object() && j.contains("messages")) j = j["messages"];
-  if (!j.is_array()) throw Error(ErrorKind::InvalidRequest, file + ": expected a messages array");
-  const tmpl::ChatTemplate* t = model.chat_template();
+  tmpl::Value messages = input, tools = nullptr;
+  if (input.is_object()) {
+    messages = input.get("messages");
+    if (const tmpl::Value* t = input.find("tools")) tools = *t;
+  }
+  if (!messages.is_array())
+    throw Error(ErrorKind::InvalidRequest, file + ": expected a messages array (or {\"messages\": [...]})");
+  const tmpl::ChatTemplate* t = model.chat_template(!tools.is_null());
   if (!t) throw Error(ErrorKind::InvalidRequest, model.id() + " has no chat template: use --prompt");
-  const auto& d = model.template_defaults();
-  tmpl::Object ctx = {{"messages", to_value(j)},
-                      {"add_generation_prompt", tmpl::Value(true)},
-                      {"bos_token", tmpl::Value(d.bos_token)},
-                      {"eos_token", tmpl::Value(d.eos_token)},
-                      {"pad_token", tmpl::Value(d.pad_token)},
-                      {"unk_token", tmpl::Value(d.unk_token)}};
   try {
-    return t->render(tmpl::Value(std::move(ctx)));
+    return t->render(tmpl::chat_context(model.templates(), messages, true, tools));
   } catch (const tmpl::TemplateError& e) {
     throw Error(ErrorKind::InvalidRequest, std::string("chat template: ") + e.what());
   }
@@ -134,7 +106,7 @@ const RegisterCommand reg{{"generate", "generate from one prompt without a serve
                            [](CLI::App& cmd, Options& o) -> std::function<int()> {
                              add_options(cmd, o,
                                          {"model", "preset", "provider", "device-id", "threads", "messages", "prompt",
-                                          "max-tokens", "temperature", "seed", "json"});
+                                          "max-tokens", "temperature", "seed", "json", "log-level"});
                              return [&o] { return run_generate(o); };
                            }}};
 

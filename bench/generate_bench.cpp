@@ -11,8 +11,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -39,12 +39,15 @@ long peak_rss_kb() {
   return u.ru_maxrss;
 }
 
-// Prompt ids: deterministic ordinary tokens (ids 1000..200000 of the real vocabulary).
+// Prompt ids: <bos> then deterministic ordinary tokens (ids 1000..199999 of the real vocabulary),
+// from the same generator as bench/tjs_bench.mjs.
 std::vector<int64_t> make_prompt(int n) {
-  std::mt19937 rng(12345);
-  std::uniform_int_distribution<int64_t> d(1000, 200000);
   std::vector<int64_t> ids = {2};
-  while (static_cast<int>(ids.size()) < n) ids.push_back(d(rng));
+  uint64_t x = 12345;
+  while (static_cast<int>(ids.size()) < n) {
+    x = (x * 1103515245ull + 12345ull) % 2147483648ull;
+    ids.push_back(1000 + static_cast<int64_t>(x % 199000));
+  }
   return ids;
 }
 
@@ -195,6 +198,8 @@ int run_engine(const Args& a) {
     req.sampling.temperature = 0;
     req.max_tokens = a.decode_tokens;
     req.ignore_eos = true;
+    if (const char* b = std::getenv("BENCH_LOGIT_BIAS"); b && *b)
+      req.sampling.logit_bias = {{1, -100.0f}, {106, -100.0f}};
     auto h = engine.submit(std::move(req));
     Result r;
     while (auto e = h.next(std::chrono::minutes(10))) {

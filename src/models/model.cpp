@@ -1,5 +1,7 @@
 #include "models/model.h"
 
+#include "common/error.h"
+
 namespace oc::models {
 
 const char* modality_name(Modality m) {
@@ -32,6 +34,20 @@ const tmpl::ChatTemplate* Model::chat_template(bool has_tools, std::string_view 
     if (auto* t = find("tool_use")) return t;
   if (auto* t = find("default")) return t;
   return chat_templates_.size() == 1 ? chat_templates_.front().second.get() : nullptr;
+}
+
+void Model::parse_templates() {
+  chat_templates_.clear();
+  auto parse = [&](const std::string& name, const std::string& source) {
+    try {
+      chat_templates_.emplace_back(name, std::make_shared<const tmpl::ChatTemplate>(source));
+    } catch (const tmpl::TemplateError& e) {
+      throw Error(ErrorKind::ModelLoad, info_.dir.string() + ": chat template '" + name + "' (" + templates_.origin +
+                                            ") does not parse: " + e.what());
+    }
+  };
+  if (!templates_.single.empty()) parse("default", templates_.single);
+  for (const auto& [name, source] : templates_.named) parse(name, source);
 }
 
 std::vector<std::string> Model::chat_template_names() const {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "template/chat_template.h"
+#include "template/model_templates.h"
 #include "tokenizer/tokenizer.h"
 
 namespace oc::models {
@@ -140,6 +141,9 @@ class Model {
   const tmpl::ChatTemplate* chat_template(bool has_tools = false, std::string_view name = {}) const;
   // Names of the model's templates ("default", "tool_use", ...).
   std::vector<std::string> chat_template_names() const;
+  // The template sources and special tokens as read from the folder: pass to tmpl::chat_context()
+  // to build the render context (messages, add_generation_prompt, tools, bos/eos tokens...).
+  const tmpl::ModelTemplates& templates() const { return templates_; }
   const TemplateDefaults& template_defaults() const { return template_defaults_; }
   const GenerationDefaults& generation_defaults() const { return generation_defaults_; }
 
@@ -167,6 +171,9 @@ class Model {
   // Named templates ("default" for a single one); shared: no template code is needed to destroy
   // an empty list.
   std::vector<std::pair<std::string, std::shared_ptr<const tmpl::ChatTemplate>>> chat_templates_;
+  tmpl::ModelTemplates templates_;
+  // Parses templates_ into chat_templates_; throws oc::Error(ModelLoad) naming a bad template.
+  void parse_templates();
   TemplateDefaults template_defaults_;
   GenerationDefaults generation_defaults_;
 };

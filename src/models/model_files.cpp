@@ -93,35 +93,6 @@ GenerationDefaults read_generation_defaults(const std::filesystem::path& dir) {
   return d;
 }
 
-std::vector<std::pair<std::string, std::string>> read_chat_templates(const std::filesystem::path& dir) {
-  std::vector<std::pair<std::string, std::string>> out;
-  if (auto text = try_read_file(dir / "chat_template.jinja")) {
-    out.emplace_back("default", *text);
-    return out;
-  }
-  auto from_value = [&](const nlohmann::json& v) {
-    if (v.is_string()) {
-      out.emplace_back("default", v.get<std::string>());
-    } else if (v.is_array()) {
-      for (const auto& t : v)
-        if (t.is_object() && t.contains("name") && t.contains("template") && t["template"].is_string())
-          out.emplace_back(t["name"].get<std::string>(), t["template"].get<std::string>());
-    }
-  };
-  for (const char* file : {"chat_template.json", "tokenizer_config.json"}) {
-    auto text = try_read_file(dir / file);
-    if (!text) continue;
-    try {
-      auto j = nlohmann::json::parse(*text);
-      if (j.is_object() && j.contains("chat_template")) from_value(j["chat_template"]);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorKind::ModelLoad, (dir / file).string() + ": invalid JSON: " + e.what());
-    }
-    if (!out.empty()) return out;
-  }
-  return out;
-}
-
 TemplateDefaults read_template_defaults(const std::filesystem::path& dir, const tok::Tokenizer& tokenizer) {
   TemplateDefaults t;
   const auto& sp = tokenizer.special_tokens();

@@ -40,10 +40,6 @@ class JsonFile {
 // generation_config.json, with config.json's eos_token_id (top level or text_config) as fallback.
 GenerationDefaults read_generation_defaults(const std::filesystem::path& dir);
 
-// The chat templates of a folder: chat_template.jinja, else chat_template.json, else
-// tokenizer_config.json's chat_template (a string or a list of {name, template}). Empty when none.
-std::vector<std::pair<std::string, std::string>> read_chat_templates(const std::filesystem::path& dir);
-
 // Special-token strings for the template context: tokenizer_config.json's bos/eos/pad/unk tokens
 // (a string or {"content": ...}), else the tokenizer's.
 TemplateDefaults read_template_defaults(const std::filesystem::path& dir, const tok::Tokenizer& tokenizer);

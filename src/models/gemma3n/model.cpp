@@ -96,8 +96,9 @@ class Gemma3nModel : public Model {
   Gemma3nModel(const FamilyProbe& probe, const LoadOptions& options) {
     const auto& dir = probe.dir;
     RepoInfo repo = discover_repo(dir);
-    VariantChoice choice = choose_variants(repo, options.preset);
-    for (const auto& note : choice.notes) log::warn(note);
+    VariantChoice choice = choose_variants(repo, options.preset, options.dtypes);
+    for (const auto& note : choice.notes)  // components loaded now warn; encoders loaded later say so then
+      (starts_with(note, "embed_tokens:") || starts_with(note, "decoder_model_merged:") ? log::warn : log::debug)(note);
     auto pick = [&](const char* component) -> const Variant& {
       auto it = choice.chosen.find(component);
       if (it == choice.chosen.end() || !it->second)
@@ -179,13 +180,8 @@ class Gemma3nModel : public Model {
     // Tokenizer, templates, defaults.
     tokenizer_ = tok::Tokenizer::from_dir(dir);
     if (logits_size_ == 0) logits_size_ = tokenizer_->vocab_size();
-    for (auto& [name, source] : read_chat_templates(dir)) {
-      try {
-        chat_templates_.emplace_back(name, std::make_shared<const tmpl::ChatTemplate>(source));
-      } catch (const tmpl::TemplateError& e) {
-        throw Error(ErrorKind::ModelLoad, dir.string() + ": chat template '" + name + "' does not parse: " + e.what());
-      }
-    }
+    templates_ = tmpl::load_model_templates(dir);
+    parse_templates();
     template_defaults_ = read_template_defaults(dir, *tokenizer_);
     generation_defaults_ = read_generation_defaults(dir);
     if (generation_defaults_.eos_ids.empty() && tokenizer_->special_tokens().eos)
