@@ -28,10 +28,13 @@ int run_template(const Options& o) {
   if (!fs::is_directory(o.model)) throw Error(ErrorKind::NotFound, "not a model folder: " + o.model);
 
   tmpl::Value input = read_json_file(o.messages_file, "messages");
-  tmpl::Value messages = input, tools = nullptr;
-  if (input.is_object()) {
+  tmpl::Value messages = input, tools = nullptr, documents = nullptr;
+  tmpl::Object kwargs;
+  if (input.is_object()) {  // a chat request body: messages, tools, documents, chat_template_kwargs
     messages = input.get("messages");
     if (const tmpl::Value* t = input.find("tools")) tools = *t;
+    if (const tmpl::Value* d = input.find("documents")) documents = *d;
+    if (const tmpl::Value* k = input.find("chat_template_kwargs"); k && k->is_object()) kwargs = k->as_object();
   }
   if (!messages.is_array())
     throw Error(ErrorKind::InvalidRequest, "messages file: expected an array of messages (or {\"messages\": [...]})");
@@ -42,7 +45,8 @@ int run_template(const Options& o) {
   if (!source) throw Error(ErrorKind::ModelLoad, o.model + ": " + model.selection_error());
   try {
     tmpl::ChatTemplate chat(*source);
-    std::string prompt = chat.render(tmpl::chat_context(model, messages, !o.no_generation_prompt, tools));
+    std::string prompt =
+        chat.render(tmpl::chat_context(model, messages, !o.no_generation_prompt, tools, documents, kwargs));
     std::fwrite(prompt.data(), 1, prompt.size(), stdout);
   } catch (const tmpl::TemplateError& e) {
     std::string where =

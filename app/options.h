@@ -3,7 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,7 +29,18 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 8000;
   std::string api_key;
+  std::vector<std::string> cors_origins;  // "*" or exact origins; empty: no CORS headers
+  size_t max_body_bytes = 64u << 20;
+  int http_threads = 64;
+  int shutdown_timeout = 10;  // seconds in-flight requests may take to finish on SIGINT/SIGTERM
+  // engine
+  int queue_size = 64;
+  int parallel = 4;
+  int context = 0;  // 0: the model's
   std::string log_level = "info";
+  // interactive chat (run); it shares --max-tokens/--temperature/--seed with generate, but when
+  // they are not given it replies up to the context with the model's sampling defaults
+  std::string system_prompt;
   // output
   bool json = false;
   // generate (one prompt, no server)

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -197,6 +198,8 @@ int run_engine(const Args& a) {
     req.sampling.temperature = 0;
     req.max_tokens = a.decode_tokens;
     req.ignore_eos = true;
+    if (const char* b = std::getenv("BENCH_LOGIT_BIAS"); b && *b)
+      req.sampling.logit_bias = {{1, -100.0f}, {106, -100.0f}};
     auto h = engine.submit(std::move(req));
     Result r;
     while (auto e = h.next(std::chrono::minutes(10))) {

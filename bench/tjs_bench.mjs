@@ -23,19 +23,12 @@ for (const item of (args.dtype ?? 'decoder_model_merged=q4,embed_tokens=quantize
 }
 for (const c of ['vision_encoder', 'audio_encoder']) dtype[c] ??= 'fp32';
 
-// The same ids as generate_bench's make_prompt: std::mt19937 is not reproduced here, so the ids
-// are passed in by the caller (--ids FILE) when exact equality matters; otherwise a fixed pattern.
-let ids;
-if (args.ids) {
-  const fs = await import('node:fs');
-  ids = JSON.parse(fs.readFileSync(args.ids, 'utf8'));
-} else {
-  ids = [2];
-  let x = 12345;
-  while (ids.length < promptTokens) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    ids.push(1000 + (x % 199000));
-  }
+// The same ids as generate_bench's make_prompt (the same generator, in exact integer arithmetic).
+const ids = [2];
+let x = 12345n;
+while (ids.length < promptTokens) {
+  x = (x * 1103515245n + 12345n) % 2147483648n;
+  ids.push(1000 + Number(x % 199000n));
 }
 
 env.allowRemoteModels = false;

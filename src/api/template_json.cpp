@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/error.h"
+
 namespace oc::tmpl {
 namespace {
 
@@ -40,8 +42,14 @@ void js_property_order(Object& o) {
   o = std::move(out);
 }
 
+// Deeper JSON is refused: converting, rendering and freeing values recurse.
+constexpr int kMaxJsonDepth = 200;
+
 template <typename J>
-Value convert(const J& j) {
+Value convert(const J& j, int depth = 0) {
+  if (depth > kMaxJsonDepth)
+    throw Error(ErrorKind::InvalidRequest,
+                "JSON nested too deeply (over " + std::to_string(kMaxJsonDepth) + " levels)");
   switch (j.type()) {
     case nlohmann::detail::value_t::null:
       return Value(nullptr);
@@ -64,14 +72,14 @@ Value convert(const J& j) {
     case nlohmann::detail::value_t::array: {
       Array a;
       a.reserve(j.size());
-      for (const auto& x : j) a.push_back(convert(x));
+      for (const auto& x : j) a.push_back(convert(x, depth + 1));
       return Value(std::move(a));
     }
     case nlohmann::detail::value_t::object: {
       Object o;
       o.reserve(j.size());
       for (auto it = j.begin(); it != j.end(); ++it) {
-        o.emplace_back(it.key(), convert(it.value()));
+        o.emplace_back(it.key(), convert(it.value(), depth + 1));
       }
       js_property_order(o);
       return Value(std::move(o));

@@ -1,6 +1,7 @@
 // JSON <-> template values for the API layer and the CLI. Objects keep their key order, with
 // JavaScript's property order applied (integer-like keys first, ascending), as the reference sees
 // objects that came from JSON.parse; integral numbers are integers, as JavaScript numbers are.
+// JSON nested deeper than 200 levels is refused with oc::Error(InvalidRequest).
 #pragma once
 
 #include <nlohmann/json.hpp>

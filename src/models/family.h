@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,8 +28,9 @@ struct FamilyProbe {
 };
 
 struct LoadOptions {
-  std::string id;      // model id to report; default: the folder name
-  std::string preset;  // Q4_MIXED (default), QUANTIZED, FP16, FP32
+  std::string id;                             // model id to report; default: the folder name
+  std::string preset;                         // Q4_MIXED (default), QUANTIZED, FP16, FP32
+  std::map<std::string, std::string> dtypes;  // per-component override: "decoder_model_merged" -> "q4f16"
   ort::SessionConfig session;
   bool load_all_modalities = false;  // load encoders at once instead of on first use
 };

@@ -57,7 +57,8 @@ std::vector<std::string> list_files(const fs::path& dir) {
     if (it.depth() > 2) it.disable_recursion_pending();
     std::error_code fec;
     if (!it->is_regular_file(fec)) continue;
-    out.push_back(fs::relative(it->path(), dir, fec).generic_string());
+    // Lexically: fs::relative would resolve a hub snapshot's links into ../../blobs/<hash>.
+    out.push_back(it->path().lexically_relative(dir).generic_string());
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -29,7 +29,7 @@ class TemplateError : public std::runtime_error {
 struct RenderLimits {
   size_t max_steps = 10'000'000;       // evaluated nodes and loop iterations
   size_t max_output_bytes = 64 << 20;  // rendered text (and any string a template builds)
-  size_t max_depth = 400;              // nested evaluations, e.g. recursive macros
+  size_t max_depth = 250;              // nested evaluations (recursive macros); ~1.5 KB of stack each
 };
 
 class ChatTemplate {

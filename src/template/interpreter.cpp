@@ -58,6 +58,7 @@ void Interpreter::check_size(size_t bytes) const {
 }
 
 std::string Interpreter::run(const Node& program, const Value& context) {
+  ActiveInterpreter active(this);
   auto global = std::make_shared<Env>();
   install_globals(*this, *global);
   try {
@@ -273,7 +274,7 @@ RV Interpreter::eval_binary(const Node& n, const std::shared_ptr<Env>& env) {
     if (op == "<=") return RV::boolean(a <= b);
   } else if (left.is_array() && right.is_array()) {
     if (op == "+") {
-      charge(left.arr->size() + right.arr->size());
+      charge(16 * (left.arr->size() + right.arr->size()));  // memory too: arrays can double each time
       RArray out = *left.arr;
       out.insert(out.end(), right.arr->begin(), right.arr->end());
       return RV::array(std::move(out));

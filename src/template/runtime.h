@@ -41,8 +41,13 @@ using RArray = std::vector<RV>;
 using Args = std::vector<RV>;
 using Fn = std::function<RV(Args& args, const std::shared_ptr<Env>& scope)>;
 
+// Containers nest at most this deep (the context, and what templates build): printing, JSON and
+// destruction recurse, so depth must stay bounded.
+constexpr uint32_t kMaxValueDepth = 256;
+
 struct RObject {
   std::vector<std::pair<std::string, RV>> items;
+  uint32_t depth = 1;  // an upper bound of the nesting below and including this object
   const RV* find(std::string_view key) const;
   RV* find(std::string_view key);
   void set(const std::string& key, RV value);
@@ -52,6 +57,7 @@ struct RObject {
 struct RV {
   Kind kind = Kind::Undefined;
   bool b = false;
+  uint32_t depth = 0;  // arrays: nesting depth (objects keep theirs in RObject)
   double n = 0;
   std::string s;
   std::shared_ptr<RArray> arr;
@@ -80,16 +86,9 @@ struct RV {
     r.s = std::move(v);
     return r;
   }
-  static RV array(RArray v, Kind k = Kind::Array) {
-    RV r = make(k);
-    r.arr = std::make_shared<RArray>(std::move(v));
-    return r;
-  }
-  static RV object(RObject v = {}, Kind k = Kind::Object) {
-    RV r = make(k);
-    r.obj = std::make_shared<RObject>(std::move(v));
-    return r;
-  }
+  // Both fail (RuntimeError) when the result would nest deeper than kMaxValueDepth.
+  static RV array(RArray v, Kind k = Kind::Array);
+  static RV object(RObject v = {}, Kind k = Kind::Object);
   static RV function(Fn f) {
     RV r = make(Kind::Function);
     r.fn = std::make_shared<Fn>(std::move(f));
@@ -112,9 +111,12 @@ struct RV {
 
 // The reference's type names, for error messages.
 const char* type_name(const RV& v);
+// Nesting depth of a value: 0 for scalars.
+uint32_t nest_depth(const RV& v);
 // __bool__: Python truthiness for arrays/objects, JavaScript's for the rest.
 bool truthy(const RV& v);
-// RuntimeValue#toString: what {{ }} prints.
+// RuntimeValue#toString: what {{ }} prints (none and undefined print nothing there, but show as
+// "undefined" inside arrays joined by `~`: the reference's NullValue holds JavaScript's undefined).
 std::string display(const RV& v);
 // String(value.value): what `~`, `+` and join use.
 std::string js_string(const RV& v);
@@ -185,6 +187,21 @@ class Interpreter {
   size_t steps_ = 0;
   size_t depth_ = 0;
 };
+
+// The interpreter rendering on this thread, so that printing and JSON (which can expand shared
+// values exponentially) count against its step and size limits.
+class ActiveInterpreter {
+ public:
+  explicit ActiveInterpreter(Interpreter* in);
+  ~ActiveInterpreter();
+  ActiveInterpreter(const ActiveInterpreter&) = delete;
+  ActiveInterpreter& operator=(const ActiveInterpreter&) = delete;
+
+ private:
+  Interpreter* previous_;
+};
+// Charges one step and checks a string being built against the size limit (no-op outside a render).
+void account_work(size_t bytes);
 
 // filters.cpp
 RV apply_filter(Interpreter& in, RV operand, const Node& filter, const std::shared_ptr<Env>& env);

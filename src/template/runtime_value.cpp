@@ -16,7 +16,53 @@ RV* RObject::find(std::string_view key) {
     if (k == key) return &v;
   return nullptr;
 }
+namespace {
+thread_local Interpreter* current_interpreter = nullptr;
+}  // namespace
+
+ActiveInterpreter::ActiveInterpreter(Interpreter* in) : previous_(current_interpreter) { current_interpreter = in; }
+ActiveInterpreter::~ActiveInterpreter() { current_interpreter = previous_; }
+
+void account_work(size_t bytes) {
+  if (Interpreter* in = current_interpreter) {
+    in->charge(1);
+    in->check_size(bytes);
+  }
+}
+
+uint32_t nest_depth(const RV& v) {
+  if (v.is_array()) return v.depth;
+  if (v.is_container()) return v.obj->depth;
+  return 0;
+}
+
+namespace {
+uint32_t checked_depth(uint32_t d) {
+  if (d > kMaxValueDepth) fail("Value nested too deeply (over " + std::to_string(kMaxValueDepth) + " levels)");
+  return d;
+}
+}  // namespace
+
+RV RV::array(RArray v, Kind k) {
+  uint32_t d = 0;
+  for (const auto& x : v) d = std::max(d, nest_depth(x));
+  RV r = make(k);
+  r.depth = checked_depth(d + 1);
+  r.arr = std::make_shared<RArray>(std::move(v));
+  return r;
+}
+
+RV RV::object(RObject v, Kind k) {
+  uint32_t d = 0;
+  for (const auto& [key, x] : v.items) d = std::max(d, nest_depth(x));
+  v.depth = checked_depth(d + 1);
+  RV r = make(k);
+  r.obj = std::make_shared<RObject>(std::move(v));
+  return r;
+}
+
 void RObject::set(const std::string& key, RV value) {
+  depth = std::max(depth, checked_depth(nest_depth(value) + 1));
   if (RV* v = find(key))
     *v = std::move(value);
   else
@@ -90,9 +136,8 @@ bool truthy(const RV& v) {
 std::string display(const RV& v) {
   switch (v.kind) {
     case Kind::Undefined:
+    case Kind::Null:  // the reference's NullValue holds JavaScript's undefined
       return "undefined";
-    case Kind::Null:
-      return "null";
     case Kind::Bool:
       return v.b ? "true" : "false";
     case Kind::Int:
@@ -124,6 +169,7 @@ std::string js_string(const RV& v) {
       for (size_t i = 0; i < v.arr->size(); ++i) {
         if (i) out += ',';
         out += display((*v.arr)[i]);
+        account_work(out.size());
       }
       return out;
     }
@@ -154,8 +200,8 @@ Prim prim(const RV& v) {
     case Kind::Undefined:
       p.t = Prim::Undef;
       break;
-    case Kind::Null:
-      p.t = Prim::Null;
+    case Kind::Null:  // NullValue's value is undefined in the reference
+      p.t = Prim::Undef;
       break;
     case Kind::Bool:
       p.t = Prim::Bool, p.b = v.b;
@@ -243,6 +289,7 @@ bool strict_equals(const RV& a, const RV& b) {
 }
 
 std::string to_json(const RV& v, const JsonOptions& o, int depth, bool undefined_as_null) {
+  account_work(0);
   std::string item_sep = o.has_separators ? o.item_sep : o.indent ? "," : ", ";
   std::string key_sep = o.has_separators ? o.key_sep : ": ";
   switch (v.kind) {
@@ -278,6 +325,7 @@ std::string to_json(const RV& v, const JsonOptions& o, int depth, bool undefined
         } else {
           for (size_t i = 0; i < core.size(); ++i) out += (i ? item_sep : "") + core[i];
         }
+        account_work(out.size());
         return out + "]";
       }
       std::vector<const std::pair<std::string, RV>*> entries;
@@ -293,6 +341,7 @@ std::string to_json(const RV& v, const JsonOptions& o, int depth, bool undefined
       std::string out = "{";
       for (size_t i = 0; i < core.size(); ++i) out += (i ? item_sep : "") + core[i];
       if (o.indent && !core.empty()) out += base;
+      account_work(out.size());
       return out + "}";
     }
     case Kind::Function:

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/flat_map.h"
 #include "tokenizer/regex.h"
 #include "tokenizer/tokenizer.h"
 
@@ -21,13 +22,9 @@ struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
-using TokenMap = std::unordered_map<std::string, TokenId, StringHash, std::equal_to<>>;
+using TokenMap = StringIdMap;
 
-inline std::optional<TokenId> lookup(const TokenMap& map, std::string_view key) {
-  auto it = map.find(key);
-  if (it == map.end()) return std::nullopt;
-  return it->second;
-}
+inline std::optional<TokenId> lookup(const TokenMap& map, std::string_view key) { return map.get(key); }
 
 // ---- normalizers ----------------------------------------------------------------------------
 struct Normalizer {
@@ -91,9 +88,38 @@ struct Model {
   bool fuse_unk = false;
 };
 
+// BPE merges in one character buffer: merge i is the pair (a, b) stored as a then b, so that the
+// merged string a+b is a slice too.
+class MergeList {
+ public:
+  void add(std::string_view a, std::string_view b) {
+    spans_.push_back(
+        {static_cast<uint32_t>(text_.size()), static_cast<uint32_t>(a.size()), static_cast<uint32_t>(b.size())});
+    text_.append(a).append(b);
+  }
+  void reserve(size_t merges, size_t bytes) {
+    spans_.reserve(merges);
+    text_.reserve(bytes);
+  }
+  size_t size() const { return spans_.size(); }
+  std::string_view first(size_t i) const { return std::string_view(text_).substr(spans_[i].start, spans_[i].a); }
+  std::string_view second(size_t i) const {
+    return std::string_view(text_).substr(spans_[i].start + spans_[i].a, spans_[i].b);
+  }
+  std::string_view joined(size_t i) const {
+    return std::string_view(text_).substr(spans_[i].start, spans_[i].a + spans_[i].b);
+  }
+
+ private:
+  struct Span {
+    uint32_t start, a, b;
+  };
+  std::string text_;
+  std::vector<Span> spans_;
+};
+
 struct BpeConfig {
-  std::vector<std::pair<std::string, TokenId>> vocab;
-  std::vector<std::pair<std::string, std::string>> merges;
+  MergeList merges;
   std::optional<std::string> unk_token;
   std::optional<std::string> end_of_word_suffix, continuing_subword_suffix;
   bool byte_fallback = false, ignore_merges = false, fuse_unk = false;

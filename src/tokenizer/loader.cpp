@@ -16,6 +16,15 @@ namespace {
 
 using json = nlohmann::json;
 
+struct BigParts {
+  std::vector<std::pair<std::string, TokenId>> vocab;  // model.vocab when it is an object
+  bool vocab_object = false;
+  MergeList merges;
+  std::string pending_merge;  // first half of an ["a", "b"] merge
+  bool merges_seen = false;
+  std::string bad_merge;
+};
+
 [[noreturn]] void unsupported(const std::string& what) { throw Error(ErrorKind::ModelLoad, "unsupported " + what); }
 
 std::string str(const json& j, const char* key, const std::string& fallback = "") {
@@ -195,41 +204,22 @@ std::unique_ptr<PostProcessor> post_processor(const json& j, const TokenizerImpl
   unsupported("post_processor type " + (type.empty() ? j.dump() : type));
 }
 
-std::unique_ptr<Model> model(const json& j, const json& config, TokenizerImpl& t) {
+std::unique_ptr<Model> model(const json& j, BigParts& big, TokenizerImpl& t) {
   if (!j.is_object()) unsupported("model (missing)");
   std::string type = str(j, "type");
   const json& vocab = j.contains("vocab") ? j["vocab"] : json();
   if (type.empty()) {
     if (vocab.is_array())
       type = "Unigram";
-    else if (vocab.is_object() && j.contains("continuing_subword_prefix") && j.contains("unk_token"))
+    else if (big.vocab_object && j.contains("continuing_subword_prefix") && j.contains("unk_token"))
       type = j.contains("merges") ? "BPE" : "WordPiece";
     else
       unsupported("model type (none given, and not recognisable)");
   }
-  (void)config;
   if (type == "BPE") {
     BpeConfig c;
-    if (!vocab.is_object()) unsupported("BPE model without a vocab object");
-    const json& merges = j.value("merges", json::array());
-    c.merges.reserve(merges.size());
-    for (const auto& m : merges) {
-      if (m.is_array() && m.size() >= 2 && m[0].is_string() && m[1].is_string()) {
-        c.merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
-      } else if (m.is_string()) {
-        const std::string& s = m.get_ref<const std::string&>();
-        size_t sp = s.find(' ');
-        if (sp == std::string::npos) {
-          c.merges.emplace_back(s, std::string());  // "x".split(" ", 2) -> ["x"]: never matches a pair
-          continue;
-        }
-        size_t sp2 = s.find(' ', sp + 1);
-        c.merges.emplace_back(s.substr(0, sp),
-                              s.substr(sp + 1, sp2 == std::string::npos ? std::string::npos : sp2 - sp - 1));
-      } else {
-        unsupported("BPE merge entry " + m.dump());
-      }
-    }
+    if (!big.vocab_object) unsupported("BPE model without a vocab object");
+    c.merges = std::move(big.merges);
     c.unk_token = opt_str(j, "unk_token");
     c.end_of_word_suffix = opt_str(j, "end_of_word_suffix");
     c.continuing_subword_suffix = opt_str(j, "continuing_subword_suffix");
@@ -261,23 +251,23 @@ std::unique_ptr<Model> model(const json& j, const json& config, TokenizerImpl& t
 }
 
 // Fills the model vocabulary into the token maps (before added tokens, which override).
-void model_vocab(const json& j, TokenizerImpl& t) {
-  const json& vocab = j.contains("vocab") ? j["vocab"] : json();
-  auto put = [&](const std::string& s, TokenId id) {
+void model_vocab(const json& j, BigParts& big, TokenizerImpl& t) {
+  const json& vocab = j.is_object() && j.contains("vocab") ? j["vocab"] : json();
+  auto put = [&](std::string s, TokenId id) {
     if (id < 0) return;
-    t.tokens_.insert_or_assign(s, id);
+    t.tokens_.set(s, id);
     if (static_cast<size_t>(id) >= t.id_to_token_.size()) {
       t.id_to_token_.resize(static_cast<size_t>(id) + 1);
       t.has_token_.resize(static_cast<size_t>(id) + 1, false);
     }
-    t.id_to_token_[id] = s;
+    t.id_to_token_[id] = std::move(s);
     t.has_token_[id] = true;
   };
-  if (vocab.is_object()) {
-    t.tokens_.reserve(vocab.size() + 1024);
-    t.id_to_token_.reserve(vocab.size());
-    for (auto it = vocab.begin(); it != vocab.end(); ++it)
-      if (it.value().is_number_integer()) put(it.key(), it.value().get<TokenId>());
+  if (big.vocab_object) {
+    t.tokens_.reserve(big.vocab.size() + 1024);
+    t.id_to_token_.reserve(big.vocab.size());
+    for (auto& [s, id] : big.vocab) put(std::move(s), id);
+    big.vocab = {};
   } else if (vocab.is_array()) {
     for (size_t i = 0; i < vocab.size(); ++i)
       if (vocab[i].is_array() && !vocab[i].empty() && vocab[i][0].is_string())
@@ -296,6 +286,162 @@ std::optional<std::string> config_token(const json& config, const char* key) {
   return std::nullopt;
 }
 
+// tokenizer.json is read through a SAX handler that streams model.vocab and model.merges (the
+// bulk of the file: 262k entries and 515k merges for Gemma) straight into flat vectors, and
+// builds an ordinary JSON tree for everything else (where they are left as null).
+
+class TokenizerSax {
+ public:
+  TokenizerSax(json& root, BigParts& big) : dom_(root, true), big_(big) {}
+
+  bool null() { return capture_ ? scalar() : dom_.null(); }
+  bool boolean(bool v) { return capture_ ? scalar() : dom_.boolean(v); }
+  bool number_integer(json::number_integer_t v) { return capture_ ? vocab_value(v) : dom_.number_integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) {
+    return capture_ ? vocab_value(static_cast<json::number_integer_t>(v)) : dom_.number_unsigned(v);
+  }
+  bool number_float(json::number_float_t v, const std::string& s) {
+    return capture_ ? scalar() : dom_.number_float(v, s);
+  }
+  bool string(std::string& v) {
+    if (!capture_) return dom_.string(v);
+    if (capture_ == Merges) {
+      if (inner_depth_ == 1) {  // "a b"
+        size_t sp = v.find(' ');
+        std::string_view sv(v);
+        if (sp == std::string::npos) {
+          big_.merges.add(sv, {});  // "x".split(" ", 2) is ["x"]: a pair that never matches
+        } else {
+          size_t sp2 = v.find(' ', sp + 1);
+          big_.merges.add(sv.substr(0, sp),
+                          sv.substr(sp + 1, sp2 == std::string::npos ? std::string::npos : sp2 - sp - 1));
+        }
+      } else if (inner_depth_ == 2) {  // ["a", "b"]
+        if (pair_count_ == 0)
+          big_.pending_merge = std::move(v);
+        else if (pair_count_ == 1)
+          big_.merges.add(big_.pending_merge, v);
+        ++pair_count_;
+      }
+      return true;
+    }
+    return scalar();
+  }
+  bool binary(json::binary_t& v) { return capture_ ? scalar() : dom_.binary(v); }
+  bool key(std::string& k) {
+    if (capture_ == Vocab && inner_depth_ == 1) {
+      pending_key_ = std::move(k);
+      return true;
+    }
+    if (capture_) return true;
+    if (depth_ == 1) in_model_ = k == "model";
+    if (depth_ == 2 && in_model_ && (k == "vocab" || k == "merges"))
+      next_capture_ = k == "vocab" ? Vocab : Merges;
+    else
+      next_capture_ = None;
+    return dom_.key(k);
+  }
+  bool start_object(std::size_t n) {
+    if (capture_) return ++inner_depth_, true;
+    if (next_capture_ == Vocab) {
+      capture_ = Vocab;
+      inner_depth_ = 1;
+      big_.vocab_object = true;
+      next_capture_ = None;
+      return true;
+    }
+    next_capture_ = None;
+    ++depth_;
+    return dom_.start_object(n);
+  }
+  bool end_object() {
+    if (capture_) return close_inner();
+    --depth_;
+    return dom_.end_object();
+  }
+  bool start_array(std::size_t n) {
+    if (capture_) {
+      ++inner_depth_;
+      pair_count_ = 0;
+      return true;
+    }
+    if (next_capture_ == Merges) {
+      capture_ = Merges;
+      inner_depth_ = 1;
+      big_.merges_seen = true;
+      next_capture_ = None;
+      return true;
+    }
+    next_capture_ = None;
+    ++depth_;
+    return dom_.start_array(n);
+  }
+  bool end_array() {
+    if (capture_) {
+      if (capture_ == Merges && inner_depth_ == 2 && pair_count_ != 2) big_.bad_merge = "a merge that is not a pair";
+      return close_inner();
+    }
+    --depth_;
+    return dom_.end_array();
+  }
+  bool parse_error(std::size_t pos, const std::string& tok, const nlohmann::detail::exception& e) {
+    return dom_.parse_error(pos, tok, e);
+  }
+
+ private:
+  enum Capture { None, Vocab, Merges };
+  bool scalar() {
+    if (capture_ == Merges) big_.bad_merge = "a merge entry that is not a string";
+    return true;
+  }
+  bool vocab_value(json::number_integer_t v) {
+    if (capture_ == Vocab && inner_depth_ == 1)
+      big_.vocab.emplace_back(std::move(pending_key_), static_cast<TokenId>(v));
+    else
+      return scalar();
+    return true;
+  }
+  bool close_inner() {
+    if (--inner_depth_ > 0) return true;
+    capture_ = None;
+    return dom_.null();  // the captured value stands as null in the tree
+  }
+
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  BigParts& big_;
+  int depth_ = 0, inner_depth_ = 0, pair_count_ = 0;
+  bool in_model_ = false;
+  Capture capture_ = None, next_capture_ = None;
+  std::string pending_key_;
+};
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::ModelLoad, "cannot read " + path.string());
+  in.seekg(0, std::ios::end);
+  std::string data(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  return data;
+}
+
+json read_tokenizer_json(const std::filesystem::path& path, BigParts& big) {
+  std::string data = read_file(path);
+  json root;
+  // Rough upper bounds from the file size, so that the big vectors are not copied as they grow.
+  big.vocab.reserve(data.size() / 96);
+  big.merges.reserve(data.size() / 48, data.size() / 4);
+  TokenizerSax sax(root, big);
+  try {
+    json::sax_parse(data, &sax);
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::ModelLoad, path.string() + ": invalid JSON: " + e.what());
+  }
+  if (!big.bad_merge.empty())
+    throw Error(ErrorKind::ModelLoad, path.string() + ": BPE merges contain " + big.bad_merge);
+  return root;
+}
+
 json read_json(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::ModelLoad, "cannot read " + path.string());
@@ -311,14 +457,15 @@ json read_json(const std::filesystem::path& path) {
 
 std::unique_ptr<TokenizerImpl> load_tokenizer(const std::filesystem::path& tokenizer_json,
                                               const std::filesystem::path& tokenizer_config) {
-  json tj = read_json(tokenizer_json);
+  BigParts big;
+  json tj = read_tokenizer_json(tokenizer_json, big);
   json config = tokenizer_config.empty() ? json::object() : read_json(tokenizer_config);
   if (!tj.is_object()) throw Error(ErrorKind::ModelLoad, tokenizer_json.string() + ": not a tokenizer.json object");
   if (!config.is_object()) config = json::object();
   auto t = std::make_unique<TokenizerImpl>();
   try {
     const json& mj = tj.contains("model") ? tj["model"] : json();
-    model_vocab(mj, *t);
+    model_vocab(mj, big, *t);
     t->normalizer_ = normalizer(tj.value("normalizer", json()));
     t->pre_tokenizer_ = pre_tokenizer(tj.value("pre_tokenizer", json()));
 
@@ -337,7 +484,7 @@ std::unique_ptr<TokenizerImpl> load_tokenizer(const std::filesystem::path& token
         tok.special = flag(a, "special", false);
         tok.normalized = flag(a, "normalized", !tok.special);
         if (tok.id < 0) unsupported("added token id " + std::to_string(tok.id));
-        t->tokens_.insert_or_assign(tok.content, tok.id);
+        t->tokens_.set(tok.content, tok.id);
         if (static_cast<size_t>(tok.id) >= t->id_to_token_.size()) {
           t->id_to_token_.resize(static_cast<size_t>(tok.id) + 1);
           t->has_token_.resize(static_cast<size_t>(tok.id) + 1, false);
@@ -363,7 +510,7 @@ std::unique_ptr<TokenizerImpl> load_tokenizer(const std::filesystem::path& token
     t->split_raw_.build(raw);
     t->split_normalized_.build(normalized);
 
-    t->model_ = model(mj, config, *t);
+    t->model_ = model(mj, big, *t);
     t->post_processor_ = post_processor(tj.value("post_processor", json()), *t);
     auto added_contents = std::make_shared<std::vector<std::string>>();
     for (const auto& a : t->added_) added_contents->push_back(a.content);

@@ -1,8 +1,9 @@
 // BPE: merges applied lowest rank first (leftmost on ties) through a priority queue, with byte
 // fallback (<0xXX> tokens), ignore_merges, end-of-word suffix and a cache of recent words.
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <mutex>
-#include <queue>
 
 #include "common/error.h"
 #include "tokenizer/components.h"
@@ -10,10 +11,6 @@
 
 namespace oc::tok {
 namespace {
-
-struct MergeKeyHash {
-  size_t operator()(uint64_t k) const noexcept { return static_cast<size_t>(k * 0x9E3779B97F4A7C15ull >> 17); }
-};
 
 class Bpe : public Model {
  public:
@@ -30,16 +27,14 @@ class Bpe : public Model {
 
     // Symbols: every string of the token map keeps its id; strings that only merges know get ids
     // past the vocabulary (they never reach the output as such).
-    for (const auto& [s, id] : tokens_) vocab_limit_ = std::max<int64_t>(vocab_limit_, int64_t{id} + 1);
+    tokens_.for_each(
+        [&](const std::string&, TokenId id) { vocab_limit_ = std::max<int64_t>(vocab_limit_, int64_t{id} + 1); });
     next_extra_ = static_cast<int32_t>(vocab_limit_);
     merges_.reserve(config.merges.size());
-    std::string joined;
     for (size_t rank = 0; rank < config.merges.size(); ++rank) {
-      const auto& [a, b] = config.merges[rank];
-      int32_t ia = symbol(a, true), ib = symbol(b, true);
-      joined.assign(a).append(b);
-      int32_t im = symbol(joined, true);
-      merges_.insert_or_assign(key(ia, ib), Merge{static_cast<int32_t>(rank), im});
+      int32_t ia = symbol(config.merges.first(rank), true), ib = symbol(config.merges.second(rank), true);
+      int32_t im = symbol(config.merges.joined(rank), true);
+      merges_.set(key(ia, ib), Merge{static_cast<int32_t>(rank), im});
     }
     for (int b = 0; b < 256; ++b) {
       char name[8];
@@ -83,18 +78,16 @@ class Bpe : public Model {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
   }
 
-  int32_t symbol(const std::string& s, bool create) {
+  int32_t symbol(std::string_view s, bool create) {
     if (auto id = lookup(tokens_, s)) return *id;
-    auto it = extra_.find(s);
-    if (it != extra_.end()) return it->second;
+    if (auto id = extra_.get(s)) return *id;
     if (!create) return -1;
-    extra_.emplace(s, next_extra_);
+    extra_.set(s, next_extra_);
     return next_extra_++;
   }
   int32_t find_symbol(std::string_view s) const {
     if (auto id = lookup(tokens_, s)) return *id;
-    auto it = extra_.find(s);
-    return it == extra_.end() ? -1 : it->second;
+    return extra_.get(s).value_or(-1);
   }
   bool in_vocab(int32_t id) const { return id >= 0 && id < vocab_limit_; }
 
@@ -135,7 +128,7 @@ class Bpe : public Model {
     bpe(word, out);
     if (cacheable) {
       std::lock_guard<std::mutex> lock(cache_mutex_);
-      if (cache_.size() >= 10000) cache_.clear();
+      if (cache_.size() >= kCacheEntries) cache_.clear();
       cache_.emplace(word, out);
     }
     ids.insert(ids.end(), out.begin(), out.end());
@@ -144,7 +137,8 @@ class Bpe : public Model {
   void bpe(const std::string& input, std::vector<TokenId>& ids) const {
     std::string text = end_of_word_suffix ? input + *end_of_word_suffix : input;
     const size_t body = input.size();
-    std::vector<Symbol> syms;
+    thread_local std::vector<Symbol> syms;  // reused: bpe() runs for every word
+    syms.clear();
     syms.reserve(body);
     for (size_t i = 0; i < body;) {
       size_t start = i;
@@ -157,24 +151,27 @@ class Bpe : public Model {
     }
     syms.back().next = -1;
 
-    std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
+    thread_local std::vector<Candidate> queue;  // a min-heap on (rank, position), reused
+    queue.clear();
     auto consider = [&](int32_t l) {
       if (l < 0) return;
       int32_t r = syms[l].next;
       if (r < 0 || syms[l].id < 0 || syms[r].id < 0) return;
-      auto it = merges_.find(key(syms[l].id, syms[r].id));
-      if (it == merges_.end()) return;
-      queue.push(Candidate{it->second.rank, syms[l].start, l, r, syms[l].id, syms[r].id});
+      const Merge* m = merges_.get(key(syms[l].id, syms[r].id));
+      if (!m) return;
+      queue.push_back(Candidate{m->rank, syms[l].start, l, r, syms[l].id, syms[r].id});
+      std::push_heap(queue.begin(), queue.end(), std::greater<>{});
     };
     for (int32_t i = 0; i + 1 < static_cast<int32_t>(syms.size()); ++i) consider(i);
     while (!queue.empty()) {
-      Candidate c = queue.top();
-      queue.pop();
+      std::pop_heap(queue.begin(), queue.end(), std::greater<>{});
+      Candidate c = queue.back();
+      queue.pop_back();
       Symbol& l = syms[c.left];
       if (l.len == 0 || l.id != c.left_id || l.next != c.right) continue;
       Symbol& r = syms[c.right];
       if (r.len == 0 || r.id != c.right_id) continue;
-      l.id = merges_.find(key(l.id, r.id))->second.merged;
+      l.id = merges_.get(key(l.id, r.id))->merged;
       l.len += r.len;
       l.next = r.next;
       if (r.next >= 0) syms[r.next].prev = c.left;
@@ -194,11 +191,12 @@ class Bpe : public Model {
       emit_piece(std::string_view(text).substr(syms[i].start, syms[i].len), syms[i].id, ids);
   }
 
+  static constexpr size_t kCacheEntries = 65536;
   const TokenMap& tokens_;
   TokenMap extra_;
   int64_t vocab_limit_ = 0;
   int32_t next_extra_ = 0;
-  std::unordered_map<uint64_t, Merge, MergeKeyHash> merges_;
+  U64Map<Merge> merges_;
   std::array<TokenId, 256> byte_ids_{};
   bool byte_fallback_ = false, ignore_merges_ = false;
   std::optional<std::string> continuing_suffix_;

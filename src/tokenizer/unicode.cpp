@@ -219,6 +219,16 @@ std::string normalize(std::string_view s, std::string_view form) {
       break;
     }
   if (ascii) return std::string(s);
+  if (form == "NFC") {
+    // Text made only of characters that NFC never touches and that never compose with a neighbour
+    // (below the combining marks, CJK ideographs, Hangul syllables) is already NFC.
+    bool stable = true;
+    for (size_t i = 0; i < s.size() && stable;) {
+      char32_t c = next(s, i);
+      stable = c < 0x300 || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7A3);
+    }
+    if (stable) return std::string(s);
+  }
   utf8proc_uint8_t* dst = nullptr;
   auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()),
                         &dst, static_cast<utf8proc_option_t>(options));

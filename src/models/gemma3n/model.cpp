@@ -96,7 +96,7 @@ class Gemma3nModel : public Model {
   Gemma3nModel(const FamilyProbe& probe, const LoadOptions& options) {
     const auto& dir = probe.dir;
     RepoInfo repo = discover_repo(dir);
-    VariantChoice choice = choose_variants(repo, options.preset);
+    VariantChoice choice = choose_variants(repo, options.preset, options.dtypes);
     for (const auto& note : choice.notes)  // components loaded now warn; encoders loaded later say so then
       (starts_with(note, "embed_tokens:") || starts_with(note, "decoder_model_merged:") ? log::warn : log::debug)(note);
     auto pick = [&](const char* component) -> const Variant& {

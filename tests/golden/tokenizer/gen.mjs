@@ -1,17 +1,17 @@
-// Generates the tokenizer parity corpus (corpus.json) and the expected outputs of the reference
-// (transformers.js) for each tokenizer (golden/<name>.json.gz).
-//   usage: node tests/golden/tokenizer/gen.mjs [--corpus-only] [--golden-only]
+// Generates the tokenizer parity corpus (corpus.json), the expected outputs of the reference
+// (transformers.js) for each npm tokenizer (golden/<name>.json.gz) and for the hand-made
+// tokenizers of synthetic.mjs (synthetic.json).
+//   usage: node tests/golden/tokenizer/gen.mjs [--corpus-only] [--golden-only]   (after npm ci in tests/)
 // The corpus is hand-written categories plus seeded random strings, so it is the same every run.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 
-import { TOKENIZERS, loadReference, modelsDir } from './tokenizers.mjs';
+import { TOKENIZERS, loadReference } from './tokenizers.mjs';
+import { SYNTHETIC, SYNTHETIC_INPUTS } from './synthetic.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
 
 // ---- seeded PRNG (mulberry32) ----
 function rng(seed) {
@@ -229,13 +229,36 @@ async function writeGolden(corpus) {
     }
     const file = path.join(here, 'golden', `${name}.json.gz`);
     fs.writeFileSync(file, zlib.gzipSync(JSON.stringify(out), { level: 9 }));
-    console.log(`${name}: ${fs.statSync(file).size} bytes (${modelsDir(name)})`);
+    console.log(`${name}: ${fs.statSync(file).size} bytes`);
   }
 }
 
+async function writeSynthetic() {
+  const { PreTrainedTokenizer } = await import('@huggingface/transformers');
+  const out = [];
+  for (const { name, tokenizer, config } of SYNTHETIC) {
+    const tok = new PreTrainedTokenizer(structuredClone(tokenizer), structuredClone(config));
+    const cases = [];
+    for (const text of SYNTHETIC_INPUTS) {
+      try {
+        const ids = tok.encode(text);
+        const plain = tok.encode(text, { add_special_tokens: false });
+        const decoded = ids.length ? tok.decode(ids) : '';
+        const decodedSkip = ids.length ? tok.decode(ids, { skip_special_tokens: true }) : '';
+        cases.push({ text, ids, ids_plain: plain, decoded, decoded_skip: decodedSkip });
+      } catch (e) {
+        cases.push({ text, error: String(e) });
+      }
+    }
+    out.push({ name, tokenizer, config, cases });
+  }
+  fs.writeFileSync(path.join(here, 'synthetic.json'), JSON.stringify(out) + '\n');
+  console.log(`synthetic: ${out.length} tokenizers x ${SYNTHETIC_INPUTS.length} inputs`);
+}
+
 const args = process.argv.slice(2);
+await writeSynthetic();
 let corpus;
 if (args.includes('--golden-only')) corpus = JSON.parse(fs.readFileSync(path.join(here, 'corpus.json'), 'utf8'));
 else corpus = writeCorpus();
 if (!args.includes('--corpus-only')) await writeGolden(corpus);
-void require;

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "api/webui.h"
+
+#include <gtest/gtest.h>
 
 TEST(WebUi, EmbedsTheChatPage) {
   auto html = oc::api::web_ui_html();

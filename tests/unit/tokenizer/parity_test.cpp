@@ -25,7 +25,10 @@ const json& corpus() {
 
 std::string show(const std::vector<TokenId>& ids) {
   std::string s;
-  for (size_t i = 0; i < ids.size() && i < 40; ++i) s += (i ? " " : "") + std::to_string(ids[i]);
+  for (size_t i = 0; i < ids.size() && i < 40; ++i) {
+    if (i) s += ' ';
+    s += std::to_string(ids[i]);
+  }
   if (ids.size() > 40) s += " ...";
   return s;
 }
@@ -45,8 +48,9 @@ TEST_P(Parity, MatchesReference) {
   ASSERT_EQ(golden["ids"].size(), texts.size());
   int failures = 0;
   auto fail = [&](size_t i, const std::string& what) {
-    if (++failures <= 15) ADD_FAILURE() << name << " #" << i << " [" << texts[i]["category"].get<std::string>() << "] "
-                                        << json(texts[i]["text"]).dump() << ": " << what;
+    if (++failures <= 15)
+      ADD_FAILURE() << name << " #" << i << " [" << texts[i]["category"].get<std::string>() << "] "
+                    << json(texts[i]["text"]).dump() << ": " << what;
   };
   for (size_t i = 0; i < texts.size(); ++i) {
     const std::string text = texts[i]["text"];
@@ -66,12 +70,14 @@ TEST_P(Parity, MatchesReference) {
     const json& dec = golden["decoded"][i];
     std::string expected_text = dec.is_string() ? dec.get<std::string>() + text : dec["text"].get<std::string>();
     std::string decoded = tok->decode(ids, false);
-    if (decoded != expected_text) fail(i, "decode: got " + json(decoded).dump() + " expected " + json(expected_text).dump());
+    if (decoded != expected_text)
+      fail(i, "decode: got " + json(decoded).dump() + " expected " + json(expected_text).dump());
     const json& skip = golden["decoded_skip"][i];
     std::string expected_skip = skip.is_null() ? expected_text : skip.get<std::string>();
     std::string decoded_skip = tok->decode(ids, true);
     if (decoded_skip != expected_skip)
-      fail(i, "decode(skip_special_tokens): got " + json(decoded_skip).dump() + " expected " + json(expected_skip).dump());
+      fail(i,
+           "decode(skip_special_tokens): got " + json(decoded_skip).dump() + " expected " + json(expected_skip).dump());
     for (bool skip_special : {false, true}) {
       StreamDecoder stream(*tok, skip_special);
       std::string all;
@@ -93,9 +99,10 @@ TEST_P(Parity, MatchesReference) {
             << std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count() << " s\n";
 }
 
-INSTANTIATE_TEST_SUITE_P(Npm, Parity,
-                         ::testing::Values("gemma3", "llama3", "qwen3", "gpt4o", "deepseek_v3", "llama2"),
-                         [](const auto& info) { return info.param; });
+std::string param_name(const ::testing::TestParamInfo<std::string>& p) { return p.param; }
+
+INSTANTIATE_TEST_SUITE_P(Npm, Parity, ::testing::Values("gemma3", "llama3", "qwen3", "gpt4o", "deepseek_v3", "llama2"),
+                         param_name);
 
 }  // namespace
 }  // namespace oc::tok

@@ -1,0 +1,56 @@
+#include "model_setup.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "hub/progress.h"
+#include "hub/resolve.h"
+#include "hub/select.h"
+#include "models/family.h"
+
+namespace oc::app {
+
+LoadedEngine load_engine(const Options& o) {
+  if (o.model.empty())
+    throw Error(ErrorKind::InvalidRequest, "no model given: pass --model FOLDER or a hub repo id (or ONNX_CHAT_MODEL)");
+  hub::ResolveOptions ro;
+  ro.preset = o.preset;
+  ro.revision = o.revision;
+  ro.modalities = hub::parse_modalities(o.modalities);
+  ro.cache_dir = o.cache_dir;
+  ro.verify = o.verify;
+  ro.workers = o.download_workers;
+  ro.retries = o.download_retries;
+  ro.progress = hub::stderr_progress();
+  hub::ResolvedModel resolved = hub::resolve_model(o.model, ro);
+  if (resolved.source != hub::ResolvedModel::Source::LocalFolder)
+    log::info("model " + resolved.repo_id + "@" + resolved.revision + " (" + hub::source_name(resolved.source) +
+              "): " + resolved.folder.string());
+
+  models::LoadOptions lo;
+  lo.preset = resolved.preset.empty() ? o.preset : resolved.preset;
+  if (!resolved.repo_id.empty()) {
+    // A snapshot folder is named by its commit: the model's id is the repo's name.
+    auto slash = resolved.repo_id.rfind('/');
+    lo.id = slash == std::string::npos ? resolved.repo_id : resolved.repo_id.substr(slash + 1);
+  }
+  lo.session.provider = o.provider;
+  lo.session.device_id = o.device_id;
+  lo.session.intra_op_threads = o.threads;
+  auto t0 = std::chrono::steady_clock::now();
+  std::shared_ptr<models::Model> model = models::load_model(resolved.folder, lo);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto& info = model->info();
+  log::info("loaded " + info.id + " (" + info.family + ", preset " + info.preset + ") in " + std::to_string(s) + " s");
+  for (const auto& c : info.components)
+    if (!c.note.empty()) log::warn(c.name + ": " + c.note);
+  engine::EngineConfig cfg;
+  cfg.max_queued = o.queue_size;
+  cfg.max_running = o.parallel > 0 ? o.parallel : 1;
+  cfg.max_context = o.context > 0 ? static_cast<size_t>(o.context) : 0;
+  return {std::make_shared<engine::Engine>(std::move(model), cfg), resolved.repo_id};
+}
+
+}  // namespace oc::app

@@ -1,0 +1,21 @@
+// Loading a model and starting its engine from the options (shared by serve and run).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/engine.h"
+#include "options.h"
+
+namespace oc::app {
+
+struct LoadedEngine {
+  std::shared_ptr<engine::Engine> engine;
+  std::string repo_id;  // the hub repo id when --model named one, else ""
+};
+
+// --model as a local folder or a hub repo id (org/name[@rev][/PRESET], or a cached model's name):
+// the hub layer resolves it to a folder, downloading what the preset needs. Throws oc::Error.
+LoadedEngine load_engine(const Options& options);
+
+}  // namespace oc::app

@@ -1,0 +1,474 @@
+// POST /v1/chat/completions and POST /v1/completions: request -> engine -> JSON or SSE.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "api/chat_prompt.h"
+#include "api/errors.h"
+#include "api/handlers.h"
+#include "common/log.h"
+
+namespace oc::api {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kPoll{100};
+
+enum class Api { Chat, Completion };
+
+std::string random_id(const char* prefix) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%016llx%08llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng() & 0xffffffffULL));
+  return std::string(prefix) + buf;
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+struct Job {
+  Api api = Api::Chat;
+  std::string id;
+  int64_t created = 0;
+  std::string model;
+  int n = 1;
+  bool stream = false;
+  bool include_usage = false;
+  bool logprobs = false;
+  int top_logprobs = 0;
+  bool return_token_ids = false;
+  std::vector<int32_t> prompt_ids;  // when return_token_ids
+  std::string echo;                 // completions: prompt text to prepend
+  Clock::time_point start = Clock::now();
+};
+
+struct Choice {
+  std::string text;
+  std::vector<engine::TokenInfo> tokens;  // emitted tokens (logprobs)
+  std::vector<int32_t> ids;               // every sampled id, the finishing one included
+  std::optional<engine::FinishReason> finish;
+};
+
+json bytes_of(const std::string& s) {
+  json b = json::array();
+  for (unsigned char c : s) b.push_back(static_cast<int>(c));
+  return b;
+}
+
+json chat_logprobs(const std::vector<engine::TokenInfo>& tokens) {
+  json content = json::array();
+  for (const auto& t : tokens) {
+    json top = json::array();
+    for (const auto& a : t.top) top.push_back({{"token", a.text}, {"logprob", a.logprob}, {"bytes", bytes_of(a.text)}});
+    content.push_back({{"token", t.text}, {"logprob", t.logprob}, {"bytes", bytes_of(t.text)}, {"top_logprobs", top}});
+  }
+  return {{"content", content}, {"refusal", nullptr}};
+}
+
+json completion_logprobs(const std::vector<engine::TokenInfo>& tokens, size_t offset) {
+  json toks = json::array(), lps = json::array(), tops = json::array(), offs = json::array();
+  for (const auto& t : tokens) {
+    toks.push_back(t.text);
+    lps.push_back(t.logprob);
+    json top = json::object();
+    for (const auto& a : t.top) top[a.text] = a.logprob;
+    tops.push_back(top);
+    offs.push_back(offset);
+    offset += t.text.size();
+  }
+  return {{"tokens", toks}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offs}};
+}
+
+const char* finish_name(engine::FinishReason r) { return r == engine::FinishReason::Length ? "length" : "stop"; }
+
+json usage_json(const engine::Usage& u) {
+  json details = {{"cached_tokens", u.cached_tokens}};
+  if (u.image_tokens) details["image_tokens"] = u.image_tokens;
+  if (u.audio_tokens) details["audio_tokens"] = u.audio_tokens;
+  return {{"prompt_tokens", u.prompt_tokens},
+          {"completion_tokens", u.completion_tokens},
+          {"total_tokens", u.prompt_tokens + u.completion_tokens},
+          {"prompt_tokens_details", details}};
+}
+
+json timings_json(const engine::Timings& t) {
+  return {{"queue_ms", t.queue_ms},
+          {"prompt_ms", t.prompt_ms},
+          {"encode_image_ms", t.encode_image_ms},
+          {"encode_audio_ms", t.encode_audio_ms},
+          {"decode_ms", t.decode_ms},
+          {"prompt_tokens_per_second", t.prompt_tokens_per_s},
+          {"decode_tokens_per_second", t.decode_tokens_per_s}};
+}
+
+json envelope(const Job& job, const char* object) {
+  return {{"id", job.id},
+          {"object", object},
+          {"created", job.created},
+          {"model", job.model},
+          {"system_fingerprint", nullptr}};
+}
+
+// ---- non-streaming ----
+
+struct Collected {
+  std::vector<Choice> choices;
+  engine::Usage usage;
+  engine::Timings timings;
+  bool client_gone = false;
+};
+
+Collected collect(const Job& job, engine::RequestHandle& handle, const HttpRequest& req, ApiMetrics* metrics) {
+  Collected c;
+  c.choices.resize(static_cast<size_t>(job.n));
+  bool first_token = true;
+  auto last_check = Clock::now();
+  for (;;) {
+    auto ev = handle.next(kPoll);
+    if (Clock::now() - last_check >= kPoll || !ev) {
+      last_check = Clock::now();
+      if (req.client_connected && !req.client_connected()) {
+        handle.cancel();
+        c.client_gone = true;
+        if (metrics) metrics->count_disconnect();
+        return c;
+      }
+    }
+    if (!ev) {
+      if (handle.finished()) throw Error(ErrorKind::Internal, "generation ended without a result");
+      continue;
+    }
+    if (ev->kind == engine::Event::Kind::Error) throw Error(ev->error_kind, ev->message);
+    if (ev->kind == engine::Event::Kind::Done) {
+      c.usage = ev->usage;
+      c.timings = ev->timings;
+      return c;
+    }
+    if (ev->index < 0 || ev->index >= job.n) continue;
+    Choice& ch = c.choices[static_cast<size_t>(ev->index)];
+    if (ev->kind == engine::Event::Kind::Delta) {
+      if (first_token && !ev->tokens.empty() && metrics) {
+        metrics->observe_ttft(std::chrono::duration<double>(Clock::now() - job.start).count());
+        first_token = false;
+      }
+      ch.text += ev->text;
+      for (auto& t : ev->tokens) {
+        ch.ids.push_back(t.id);
+        ch.tokens.push_back(std::move(t));
+      }
+    } else if (ev->kind == engine::Event::Kind::Finish) {
+      for (const auto& t : ev->tokens) ch.ids.push_back(t.id);
+      ch.finish = ev->finish_reason;
+      if (ev->finish_reason == engine::FinishReason::Cancelled)
+        throw Error(ErrorKind::Cancelled, "the request was cancelled (server shutting down)");
+    }
+  }
+}
+
+std::string response_body(const Job& job, const Collected& c) {
+  json choices = json::array();
+  for (size_t i = 0; i < c.choices.size(); ++i) {
+    const Choice& ch = c.choices[i];
+    json o;
+    o["index"] = i;
+    if (job.api == Api::Chat) {
+      o["message"] = {{"role", "assistant"}, {"content", ch.text}, {"refusal", nullptr}};
+      o["logprobs"] = job.logprobs ? chat_logprobs(ch.tokens) : json(nullptr);
+    } else {
+      o["text"] = job.echo + ch.text;
+      o["logprobs"] = job.logprobs ? completion_logprobs(ch.tokens, job.echo.size()) : json(nullptr);
+    }
+    o["finish_reason"] = finish_name(ch.finish.value_or(engine::FinishReason::Stop));
+    if (job.return_token_ids) o["token_ids"] = ch.ids;
+    choices.push_back(std::move(o));
+  }
+  json body = envelope(job, job.api == Api::Chat ? "chat.completion" : "text_completion");
+  body["choices"] = std::move(choices);
+  body["usage"] = usage_json(c.usage);
+  body["timings"] = timings_json(c.timings);
+  if (job.return_token_ids) body["prompt_token_ids"] = job.prompt_ids;
+  return dump(body);
+}
+
+// ---- streaming ----
+
+class ChunkWriter {
+ public:
+  ChunkWriter(const Job& job, StreamSink& sink) : job_(job), sink_(sink) {}
+
+  bool role(int index) {
+    json delta = {{"role", "assistant"}, {"content", ""}};
+    return write_choice(index, delta, "", nullptr, {});
+  }
+  bool echo(int index) { return write_choice(index, {}, job_.echo, nullptr, {}); }
+  bool delta(int index, const std::string& text, const std::vector<engine::TokenInfo>& tokens) {
+    json delta = {{"content", text}};
+    std::vector<int32_t> ids;
+    for (const auto& t : tokens) ids.push_back(t.id);
+    json lp = nullptr;
+    if (job_.logprobs)
+      lp = job_.api == Api::Chat ? chat_logprobs(tokens) : completion_logprobs(tokens, offsets_[index]);
+    offsets_[index] += text.size();
+    return write_choice(index, delta, text, lp, ids);
+  }
+  bool finish(int index, engine::FinishReason reason, const std::vector<engine::TokenInfo>& tokens) {
+    std::vector<int32_t> ids;
+    for (const auto& t : tokens) ids.push_back(t.id);
+    return write_choice(index, json::object(), "", nullptr, ids, finish_name(reason));
+  }
+  bool usage(const engine::Usage& u, const engine::Timings& t) {
+    json c = envelope(job_, object());
+    c["choices"] = json::array();
+    c["usage"] = usage_json(u);
+    c["timings"] = timings_json(t);
+    return send(c);
+  }
+  bool error(const ApiError& e) { return sink_.write(error_sse(e)); }
+  bool done() { return sink_.write("data: [DONE]\n\n"); }
+
+ private:
+  const char* object() const { return job_.api == Api::Chat ? "chat.completion.chunk" : "text_completion"; }
+
+  bool write_choice(int index, const json& delta, const std::string& text, const json& logprobs,
+                    const std::vector<int32_t>& ids, const char* finish = nullptr) {
+    json choice;
+    choice["index"] = index;
+    if (job_.api == Api::Chat)
+      choice["delta"] = delta.is_null() ? json::object() : delta;
+    else
+      choice["text"] = text;
+    choice["logprobs"] = logprobs;
+    choice["finish_reason"] = finish ? json(finish) : json(nullptr);
+    if (job_.return_token_ids) choice["token_ids"] = ids;
+    json c = envelope(job_, object());
+    c["choices"] = json::array({choice});
+    return send(c);
+  }
+
+  bool send(json& c) {
+    if (job_.include_usage && !c.contains("usage")) c["usage"] = nullptr;
+    if (job_.return_token_ids && first_) c["prompt_token_ids"] = job_.prompt_ids;
+    first_ = false;
+    return sink_.write("data: " + dump(c) + "\n\n");
+  }
+
+  const Job& job_;
+  StreamSink& sink_;
+  std::map<int, size_t> offsets_;
+  bool first_ = true;
+};
+
+void stream_events(const Job& job, engine::RequestHandle& handle, StreamSink& sink, ApiMetrics* metrics) {
+  ChunkWriter w(job, sink);
+  auto gone = [&] {
+    handle.cancel();
+    if (metrics) metrics->count_disconnect();
+  };
+  for (int i = 0; i < job.n; ++i) {
+    bool ok = job.api == Api::Chat ? w.role(i) : (job.echo.empty() || w.echo(i));
+    if (!ok) return gone();
+  }
+  bool first_token = true;
+  for (;;) {
+    auto ev = handle.next(kPoll);
+    if (!ev) {
+      if (!sink.client_connected()) return gone();
+      if (handle.finished()) {
+        w.error(api_error(Error(ErrorKind::Internal, "generation ended without a result")));
+        return;
+      }
+      continue;
+    }
+    bool ok = true;
+    switch (ev->kind) {
+      case engine::Event::Kind::Delta:
+        if (first_token && !ev->tokens.empty() && metrics) {
+          metrics->observe_ttft(std::chrono::duration<double>(Clock::now() - job.start).count());
+          first_token = false;
+        }
+        if (ev->text.empty() && !(job.logprobs || job.return_token_ids)) {
+          ok = sink.client_connected();
+          break;
+        }
+        ok = w.delta(ev->index, ev->text, ev->tokens);
+        break;
+      case engine::Event::Kind::Finish:
+        if (ev->finish_reason == engine::FinishReason::Cancelled) {
+          if (!sink.client_connected()) return gone();
+          w.error(api_error(Error(ErrorKind::Cancelled, "the request was cancelled (server shutting down)")));
+          handle.cancel();
+          return;
+        }
+        ok = w.finish(ev->index, ev->finish_reason, ev->tokens);
+        break;
+      case engine::Event::Kind::Done:
+        if (job.include_usage && !w.usage(ev->usage, ev->timings)) return gone();
+        w.done();
+        return;
+      case engine::Event::Kind::Error:
+        w.error(api_error(Error(ev->error_kind, ev->message)));
+        return;
+    }
+    if (!ok) return gone();
+  }
+}
+
+// ---- shared ----
+
+engine::SamplingParams sampling_params(const SamplingOptions& s) {
+  engine::SamplingParams p;
+  if (s.temperature) p.temperature = static_cast<float>(*s.temperature);
+  if (s.top_k) p.top_k = *s.top_k;
+  if (s.top_p) p.top_p = static_cast<float>(*s.top_p);
+  if (s.min_p) p.min_p = static_cast<float>(*s.min_p);
+  if (s.repetition_penalty) p.repetition_penalty = static_cast<float>(*s.repetition_penalty);
+  p.frequency_penalty = static_cast<float>(s.frequency_penalty);
+  p.presence_penalty = static_cast<float>(s.presence_penalty);
+  p.logit_bias = s.logit_bias;
+  if (s.seed) p.seed = static_cast<uint64_t>(*s.seed);
+  return p;
+}
+
+engine::RequestHandle submit(const HandlerContext& ctx, engine::GenerationRequest gr) {
+  try {
+    return ctx.engine->submit(std::move(gr));
+  } catch (const Error& e) {
+    if (e.code() == "context_length_exceeded" && e.param().empty())
+      throw Error(e.kind(), e.what(), "max_tokens", e.code());
+    throw;
+  }
+}
+
+void respond(const HandlerContext& ctx, Job job, engine::RequestHandle handle, const HttpRequest& req,
+             HttpResponse& res) {
+  if (!job.stream) {
+    Collected c = collect(job, handle, req, ctx.metrics);
+    if (c.client_gone) {
+      res.status = 499;  // nobody reads it
+      res.body = "{}";
+      return;
+    }
+    res.body = response_body(job, c);
+    return;
+  }
+  res.content_type = "text/event-stream";
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  auto h = std::make_shared<engine::RequestHandle>(std::move(handle));
+  auto j = std::make_shared<Job>(std::move(job));
+  ApiMetrics* metrics = ctx.metrics;
+  res.stream = [h, j, metrics](StreamSink& sink) {
+    try {
+      stream_events(*j, *h, sink, metrics);
+    } catch (...) {
+      sink.write(error_sse(api_error(std::current_exception())));
+    }
+    h->cancel();
+  };
+}
+
+}  // namespace
+
+void check_model_name(const std::string& name, const ServedName& served) {
+  switch (match_model_name(name, served)) {
+    case NameMatch::Yes:
+      return;
+    case NameMatch::OtherPreset:
+      throw Error(ErrorKind::NotFound,
+                  "The model '" + name + "' is not loaded: this server runs '" + served.id + "/" + served.preset +
+                      "' (start it with --preset to serve another preset).",
+                  "model", "model_not_found");
+    case NameMatch::No:
+      break;
+  }
+  throw Error(ErrorKind::NotFound,
+              "The model '" + name + "' does not exist; this server serves '" + served.id + "' (see /v1/models).",
+              "model", "model_not_found");
+}
+
+void handle_chat_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res) {
+  ChatRequest cr = parse_chat_request(req.body, ctx.limits);
+  check_model_name(cr.model, ctx.served);
+  const models::Model& model = ctx.engine->model();
+  std::string text = render_chat_prompt(model, messages_value(cr.messages));
+
+  Job job;
+  job.api = Api::Chat;
+  job.id = random_id("chatcmpl-");
+  job.created = static_cast<int64_t>(std::time(nullptr));
+  job.model = ctx.served.id;
+  job.n = cr.n;
+  job.stream = cr.stream;
+  job.include_usage = cr.stream && cr.include_usage;
+  job.logprobs = cr.logprobs;
+  job.top_logprobs = cr.top_logprobs;
+  job.return_token_ids = cr.return_token_ids;
+
+  engine::GenerationRequest gr;
+  gr.id = job.id;
+  gr.prompt = model.process(text);
+  if (job.return_token_ids) job.prompt_ids = gr.prompt.ids;
+  gr.sampling = sampling_params(cr.sampling);
+  gr.max_tokens = cr.max_tokens;
+  gr.stop = cr.stop;
+  gr.n = cr.n;
+  gr.logprobs = cr.logprobs;
+  gr.top_logprobs = cr.top_logprobs;
+  respond(ctx, std::move(job), submit(ctx, std::move(gr)), req, res);
+}
+
+void handle_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res) {
+  CompletionRequest cr = parse_completion_request(req.body, ctx.limits);
+  check_model_name(cr.model, ctx.served);
+  const models::Model& model = ctx.engine->model();
+  const tok::Tokenizer& tokenizer = model.tokenizer();
+
+  Job job;
+  job.api = Api::Completion;
+  job.id = random_id("cmpl-");
+  job.created = static_cast<int64_t>(std::time(nullptr));
+  job.model = ctx.served.id;
+  job.n = cr.n;
+  job.stream = cr.stream;
+  job.include_usage = cr.stream && cr.include_usage;
+  job.logprobs = cr.logprobs.has_value();
+  job.top_logprobs = cr.logprobs.value_or(0);
+  job.return_token_ids = cr.return_token_ids;
+
+  engine::GenerationRequest gr;
+  gr.id = job.id;
+  if (cr.prompt_is_ids) {
+    const size_t vocab = model.logits_size() ? model.logits_size() : tokenizer.vocab_size();
+    for (size_t i = 0; i < cr.prompt_ids.size(); ++i)
+      if (static_cast<size_t>(cr.prompt_ids[i]) >= vocab)
+        throw Error(ErrorKind::InvalidRequest,
+                    "Invalid 'prompt': token id " + std::to_string(cr.prompt_ids[i]) + " is outside the vocabulary (" +
+                        std::to_string(vocab) + " tokens).",
+                    "prompt", "invalid_value");
+    gr.prompt.ids = cr.prompt_ids;
+    if (cr.echo) job.echo = tokenizer.decode(cr.prompt_ids, false);
+  } else {
+    if (cr.prompt.empty())
+      throw Error(ErrorKind::InvalidRequest, "Invalid 'prompt': the prompt must not be empty.", "prompt",
+                  "invalid_value");
+    gr.prompt.ids = tokenizer.encode(cr.prompt, true);
+    if (cr.echo) job.echo = cr.prompt;
+  }
+  if (cr.echo && job.logprobs)
+    throw Error(ErrorKind::Unsupported, "'echo' together with 'logprobs' is not supported", "echo",
+                "unsupported_parameter");
+  if (job.return_token_ids) job.prompt_ids = gr.prompt.ids;
+  gr.sampling = sampling_params(cr.sampling);
+  gr.max_tokens = cr.max_tokens.value_or(16);
+  gr.stop = cr.stop;
+  gr.n = cr.n;
+  gr.logprobs = job.logprobs;
+  gr.top_logprobs = job.top_logprobs;
+  gr.skip_special_tokens = true;
+  respond(ctx, std::move(job), submit(ctx, std::move(gr)), req, res);
+}
+
+}  // namespace oc::api

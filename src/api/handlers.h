@@ -1,0 +1,30 @@
+// Handlers of the generation endpoints (internal to the API layer).
+#pragma once
+
+#include <memory>
+
+#include "api/http_server.h"
+#include "api/metrics.h"
+#include "api/model_names.h"
+#include "api/openai_types.h"
+#include "engine/engine.h"
+
+namespace oc::api {
+
+struct HandlerContext {
+  std::shared_ptr<engine::Engine> engine;  // never null
+  ServedName served;
+  ParseLimits limits;
+  ApiMetrics* metrics = nullptr;
+};
+
+// Throw oc::Error for everything that fails before the response starts (parse, model name,
+// template, limits, queue full); the caller maps it. Failures after a stream started become an SSE
+// error event.
+void handle_chat_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res);
+void handle_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res);
+
+// Throws NotFound (code model_not_found) unless `name` names the served model.
+void check_model_name(const std::string& name, const ServedName& served);
+
+}  // namespace oc::api

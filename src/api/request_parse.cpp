@@ -1,0 +1,546 @@
+// JSON -> ChatRequest / CompletionRequest, with OpenAI-style errors naming the offending field.
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "api/openai_types.h"
+#include "common/error.h"
+#include "common/strings.h"
+
+namespace oc::api {
+namespace {
+
+using json = nlohmann::json;
+
+[[noreturn]] void invalid(const std::string& param, const std::string& message, const std::string& code = {}) {
+  throw Error(ErrorKind::InvalidRequest, message, param, code);
+}
+
+[[noreturn]] void unsupported(const std::string& param, const std::string& message) {
+  throw Error(ErrorKind::Unsupported, message, param, "unsupported_parameter");
+}
+
+const char* type_name(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return "an integer";
+    case json::value_t::number_float:
+      return "a number";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    default:
+      return "an unknown type";
+  }
+}
+
+[[noreturn]] void wrong_type(const std::string& param, const json& v, const char* expected) {
+  invalid(param, "Invalid type for '" + param + "': expected " + expected + ", but got " + type_name(v) + ".",
+          "invalid_type");
+}
+
+json parse_body(std::string_view body) {
+  json j;
+  try {
+    j = json::parse(body.begin(), body.end());
+  } catch (const json::parse_error& e) {
+    invalid("", std::string("We could not parse the JSON body of your request: ") + e.what(), "invalid_json");
+  }
+  if (!j.is_object())
+    invalid("", "The request body must be a JSON object, but got " + std::string(type_name(j)) + ".", "invalid_json");
+  return j;
+}
+
+std::string get_string(const std::string& param, const json& v) {
+  if (!v.is_string()) wrong_type(param, v, "a string");
+  return v.get<std::string>();
+}
+
+bool get_bool(const std::string& param, const json& v) {
+  if (!v.is_boolean()) wrong_type(param, v, "a boolean");
+  return v.get<bool>();
+}
+
+double get_number(const std::string& param, const json& v, double lo, double hi) {
+  if (!v.is_number()) wrong_type(param, v, "a number");
+  double d = v.get<double>();
+  if (!std::isfinite(d) || d < lo || d > hi) {
+    std::ostringstream s;
+    s << "Invalid '" << param << "': expected a value between " << lo << " and " << hi << ", but got " << v.dump()
+      << ".";
+    invalid(param, s.str(), "invalid_value");
+  }
+  return d;
+}
+
+int64_t get_int(const std::string& param, const json& v, int64_t lo, int64_t hi) {
+  // Integral floats (2.0) are accepted as integers, as OpenAI does.
+  int64_t i = 0;
+  if (v.is_number_integer()) {
+    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      i = std::numeric_limits<int64_t>::max();
+    else
+      i = v.get<int64_t>();
+  } else if (v.is_number_float() && std::isfinite(v.get<double>()) && v.get<double>() == std::floor(v.get<double>()) &&
+             std::abs(v.get<double>()) < 9e18) {
+    i = static_cast<int64_t>(v.get<double>());
+  } else {
+    wrong_type(param, v, "an integer");
+  }
+  if (i < lo || i > hi) {
+    invalid(param,
+            "Invalid '" + param + "': expected a value between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                ", but got " + v.dump() + ".",
+            "invalid_value");
+  }
+  return i;
+}
+
+std::vector<std::string> get_stop(const json& v, int max_stop) {
+  std::vector<std::string> out;
+  if (v.is_string()) {
+    out.push_back(v.get<std::string>());
+  } else if (v.is_array()) {
+    if (static_cast<int>(v.size()) > max_stop)
+      invalid("stop", "Invalid 'stop': at most " + std::to_string(max_stop) + " stop sequences are allowed.",
+              "invalid_value");
+    for (size_t i = 0; i < v.size(); ++i) out.push_back(get_string("stop[" + std::to_string(i) + "]", v[i]));
+  } else {
+    wrong_type("stop", v, "a string or an array of strings");
+  }
+  for (const auto& s : out)
+    if (s.empty()) invalid("stop", "Invalid 'stop': stop sequences must not be empty.", "invalid_value");
+  return out;
+}
+
+std::vector<std::pair<int32_t, float>> get_logit_bias(const json& v) {
+  if (!v.is_object()) wrong_type("logit_bias", v, "an object mapping token ids to numbers");
+  std::vector<std::pair<int32_t, float>> out;
+  for (const auto& [key, val] : v.items()) {
+    const std::string param = "logit_bias." + key;
+    char* end = nullptr;
+    long id = std::strtol(key.c_str(), &end, 10);
+    if (key.empty() || *end || id < 0 || id > std::numeric_limits<int32_t>::max())
+      invalid("logit_bias", "Invalid 'logit_bias': key '" + key + "' is not a token id.", "invalid_value");
+    out.emplace_back(static_cast<int32_t>(id), static_cast<float>(get_number(param, val, -100, 100)));
+  }
+  return out;
+}
+
+// Sampling fields shared by both endpoints; true when `key` was one of them.
+bool parse_sampling_field(const std::string& key, const json& v, SamplingOptions& s) {
+  if (key == "temperature") {
+    s.temperature = get_number(key, v, 0, 2);
+  } else if (key == "top_p") {
+    s.top_p = get_number(key, v, 0, 1);
+  } else if (key == "top_k") {
+    int64_t k = get_int(key, v, -1, 1 << 20);
+    s.top_k = static_cast<int>(k < 0 ? 0 : k);
+  } else if (key == "min_p") {
+    s.min_p = get_number(key, v, 0, 1);
+  } else if (key == "repetition_penalty") {
+    s.repetition_penalty = get_number(key, v, 0.01, 10);
+  } else if (key == "frequency_penalty") {
+    s.frequency_penalty = get_number(key, v, -2, 2);
+  } else if (key == "presence_penalty") {
+    s.presence_penalty = get_number(key, v, -2, 2);
+  } else if (key == "seed") {
+    s.seed = get_int(key, v, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
+  } else if (key == "logit_bias") {
+    s.logit_bias = get_logit_bias(v);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void parse_stream_options(const json& v, bool& include_usage) {
+  if (!v.is_object()) wrong_type("stream_options", v, "an object");
+  for (const auto& [key, val] : v.items()) {
+    if (key == "include_usage") {
+      if (!val.is_null()) include_usage = get_bool("stream_options.include_usage", val);
+    } else if (key == "include_obfuscation") {
+      if (!val.is_null()) get_bool("stream_options.include_obfuscation", val);  // no obfuscation is ever added
+    } else {
+      invalid("stream_options." + key, "Unrecognized request argument supplied: stream_options." + key,
+              "unknown_parameter");
+    }
+  }
+}
+
+[[noreturn]] void unknown_field(const std::string& param) {
+  invalid(param, "Unrecognized request argument supplied: " + param, "unknown_parameter");
+}
+
+void parse_response_format(const json& v) {
+  if (!v.is_object()) wrong_type("response_format", v, "an object");
+  auto it = v.find("type");
+  if (it == v.end())
+    invalid("response_format.type", "Missing required parameter: 'response_format.type'.",
+            "missing_required_parameter");
+  std::string type = get_string("response_format.type", *it);
+  if (type == "text") {
+    for (const auto& [key, val] : v.items())
+      if (key != "type") unknown_field("response_format." + key);
+    return;
+  }
+  if (type == "json_object" || type == "json_schema")
+    unsupported("response_format", "response_format type '" + type + "' is not supported yet");
+  invalid(
+      "response_format.type",
+      "Invalid 'response_format.type': expected one of 'text', 'json_object', 'json_schema', but got '" + type + "'.",
+      "invalid_value");
+}
+
+tmpl::Value to_value(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null:
+      return tmpl::Value(nullptr);
+    case json::value_t::boolean:
+      return tmpl::Value(j.get<bool>());
+    case json::value_t::number_integer:
+      return tmpl::Value(j.get<int64_t>());
+    case json::value_t::number_unsigned:
+      return tmpl::Value(static_cast<int64_t>(j.get<uint64_t>()));
+    case json::value_t::number_float:
+      return tmpl::Value(j.get<double>());
+    case json::value_t::string:
+      return tmpl::Value(j.get<std::string>());
+    case json::value_t::array: {
+      tmpl::Array a;
+      for (const auto& x : j) a.push_back(to_value(x));
+      return tmpl::Value(std::move(a));
+    }
+    case json::value_t::object: {
+      tmpl::Object o;
+      for (const auto& [k, x] : j.items()) o.emplace_back(k, to_value(x));
+      return tmpl::Value(std::move(o));
+    }
+    default:
+      return {};
+  }
+}
+
+ContentPart parse_part(const std::string& param, const json& v) {
+  if (!v.is_object()) wrong_type(param, v, "an object");
+  auto t = v.find("type");
+  if (t == v.end())
+    invalid(param + ".type", "Missing required parameter: '" + param + ".type'.", "missing_required_parameter");
+  ContentPart part;
+  part.type = get_string(param + ".type", *t);
+  if (part.type == "text") {
+    for (const auto& [key, val] : v.items()) {
+      if (key == "type") continue;
+      if (key == "text")
+        part.text = get_string(param + ".text", val);
+      else
+        unknown_field(param + "." + key);
+    }
+    if (!v.contains("text"))
+      invalid(param + ".text", "Missing required parameter: '" + param + ".text'.", "missing_required_parameter");
+    return part;
+  }
+  if (part.type == "image_url") unsupported(param, "image input ('image_url' content parts) is not supported yet");
+  if (part.type == "input_audio") unsupported(param, "audio input ('input_audio' content parts) is not supported yet");
+  if (part.type == "file") unsupported(param, "'file' content parts are not supported");
+  if (part.type == "refusal") unsupported(param, "'refusal' content parts are not supported");
+  invalid(
+      param + ".type",
+      "Invalid '" + param + ".type': expected one of 'text', 'image_url', 'input_audio', but got '" + part.type + "'.",
+      "invalid_value");
+}
+
+ChatMessage parse_message(const std::string& param, const json& v) {
+  if (!v.is_object()) wrong_type(param, v, "an object");
+  ChatMessage m;
+  auto r = v.find("role");
+  if (r == v.end())
+    invalid(param + ".role", "Missing required parameter: '" + param + ".role'.", "missing_required_parameter");
+  m.role = get_string(param + ".role", *r);
+  static const char* roles[] = {"system", "developer", "user", "assistant", "tool"};
+  bool known = false;
+  for (const char* x : roles) known |= m.role == x;
+  if (!known)
+    invalid(param + ".role",
+            "Invalid '" + param +
+                ".role': expected one of 'system', 'developer', 'user', 'assistant', 'tool', but got '" + m.role + "'.",
+            "invalid_value");
+  bool has_content = false;
+  for (const auto& [key, val] : v.items()) {
+    const std::string p = param + "." + key;
+    if (key == "role") continue;
+    if (key == "content") {
+      has_content = true;
+      if (val.is_null()) {
+        m.content_is_null = true;
+      } else if (val.is_string()) {
+        m.content = val.get<std::string>();
+      } else if (val.is_array()) {
+        m.content_is_parts = true;
+        for (size_t i = 0; i < val.size(); ++i)
+          m.parts.push_back(parse_part(p + "[" + std::to_string(i) + "]", val[i]));
+      } else {
+        wrong_type(p, val, "a string or an array of content parts");
+      }
+    } else if (key == "name") {
+      m.name = get_string(p, val);
+    } else if (key == "tool_call_id") {
+      m.tool_call_id = get_string(p, val);
+    } else if (key == "tool_calls") {
+      if (!val.is_null()) {
+        if (!val.is_array()) wrong_type(p, val, "an array");
+        m.tool_calls = to_value(val);
+      }
+    } else if (key == "refusal" || key == "audio" || key == "function_call") {
+      if (!val.is_null()) unsupported(p, "'" + p + "' is not supported");
+    } else {
+      unknown_field(p);
+    }
+  }
+  bool content_optional = m.role == "assistant" && !m.tool_calls.is_undefined();
+  if ((!has_content || m.content_is_null) && !content_optional)
+    invalid(param + ".content", "Missing required parameter: '" + param + ".content'.", "missing_required_parameter");
+  if (!has_content) m.content_is_null = true;
+  return m;
+}
+
+}  // namespace
+
+ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits) {
+  json j = parse_body(body);
+  ChatRequest r;
+  bool has_model = false, has_messages = false;
+  for (const auto& [key, v] : j.items()) {
+    if (v.is_null()) {
+      // null means "default" for every optional field; required ones are checked below.
+      if (key == "model" || key == "messages") wrong_type(key, v, key == "model" ? "a string" : "an array");
+      static const char* nullable[] = {"temperature",
+                                       "top_p",
+                                       "top_k",
+                                       "min_p",
+                                       "repetition_penalty",
+                                       "frequency_penalty",
+                                       "presence_penalty",
+                                       "seed",
+                                       "logit_bias",
+                                       "max_tokens",
+                                       "max_completion_tokens",
+                                       "stop",
+                                       "n",
+                                       "logprobs",
+                                       "top_logprobs",
+                                       "stream",
+                                       "stream_options",
+                                       "response_format",
+                                       "tools",
+                                       "tool_choice",
+                                       "parallel_tool_calls",
+                                       "user",
+                                       "return_token_ids",
+                                       "store",
+                                       "metadata",
+                                       "service_tier",
+                                       "functions",
+                                       "function_call",
+                                       "modalities",
+                                       "audio",
+                                       "prediction",
+                                       "reasoning_effort",
+                                       "images",
+                                       "web_search_options"};
+      bool ok = false;
+      for (const char* n : nullable) ok |= key == n;
+      if (!ok) unknown_field(key);
+      continue;
+    }
+    if (parse_sampling_field(key, v, r.sampling)) continue;
+    if (key == "model") {
+      r.model = get_string(key, v);
+      has_model = true;
+    } else if (key == "messages") {
+      if (!v.is_array()) wrong_type(key, v, "an array");
+      has_messages = true;
+      for (size_t i = 0; i < v.size(); ++i)
+        r.messages.push_back(parse_message("messages[" + std::to_string(i) + "]", v[i]));
+    } else if (key == "max_tokens" || key == "max_completion_tokens") {
+      r.max_tokens = static_cast<int>(get_int(key, v, 1, std::numeric_limits<int>::max()));
+    } else if (key == "stop") {
+      r.stop = get_stop(v, limits.max_stop);
+    } else if (key == "n") {
+      r.n = static_cast<int>(get_int(key, v, 1, limits.max_n));
+    } else if (key == "logprobs") {
+      r.logprobs = get_bool(key, v);
+    } else if (key == "top_logprobs") {
+      r.top_logprobs = static_cast<int>(get_int(key, v, 0, 20));
+    } else if (key == "stream") {
+      r.stream = get_bool(key, v);
+    } else if (key == "stream_options") {
+      parse_stream_options(v, r.include_usage);
+    } else if (key == "response_format") {
+      parse_response_format(v);
+    } else if (key == "tools") {
+      if (!v.is_array()) wrong_type(key, v, "an array");
+      if (!v.empty()) unsupported("tools", "tool calling ('tools') is not supported yet");
+    } else if (key == "tool_choice") {
+      if (!(v.is_string() && (v == "none" || v == "auto")))
+        unsupported("tool_choice", "tool calling ('tool_choice') is not supported yet");
+    } else if (key == "parallel_tool_calls") {
+      get_bool(key, v);
+    } else if (key == "user") {
+      r.user = get_string(key, v);
+    } else if (key == "return_token_ids") {
+      r.return_token_ids = get_bool(key, v);
+    } else if (key == "store") {
+      if (get_bool(key, v)) unsupported(key, "'store' is not supported (completions are never stored)");
+    } else if (key == "metadata") {
+      if (!v.is_object()) wrong_type(key, v, "an object");
+    } else if (key == "images") {
+      unsupported(key, "image input ('images') is not supported yet");
+    } else if (key == "service_tier" || key == "functions" || key == "function_call" || key == "modalities" ||
+               key == "audio" || key == "prediction" || key == "reasoning_effort" || key == "web_search_options") {
+      unsupported(key, "'" + key + "' is not supported");
+    } else {
+      unknown_field(key);
+    }
+  }
+  if (!has_model) invalid("model", "Missing required parameter: 'model'.", "missing_required_parameter");
+  if (!has_messages) invalid("messages", "Missing required parameter: 'messages'.", "missing_required_parameter");
+  if (r.messages.empty())
+    invalid("messages",
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty "
+            "array instead.",
+            "empty_array");
+  if (r.top_logprobs > 0 && !r.logprobs)
+    invalid("top_logprobs", "Invalid 'top_logprobs': requires 'logprobs' to be true.", "invalid_value");
+  return r;
+}
+
+CompletionRequest parse_completion_request(std::string_view body, const ParseLimits& limits) {
+  json j = parse_body(body);
+  CompletionRequest r;
+  bool has_model = false, has_prompt = false;
+  int best_of = 1;
+  for (const auto& [key, v] : j.items()) {
+    if (v.is_null()) {
+      if (key == "model" || key == "prompt") wrong_type(key, v, key == "model" ? "a string" : "a string or token ids");
+      static const char* nullable[] = {"temperature",
+                                       "top_p",
+                                       "top_k",
+                                       "min_p",
+                                       "repetition_penalty",
+                                       "frequency_penalty",
+                                       "presence_penalty",
+                                       "seed",
+                                       "logit_bias",
+                                       "max_tokens",
+                                       "stop",
+                                       "n",
+                                       "logprobs",
+                                       "echo",
+                                       "stream",
+                                       "stream_options",
+                                       "best_of",
+                                       "suffix",
+                                       "user",
+                                       "return_token_ids"};
+      bool ok = false;
+      for (const char* n : nullable) ok |= key == n;
+      if (!ok) unknown_field(key);
+      continue;
+    }
+    if (parse_sampling_field(key, v, r.sampling)) continue;
+    if (key == "model") {
+      r.model = get_string(key, v);
+      has_model = true;
+    } else if (key == "prompt") {
+      has_prompt = true;
+      auto ids_of = [](const std::string& param, const json& arr) {
+        std::vector<int32_t> ids;
+        for (size_t i = 0; i < arr.size(); ++i)
+          ids.push_back(static_cast<int32_t>(
+              get_int(param + "[" + std::to_string(i) + "]", arr[i], 0, std::numeric_limits<int32_t>::max())));
+        return ids;
+      };
+      if (v.is_string()) {
+        r.prompt = v.get<std::string>();
+      } else if (v.is_array() && !v.empty() && v[0].is_number()) {
+        r.prompt_is_ids = true;
+        r.prompt_ids = ids_of("prompt", v);
+      } else if (v.is_array() && v.size() == 1 && v[0].is_string()) {
+        r.prompt = v[0].get<std::string>();
+      } else if (v.is_array() && v.size() == 1 && v[0].is_array()) {
+        r.prompt_is_ids = true;
+        r.prompt_ids = ids_of("prompt[0]", v[0]);
+      } else if (v.is_array() && v.size() > 1 && (v[0].is_string() || v[0].is_array())) {
+        unsupported("prompt", "batched prompts (more than one prompt per request) are not supported");
+      } else {
+        wrong_type("prompt", v, "a string, an array of token ids, or a one-element array of either");
+      }
+      if (r.prompt_is_ids && r.prompt_ids.empty())
+        invalid("prompt", "Invalid 'prompt': the prompt must not be empty.", "invalid_value");
+    } else if (key == "max_tokens") {
+      r.max_tokens = static_cast<int>(get_int(key, v, 1, std::numeric_limits<int>::max()));
+    } else if (key == "stop") {
+      r.stop = get_stop(v, limits.max_stop);
+    } else if (key == "n") {
+      r.n = static_cast<int>(get_int(key, v, 1, limits.max_n));
+    } else if (key == "logprobs") {
+      r.logprobs = static_cast<int>(get_int(key, v, 0, 5));
+    } else if (key == "echo") {
+      r.echo = get_bool(key, v);
+    } else if (key == "stream") {
+      r.stream = get_bool(key, v);
+    } else if (key == "stream_options") {
+      parse_stream_options(v, r.include_usage);
+    } else if (key == "best_of") {
+      best_of = static_cast<int>(get_int(key, v, 1, limits.max_n));
+    } else if (key == "suffix") {
+      if (!get_string(key, v).empty()) unsupported(key, "'suffix' (insertion) is not supported");
+    } else if (key == "user") {
+      r.user = get_string(key, v);
+    } else if (key == "return_token_ids") {
+      r.return_token_ids = get_bool(key, v);
+    } else {
+      unknown_field(key);
+    }
+  }
+  if (!has_model) invalid("model", "Missing required parameter: 'model'.", "missing_required_parameter");
+  if (!has_prompt) invalid("prompt", "Missing required parameter: 'prompt'.", "missing_required_parameter");
+  if (best_of != r.n && best_of != 1) unsupported("best_of", "'best_of' other than 1 or n is not supported");
+  return r;
+}
+
+tmpl::Value messages_value(const std::vector<ChatMessage>& messages) {
+  tmpl::Array out;
+  for (const auto& m : messages) {
+    tmpl::Object o;
+    o.emplace_back("role", m.role == "developer" ? std::string("system") : m.role);
+    if (m.content_is_null) {
+      o.emplace_back("content", tmpl::Value(nullptr));
+    } else if (m.content_is_parts) {
+      tmpl::Array parts;
+      for (const auto& p : m.parts) parts.push_back(tmpl::Object{{"type", p.type}, {"text", p.text}});
+      o.emplace_back("content", std::move(parts));
+    } else {
+      o.emplace_back("content", m.content);
+    }
+    if (!m.name.empty()) o.emplace_back("name", m.name);
+    if (!m.tool_call_id.empty()) o.emplace_back("tool_call_id", m.tool_call_id);
+    if (!m.tool_calls.is_undefined()) o.emplace_back("tool_calls", m.tool_calls);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace oc::api

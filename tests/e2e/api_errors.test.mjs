@@ -1,0 +1,209 @@
+// Bad input: each case answers the right 4xx with an OpenAI error body, and the server keeps
+// serving (the next request succeeds).
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { startServer, post } from '../lib/server.mjs';
+
+const MODEL = 'gemma3n-tiny';
+const OK_BODY = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 };
+const BODY_LIMIT = 65536;
+
+function assertErrorShape(r, status, { param, code, type } = {}) {
+  assert.equal(r.status, status, `status ${r.status}: ${r.text}`);
+  assert.ok(r.json && typeof r.json.error === 'object', `not an OpenAI error body: ${r.text}`);
+  const e = r.json.error;
+  assert.deepEqual(Object.keys(e).sort(), ['code', 'message', 'param', 'type']);
+  assert.equal(typeof e.message, 'string');
+  assert.ok(e.message.length > 0);
+  assert.equal(typeof e.type, 'string');
+  if (param !== undefined) assert.equal(e.param, param);
+  if (code !== undefined) assert.equal(e.code, code);
+  if (type !== undefined) assert.equal(e.type, type);
+}
+
+async function assertStillServing(server, headers = {}) {
+  const r = await post(server, '/v1/chat/completions', OK_BODY, headers);
+  assert.equal(r.status, 200, `follow-up request failed: ${r.text}`);
+  assert.equal(r.json.object, 'chat.completion');
+}
+
+describe('bad input without an API key', () => {
+  let server;
+  before(async () => {
+    server = await startServer({ args: ['--max-body-bytes', String(BODY_LIMIT)] });
+  });
+  after(async () => {
+    const r = await server?.stop();
+    assert.equal(r?.code, 0, server?.logs());
+  });
+
+  const chat = (body, headers) => post(server, '/v1/chat/completions', body, headers);
+
+  test('malformed JSON: 400', async () => {
+    assertErrorShape(await chat('{"model": "gemma3n-tiny", "messages": [', {}), 400, { type: 'invalid_request_error' });
+    await assertStillServing(server);
+  });
+
+  test('body that is not an object: 400', async () => {
+    assertErrorShape(await chat('[1, 2, 3]'), 400);
+    await assertStillServing(server);
+  });
+
+  test('wrong types: 400 naming the field', async () => {
+    assertErrorShape(await chat({ ...OK_BODY, temperature: 'hot' }), 400, { param: 'temperature', code: 'invalid_type' });
+    assertErrorShape(await chat({ ...OK_BODY, max_tokens: '5' }), 400, { param: 'max_tokens' });
+    assertErrorShape(await chat({ ...OK_BODY, messages: 'hello' }), 400, { param: 'messages' });
+    assertErrorShape(await chat({ ...OK_BODY, stream: 'yes' }), 400, { param: 'stream' });
+    assertErrorShape(await chat({ ...OK_BODY, messages: [{ role: 'user', content: 42 }] }), 400, {
+      param: 'messages[0].content',
+    });
+    await assertStillServing(server);
+  });
+
+  test('out-of-range values: 400 naming the field', async () => {
+    assertErrorShape(await chat({ ...OK_BODY, temperature: 5 }), 400, { param: 'temperature' });
+    assertErrorShape(await chat({ ...OK_BODY, top_p: -1 }), 400, { param: 'top_p' });
+    assertErrorShape(await chat({ ...OK_BODY, n: 1000 }), 400, { param: 'n' });
+    await assertStillServing(server);
+  });
+
+  test('unknown model: 404 model_not_found', async () => {
+    assertErrorShape(await chat({ ...OK_BODY, model: 'gpt-4o' }), 404, { param: 'model', code: 'model_not_found' });
+    assertErrorShape(await chat({ ...OK_BODY, model: `${MODEL}/FP16` }), 404, { code: 'model_not_found' });
+    await assertStillServing(server);
+  });
+
+  test('missing model: 400', async () => {
+    assertErrorShape(await chat({ messages: OK_BODY.messages }), 400, { param: 'model' });
+    await assertStillServing(server);
+  });
+
+  test('unknown field: 400 naming it', async () => {
+    assertErrorShape(await chat({ ...OK_BODY, frobnicate: true }), 400, { param: 'frobnicate', code: 'unknown_parameter' });
+    assertErrorShape(await chat({ ...OK_BODY, messages: [{ role: 'user', content: 'x', mood: 'happy' }] }), 400, {
+      param: 'messages[0].mood',
+    });
+    await assertStillServing(server);
+  });
+
+  test('unsupported fields: 400 naming them', async () => {
+    const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }];
+    assertErrorShape(await chat({ ...OK_BODY, tools }), 400, { param: 'tools', code: 'unsupported_parameter' });
+    assertErrorShape(await chat({ ...OK_BODY, response_format: { type: 'json_schema', json_schema: {} } }), 400, {
+      param: 'response_format',
+    });
+    const image = { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } };
+    assertErrorShape(await chat({ ...OK_BODY, messages: [{ role: 'user', content: [image] }] }), 400, {
+      param: 'messages[0].content[0]',
+    });
+    await assertStillServing(server);
+  });
+
+  test('empty messages: 400', async () => {
+    assertErrorShape(await chat({ ...OK_BODY, messages: [] }), 400, { param: 'messages' });
+    await assertStillServing(server);
+  });
+
+  test('roles not alternating: 400 with the template message', async () => {
+    const messages = [
+      { role: 'user', content: 'one' },
+      { role: 'user', content: 'two' },
+    ];
+    const r = await chat({ ...OK_BODY, messages });
+    assertErrorShape(r, 400, { param: 'messages', code: 'template_error' });
+    assert.match(r.json.error.message, /alternate/);
+    await assertStillServing(server);
+  });
+
+  test('max_tokens beyond the context: 400', async () => {
+    const r = await chat({ ...OK_BODY, max_tokens: 10_000_000 });
+    assertErrorShape(r, 400, { param: 'max_tokens', code: 'context_length_exceeded' });
+    await assertStillServing(server);
+  });
+
+  test('oversized body: 413', async () => {
+    const big = { ...OK_BODY, messages: [{ role: 'user', content: 'x'.repeat(BODY_LIMIT * 2) }] };
+    assertErrorShape(await chat(big), 413, { code: 'request_too_large' });
+    await assertStillServing(server);
+  });
+
+  test('unknown route: 404 with an error body', async () => {
+    const r = await post(server, '/v1/nothing-here', {});
+    assertErrorShape(r, 404);
+    await assertStillServing(server);
+  });
+
+  test('completions: bad prompt types and out-of-vocabulary ids', async () => {
+    assertErrorShape(await post(server, '/v1/completions', { model: MODEL, prompt: { a: 1 } }), 400, { param: 'prompt' });
+    assertErrorShape(await post(server, '/v1/completions', { model: MODEL, prompt: [99999999] }), 400, { param: 'prompt' });
+    assertErrorShape(await post(server, '/v1/completions', { model: MODEL, prompt: 'x', messages: [] }), 400, {
+      param: 'messages',
+    });
+    await assertStillServing(server);
+  });
+
+  test('the SDK surfaces errors as typed exceptions', async () => {
+    const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'x', maxRetries: 0 });
+    await assert.rejects(client.chat.completions.create({ ...OK_BODY, model: 'nope' }), (e) => e.status === 404);
+    await assert.rejects(client.chat.completions.create({ ...OK_BODY, temperature: 9 }), (e) => e.status === 400 && e.param === 'temperature');
+  });
+});
+
+describe('API key', () => {
+  let server;
+  const KEY = 'sk-test-key-123';
+  before(async () => {
+    server = await startServer({ env: { ONNX_CHAT_API_KEY: KEY } });
+  });
+  after(async () => {
+    const r = await server?.stop();
+    assert.equal(r?.code, 0, server?.logs());
+  });
+
+  test('missing API key: 401', async () => {
+    assertErrorShape(await post(server, '/v1/chat/completions', OK_BODY), 401, { code: 'invalid_api_key' });
+    const models = await fetch(`${server.baseURL}/models`);
+    assert.equal(models.status, 401);
+    await assertStillServing(server, { Authorization: `Bearer ${KEY}` });
+  });
+
+  test('wrong API key: 401', async () => {
+    const r = await post(server, '/v1/chat/completions', OK_BODY, { Authorization: 'Bearer sk-wrong' });
+    assertErrorShape(r, 401, { code: 'invalid_api_key' });
+    await assertStillServing(server, { Authorization: `Bearer ${KEY}` });
+  });
+
+  test('health, ready and metrics need no key; the SDK works with the key', async () => {
+    assert.equal((await fetch(`${server.url}/health`)).status, 200);
+    assert.equal((await fetch(`${server.url}/ready`)).status, 200);
+    const client = new OpenAI({ baseURL: server.baseURL, apiKey: KEY, maxRetries: 0 });
+    const r = await client.chat.completions.create(OK_BODY);
+    assert.equal(r.object, 'chat.completion');
+    const bad = new OpenAI({ baseURL: server.baseURL, apiKey: 'nope', maxRetries: 0 });
+    await assert.rejects(bad.chat.completions.create(OK_BODY), (e) => e.status === 401);
+  });
+});
+
+describe('CORS', () => {
+  let server;
+  before(async () => {
+    server = await startServer({ args: ['--cors-origins', 'http://app.example'] });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test('allowed origin gets the headers, preflight answers 204', async () => {
+    const r = await fetch(`${server.url}/v1/models`, { headers: { Origin: 'http://app.example' } });
+    assert.equal(r.headers.get('access-control-allow-origin'), 'http://app.example');
+    const pre = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://app.example', 'Access-Control-Request-Method': 'POST' },
+    });
+    assert.equal(pre.status, 204);
+    assert.match(pre.headers.get('access-control-allow-headers'), /Authorization/);
+    const other = await fetch(`${server.url}/v1/models`, { headers: { Origin: 'http://evil.example' } });
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+  });
+});

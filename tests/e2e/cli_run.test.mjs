@@ -1,0 +1,60 @@
+// `onnx-chat run MODEL`: the terminal chat, driven through a pipe. Replies equal what the HTTP API
+// gives for the same conversation (greedy); multi-line input ('\' continuation and """ blocks),
+// /reset and /exit work.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { binPath } from '../lib/paths.mjs';
+import { startServer, post, fixtureModel } from '../lib/server.mjs';
+
+const MODEL = 'gemma3n-tiny';
+let server;
+
+before(async () => {
+  server = await startServer();
+});
+after(async () => {
+  await server?.stop();
+});
+
+async function greedy(messages) {
+  const r = await post(server, '/v1/chat/completions', { model: MODEL, messages, max_tokens: 8, temperature: 0 });
+  assert.equal(r.status, 200, r.text);
+  return r.json.choices[0].message.content;
+}
+
+test('run: multi-line input, /reset, /exit; replies match the API', async () => {
+  const input = ['hello', '/reset', 'line one \\', 'line two', '"""', 'block', 'text', '"""', '/exit', 'never read', ''].join('\n');
+  const r = spawnSync(binPath(), ['run', fixtureModel(MODEL), '--max-tokens', '8', '--temperature', '0', '--log-level', 'warn'], {
+    input,
+    encoding: 'utf8',
+    timeout: 60000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+
+  const reply1 = await greedy([{ role: 'user', content: 'hello' }]);
+  const m2 = 'line one \nline two';
+  const reply2 = await greedy([{ role: 'user', content: m2 }]);
+  const reply3 = await greedy([
+    { role: 'user', content: m2 },
+    { role: 'assistant', content: reply2 },
+    { role: 'user', content: 'block\ntext' },
+  ]);
+  assert.equal(r.stdout, `${reply1}\n${reply2}\n${reply3}\n`);
+});
+
+test('run: --system prompt', () => {
+  const r = spawnSync(binPath(), ['run', fixtureModel(MODEL), '--max-tokens', '2', '--log-level', 'warn', '--system', 'Be brief.'], {
+    input: 'hi\n',
+    encoding: 'utf8',
+    timeout: 60000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.length > 0);
+});
+
+test('run: a missing model folder fails with a message', () => {
+  const r = spawnSync(binPath(), ['run', '/nonexistent/model'], { input: '', encoding: 'utf8', timeout: 30000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /model folder not found/);
+});
