@@ -14,6 +14,7 @@ for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^
 const promptTokens = Number(args['prompt-tokens'] ?? 256);
 const decodeTokens = Number(args['decode-tokens'] ?? 64);
 const reps = Number(args.reps ?? 3);
+const warmup = Number(args.warmup ?? 1);  // discarded first rounds
 const port = Number(args.port ?? 18431);
 const base = `http://127.0.0.1:${port}`;
 
@@ -75,9 +76,9 @@ async function once() {
 try {
   await ready();
   let prefill = 0, decode = 0, sprefill = 0, sdecode = 0;
-  for (let r = 0; r <= reps; ++r) {
+  for (let r = 1 - warmup; r <= reps; ++r) {
     const m = await once();
-    if (r === 0) continue;
+    if (r <= 0) continue;
     prefill = Math.max(prefill, m.prefill);
     decode = Math.max(decode, m.decode);
     sprefill = Math.max(sprefill, m.server_prefill);

@@ -16,6 +16,7 @@ const dir = path.resolve(args.model);
 const promptTokens = Number(args['prompt-tokens'] ?? 256);
 const decodeTokens = Number(args['decode-tokens'] ?? 64);
 const reps = Number(args.reps ?? 3);
+const warmup = Number(args.warmup ?? 1);  // discarded first rounds
 const dtype = {};
 for (const item of (args.dtype ?? 'decoder_model_merged=q4,embed_tokens=quantized').split(',')) {
   const [k, v] = item.split('=');
@@ -45,10 +46,10 @@ async function timed(n) {
 let prefill = 0;
 let decode = 0;
 let first = [];
-for (let r = 0; r <= reps; ++r) {
+for (let r = 1 - warmup; r <= reps; ++r) {
   const one = await timed(1);
   const many = await timed(decodeTokens);
-  if (r === 0) continue;
+  if (r <= 0) continue;
   prefill = Math.max(prefill, ids.length / (one.ms / 1000));
   decode = Math.max(decode, (decodeTokens - 1) / ((many.ms - one.ms) / 1000));
   first = Array.from(many.out.data.slice(ids.length, ids.length + 2), Number);
