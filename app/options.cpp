@@ -54,7 +54,7 @@ const std::vector<Row>& table() {
        bind_member(&Options::provider)},
       {"device-id", "--device-id", "ONNX_CHAT_DEVICE_ID", "accelerator index for the execution provider",
        bind_member(&Options::device_id)},
-      {"threads", "--threads", "ONNX_CHAT_THREADS", "intra-op threads per session (0: one per core)",
+      {"threads", "--threads", "ONNX_CHAT_THREADS", "intra-op threads per session (0: one per physical core available)",
        bind_member(&Options::threads)},
       {"host", "--host", "ONNX_CHAT_HOST", "address to listen on", bind_member(&Options::host)},
       {"port", "--port", "COMFYAI_ONNX_PORT", "port to listen on", bind_member(&Options::port)},

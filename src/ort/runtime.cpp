@@ -1,6 +1,11 @@
 #include "ort/runtime.h"
 
+#include <sched.h>
+
+#include <fstream>
 #include <mutex>
+#include <set>
+#include <utility>
 
 #include "common/error.h"
 #include "common/strings.h"
@@ -18,9 +23,30 @@ Ort::Env& env() {
   return *instance;
 }
 
+int default_intra_op_threads() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  // Physical cores among the CPUs this process may use: hyperthread siblings share a core id.
+  std::set<std::pair<int, int>> cores;
+  int cpus = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &set)) continue;
+    ++cpus;
+    const std::string base = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+    int package = -1, core = -1;
+    std::ifstream(base + "physical_package_id") >> package;
+    std::ifstream(base + "core_id") >> core;
+    cores.insert(core < 0 ? std::pair{-1, cpu} : std::pair{package, core});
+  }
+  return cores.empty() ? cpus : static_cast<int>(cores.size());
+}
+
 Ort::SessionOptions make_session_options(const SessionConfig& config) {
   Ort::SessionOptions options;
-  if (config.intra_op_threads > 0) options.SetIntraOpNumThreads(config.intra_op_threads);
+  // ONNX Runtime's own default can be a single thread inside virtual machines: count the cores.
+  const int threads = config.intra_op_threads > 0 ? config.intra_op_threads : default_intra_op_threads();
+  if (threads > 0) options.SetIntraOpNumThreads(threads);
   if (config.inter_op_threads > 0) options.SetInterOpNumThreads(config.inter_op_threads);
   if (!config.enable_mem_pattern) options.DisableMemPattern();
   options.SetGraphOptimizationLevel(config.graph_optimization_level >= 99 ? ORT_ENABLE_ALL

@@ -17,7 +17,7 @@ std::vector<std::string> available_providers();
 Ort::Env& env();
 
 struct SessionConfig {
-  int intra_op_threads = 0;  // 0: ONNX Runtime's default (one per physical core)
+  int intra_op_threads = 0;  // 0: one per physical core available to the process
   int inter_op_threads = 1;
   std::string provider = "cpu";  // "cpu", "cuda", ...
   int device_id = 0;
@@ -26,5 +26,8 @@ struct SessionConfig {
 };
 
 Ort::SessionOptions make_session_options(const SessionConfig& config);
+// The intra-op thread count used when SessionConfig::intra_op_threads is 0: the physical cores
+// among the CPUs this process may run on.
+int default_intra_op_threads();
 
 }  // namespace oc::ort

@@ -1,0 +1,17 @@
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "ort/runtime.h"
+
+TEST(Runtime, DefaultThreadsCountAvailableCores) {
+  int n = oc::ort::default_intra_op_threads();
+  EXPECT_GE(n, 1);
+  EXPECT_LE(n, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+TEST(Runtime, ReportsVersionAndCpuProvider) {
+  EXPECT_EQ(oc::ort::runtime_version().rfind("1.", 0), 0u);
+  auto providers = oc::ort::available_providers();
+  EXPECT_NE(std::find(providers.begin(), providers.end(), "CPUExecutionProvider"), providers.end());
+}
