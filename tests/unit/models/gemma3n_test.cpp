@@ -46,9 +46,13 @@ TEST(FamilyRegistry, Gemma3nIsBuiltIn) {
   p.files = {"config.json", "onnx/decoder_model_merged_q4.onnx", "onnx/embed_tokens.onnx"};
   ASSERT_NE(find_family(p), nullptr);
   EXPECT_EQ(find_family(p)->name, "gemma3n");
+  // A plain decoder folder is the generic decoder_only family's, whatever its model_type.
   p.files = {"config.json", "onnx/model.onnx"};
-  EXPECT_EQ(find_family(p), nullptr);
+  ASSERT_NE(find_family(p), nullptr);
+  EXPECT_EQ(find_family(p)->name, "decoder_only");
   p.model_type = "llama";
+  EXPECT_EQ(find_family(p)->name, "decoder_only");
+  p.files = {"config.json", "onnx/vision_encoder.onnx"};
   EXPECT_EQ(find_family(p), nullptr);
 }
 
