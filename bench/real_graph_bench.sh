@@ -40,7 +40,9 @@ print("|---|---|---|---|---|---|---|---|")
 for ctx in sys.argv[2].split():
     r = {k: load(f"{k}-{ctx}") for k in ("server", "sequence", "bare", "tjs")}
     for key, label in (("prefill_tps", "prefill tok/s"), ("decode_tps", "decode tok/s")):
-        v = {k: r[k].get(key, 0) for k in r}
+        v = {k: (r[k].get(key) or 0) for k in r}
+        if r["server"].get("server_timings"):
+            v["server"] = r["server"]["server_timings"].get(key) or v["server"]
         ratio = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"
         print(f"| {ctx} | {label} | {v['server']:.2f} | {v['sequence']:.2f} | {v['bare']:.2f} | {v['tjs']:.2f} | "
               f"{ratio(v['server'], v['bare'])} | {ratio(v['server'], v['tjs'])} |")
