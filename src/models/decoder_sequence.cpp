@@ -113,6 +113,19 @@ void SharedKvCache::reserve(size_t total, size_t used) {
   capacity_ = cap;
 }
 
+void SharedKvCache::adopt(const KvCache& cache, size_t used, size_t total) {
+  buffers_.clear();
+  capacity_ = 0;
+  reserve(total, 0);
+  const size_t row = static_cast<size_t>(head_dim_) * ort::element_size(layout_.type);
+  const auto& pasts = cache.pasts();
+  for (size_t i = 0; i < buffers_.size() && i < pasts.size(); ++i) {
+    const auto* src = static_cast<const char*>(pasts[i].GetTensorRawData());
+    auto* dst = static_cast<char*>(buffers_[i].GetTensorMutableRawData());
+    for (int64_t h = 0; h < kv_heads_; ++h) std::memcpy(dst + h * capacity_ * row, src + h * used * row, used * row);
+  }
+}
+
 void SharedKvCache::bind(Ort::IoBinding& binding) const {
   for (size_t i = 0; i < buffers_.size(); ++i) {
     binding.BindInput(past_names_[i].c_str(), buffers_[i]);
@@ -138,7 +151,7 @@ SharedKvCache SharedKvCache::clone(size_t used) const {
 DecoderSequence::DecoderSequence(std::shared_ptr<DecoderSpec> spec) : spec_(std::move(spec)) {
   const auto& kv = spec_->io.kv;
   if (kv.layers == 0) return;
-  if (spec_->shared_kv)
+  if (spec_->shared_kv && spec_->shared_kv_from == 0)
     shared_ = std::make_unique<SharedKvCache>(kv, spec_->kv_heads, spec_->head_dim, spec_->max_length);
   else
     kv_ = std::make_unique<KvCache>(kv, spec_->kv_heads, spec_->head_dim);
@@ -177,6 +190,12 @@ std::span<const float> DecoderSequence::forward(std::span<const TokenId> ids, Ru
   }
   if (io.use_cache_branch) in.add(kUseCacheBranch, scalar_like(*dec.input(kUseCacheBranch), length_ > 0 ? 1 : 0));
 
+  if (kv_ && spec_->shared_kv && static_cast<size_t>(total) >= spec_->shared_kv_from) {
+    // Long enough: move the cache into the shared buffer once and keep it there.
+    shared_ = std::make_unique<SharedKvCache>(spec_->io.kv, spec_->kv_heads, spec_->head_dim, spec_->max_length);
+    shared_->adopt(*kv_, length_, static_cast<size_t>(total));
+    kv_.reset();
+  }
   if (shared_) {
     shared_->reserve(static_cast<size_t>(total), length_);
     Ort::IoBinding binding(dec.get());
@@ -210,8 +229,8 @@ std::span<const float> DecoderSequence::forward(std::span<const TokenId> ids, Ru
 std::unique_ptr<Sequence> DecoderSequence::fork() const {
   auto copy = std::make_unique<DecoderSequence>(spec_);
   copy->length_ = length_;
-  if (kv_) copy->kv_ = std::make_unique<KvCache>(kv_->clone());
-  if (shared_) copy->shared_ = std::make_unique<SharedKvCache>(shared_->clone(length_));
+  copy->kv_ = kv_ ? std::make_unique<KvCache>(kv_->clone()) : nullptr;
+  copy->shared_ = shared_ ? std::make_unique<SharedKvCache>(shared_->clone(length_)) : nullptr;
   return copy;
 }
 

@@ -26,7 +26,11 @@ struct DecoderSpec {
   ONNXTensorElementDataType per_layer_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   int64_t position_offset = 0;  // first position id (0 for almost every export)
   bool shared_kv = false;       // past and present bound to one buffer (GroupQueryAttention)
-  size_t max_length = 0;        // context length: the shared buffer never grows beyond it (0: unbounded)
+  // With shared_kv, sequences start with moved presents and switch to the shared buffer once they
+  // are this long: ONNX Runtime's shared-buffer attention costs a fixed few ms a step, which the
+  // saved cache copies repay only on longer sequences.
+  size_t shared_kv_from = 512;
+  size_t max_length = 0;  // context length: the shared buffer never grows beyond it (0: unbounded)
 };
 
 // Reads the decoder's I/O from its metadata and checks that this generic binding can drive it.
@@ -40,6 +44,8 @@ class SharedKvCache {
   SharedKvCache(const KvLayout& layout, int64_t kv_heads, int64_t head_dim, size_t max_length);
   // Makes room for `total` tokens, keeping the first `used`.
   void reserve(size_t total, size_t used);
+  // Takes over a moved-presents cache holding `used` tokens (one copy), with room for `total`.
+  void adopt(const KvCache& cache, size_t used, size_t total);
   // Binds each layer's past input and present output to its buffer.
   void bind(Ort::IoBinding& binding) const;
   SharedKvCache clone(size_t used) const;

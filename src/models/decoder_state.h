@@ -65,6 +65,8 @@ class KvCache {
   // Takes the presents from outputs[first ..] as the next pasts.
   void take_presents(std::vector<Ort::Value>& outputs, size_t first);
   KvCache clone() const;  // deep copy
+  // The current pasts (key0, value0, key1, value1, ...), [1, kv_heads, length, head_dim] each.
+  const std::vector<Ort::Value>& pasts() const { return pasts_; }
   const KvLayout& layout() const { return layout_; }
 
  private:

@@ -1,13 +1,14 @@
 // The generic decoder sequence on the gemma3-tiny fixture (GroupQueryAttention): the shared KV
 // buffer gives the same logits as moving presents into pasts, across chunked prefill, buffer
 // growth and fork; and the families are chosen from the folders.
+#include "models/decoder_sequence.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 
-#include "models/decoder_sequence.h"
 #include "models/family.h"
 #include "ort/onnx_file.h"
 
@@ -22,13 +23,14 @@ fs::path fixture(const char* name) {
   return dir / name;
 }
 
-std::shared_ptr<DecoderSpec> gemma3_spec(const fs::path& dir, bool shared) {
+std::shared_ptr<DecoderSpec> gemma3_spec(const fs::path& dir, bool shared, size_t shared_from = 0) {
   auto spec = std::make_shared<DecoderSpec>();
   oc::ort::SessionConfig cfg;
   cfg.intra_op_threads = 1;
   spec->embed = std::make_unique<oc::ort::Session>(dir / "onnx/embed_tokens.onnx", cfg);
   spec->decoder = std::make_unique<oc::ort::Session>(dir / "onnx/decoder_model_merged.onnx", cfg);
   spec->shared_kv = shared;
+  spec->shared_kv_from = shared_from;
   prepare_decoder_spec(*spec, -1, -1);
   return spec;
 }
@@ -47,37 +49,40 @@ float max_diff(const std::vector<float>& a, const std::vector<float>& b) {
 TEST(DecoderSequence, SharedBufferMatchesMovedPresents) {
   auto dir = fixture("gemma3-tiny");
   if (!fs::exists(dir / "config.json")) GTEST_SKIP() << "fixture gemma3-tiny not generated";
-  auto shared = gemma3_spec(dir, true);
   auto moved = gemma3_spec(dir, false);
-  ASSERT_TRUE(shared->shared_kv) << "GroupQueryAttention decoder should use the shared buffer";
   ASSERT_FALSE(moved->shared_kv);
-
-  DecoderSequence a(shared), b(moved);
-  RunControl ctl;
-  // A 300-token prompt in chunks of 128 grows the shared buffer past its first 256 slots.
-  std::vector<TokenId> prompt;
-  for (int i = 0; i < 300; ++i) prompt.push_back(1000 + (i * 7919) % 50000);
-  std::vector<float> la, lb;
-  for (size_t off = 0; off < prompt.size(); off += 128) {
-    auto chunk = std::span<const TokenId>(prompt).subspan(off, std::min<size_t>(128, prompt.size() - off));
-    la = copy(a.forward(chunk, ctl));
-    lb = copy(b.forward(chunk, ctl));
+  // From the first token, and switching over mid-prompt (after the 128-token first chunk).
+  for (size_t from : {size_t{0}, size_t{200}}) {
+    SCOPED_TRACE("shared from " + std::to_string(from));
+    auto shared = gemma3_spec(dir, true, from);
+    ASSERT_TRUE(shared->shared_kv) << "GroupQueryAttention decoder should use the shared buffer";
+    DecoderSequence a(shared), b(moved);
+    RunControl ctl;
+    // A 300-token prompt in chunks of 128 grows the shared buffer past its first 256 slots.
+    std::vector<TokenId> prompt;
+    for (int i = 0; i < 300; ++i) prompt.push_back(1000 + (i * 7919) % 50000);
+    std::vector<float> la, lb;
+    for (size_t off = 0; off < prompt.size(); off += 128) {
+      auto chunk = std::span<const TokenId>(prompt).subspan(off, std::min<size_t>(128, prompt.size() - off));
+      la = copy(a.forward(chunk, ctl));
+      lb = copy(b.forward(chunk, ctl));
+    }
+    EXPECT_LT(max_diff(la, lb), 1e-3f);
+    ASSERT_EQ(a.length(), 300u);
+    // Decode steps, then a fork that continues identically.
+    TokenId next = 42;
+    for (int step = 0; step < 5; ++step) {
+      la = copy(a.forward({&next, 1}, ctl));
+      lb = copy(b.forward({&next, 1}, ctl));
+      EXPECT_LT(max_diff(la, lb), 1e-3f) << "step " << step;
+      next = static_cast<TokenId>(std::max_element(la.begin(), la.end()) - la.begin());
+    }
+    auto fa = a.fork();
+    auto l1 = copy(a.forward({&next, 1}, ctl));
+    auto l2 = copy(fa->forward({&next, 1}, ctl));
+    EXPECT_EQ(max_diff(l1, l2), 0.0f);
+    EXPECT_EQ(fa->length(), a.length());
   }
-  EXPECT_LT(max_diff(la, lb), 1e-3f);
-  ASSERT_EQ(a.length(), 300u);
-  // Decode steps, then a fork that continues identically.
-  TokenId next = 42;
-  for (int step = 0; step < 5; ++step) {
-    la = copy(a.forward({&next, 1}, ctl));
-    lb = copy(b.forward({&next, 1}, ctl));
-    EXPECT_LT(max_diff(la, lb), 1e-3f) << "step " << step;
-    next = static_cast<TokenId>(std::max_element(la.begin(), la.end()) - la.begin());
-  }
-  auto fa = a.fork();
-  auto l1 = copy(a.forward({&next, 1}, ctl));
-  auto l2 = copy(fa->forward({&next, 1}, ctl));
-  EXPECT_EQ(max_diff(l1, l2), 0.0f);
-  EXPECT_EQ(fa->length(), a.length());
 }
 
 TEST(DecoderSequence, FamiliesAreChosenFromTheFolders) {
