@@ -9,6 +9,7 @@
 #include "hub/progress.h"
 #include "hub/resolve.h"
 #include "hub/select.h"
+#include "model_setup.h"
 
 namespace oc::app {
 namespace {
@@ -51,15 +52,7 @@ const RegisterCommand reg{
        return [&o]() {
          if (o.model.empty())
            throw Error(ErrorKind::InvalidRequest, "give a hub repo id: onnx-chat pull org/name[@revision][/PRESET]");
-         hub::ResolveOptions ro;
-         ro.preset = o.preset;
-         ro.revision = o.revision;
-         ro.modalities = hub::parse_modalities(o.modalities);
-         ro.cache_dir = o.cache_dir;
-         ro.verify = o.verify;
-         ro.workers = o.download_workers;
-         ro.retries = o.download_retries;
-         ro.progress = hub::stderr_progress();
+         hub::ResolveOptions ro = resolve_options(o);
          auto m = hub::resolve_model(o.model, ro);
          if (m.source == hub::ResolvedModel::Source::LocalFolder)
            throw Error(ErrorKind::InvalidRequest, "pull takes a hub repo id; " + o.model + " is a local folder");

@@ -12,9 +12,7 @@
 
 namespace oc::app {
 
-LoadedEngine load_engine(const Options& o) {
-  if (o.model.empty())
-    throw Error(ErrorKind::InvalidRequest, "no model given: pass --model FOLDER or a hub repo id (or ONNX_CHAT_MODEL)");
+hub::ResolveOptions resolve_options(const Options& o) {
   hub::ResolveOptions ro;
   ro.preset = o.preset;
   ro.revision = o.revision;
@@ -24,6 +22,13 @@ LoadedEngine load_engine(const Options& o) {
   ro.workers = o.download_workers;
   ro.retries = o.download_retries;
   ro.progress = hub::stderr_progress();
+  return ro;
+}
+
+LoadedEngine load_engine(const Options& o) {
+  if (o.model.empty())
+    throw Error(ErrorKind::InvalidRequest, "no model given: pass --model FOLDER or a hub repo id (or ONNX_CHAT_MODEL)");
+  hub::ResolveOptions ro = resolve_options(o);
   hub::ResolvedModel resolved = hub::resolve_model(o.model, ro);
   if (resolved.source != hub::ResolvedModel::Source::LocalFolder)
     log::info("model " + resolved.repo_id + "@" + resolved.revision + " (" + hub::source_name(resolved.source) +

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "hub/resolve.h"
 #include "options.h"
 
 namespace oc::app {
@@ -17,5 +18,9 @@ struct LoadedEngine {
 // --model as a local folder or a hub repo id (org/name[@rev][/PRESET], or a cached model's name):
 // the hub layer resolves it to a folder, downloading what the preset needs. Throws oc::Error.
 LoadedEngine load_engine(const Options& options);
+
+// The hub resolution options the command line gives (preset, revision, modalities, cache, download
+// settings), with progress on stderr.
+hub::ResolveOptions resolve_options(const Options& options);
 
 }  // namespace oc::app

@@ -122,6 +122,13 @@ RepoInfo discover_repo(const fs::path& dir) {
   return repo;
 }
 
+const Variant& VariantChoice::require(const std::string& component, const fs::path& dir) const {
+  auto it = chosen.find(component);
+  if (it == chosen.end() || !it->second)
+    throw Error(ErrorKind::ModelLoad, dir.string() + ": no onnx/" + component + "*.onnx file");
+  return *it->second;
+}
+
 VariantChoice choose_variants(const RepoInfo& repo, std::string_view preset_name,
                               const std::map<std::string, std::string>& overrides) {
   const Preset* preset = preset_name.empty() ? &default_preset() : preset_by_name(preset_name);

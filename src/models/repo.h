@@ -51,6 +51,8 @@ RepoInfo discover_repo(const std::filesystem::path& dir);
 struct VariantChoice {
   std::map<std::string, const Variant*> chosen;
   std::vector<std::string> notes;
+  // The chosen variant of a component; throws oc::Error(ModelLoad) naming the missing file.
+  const Variant& require(const std::string& component, const std::filesystem::path& dir) const;
 };
 VariantChoice choose_variants(const RepoInfo& repo, std::string_view preset_name,
                               const std::map<std::string, std::string>& overrides = {});

@@ -21,12 +21,9 @@ class DecoderOnlyModel : public Model {
   DecoderOnlyModel(const FamilyProbe& probe, const LoadOptions& options) {
     const auto& dir = probe.dir;
     RepoInfo repo = discover_repo(dir);
-    VariantChoice choice = choose_variants(repo, options.preset);
-    auto it = choice.chosen.find("model");
-    if (it == choice.chosen.end() || !it->second)
-      throw Error(ErrorKind::ModelLoad, dir.string() + ": no onnx/model*.onnx file");
+    VariantChoice choice = choose_variants(repo, options.preset, options.dtypes);
+    const Variant& v = choice.require("model", dir);
     for (const auto& note : choice.notes) log::warn(note);
-    const Variant& v = *it->second;
 
     JsonFile cfg(dir / "config.json");
     auto config_int = [&](const char* key) {

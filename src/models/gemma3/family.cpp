@@ -24,15 +24,9 @@ class Gemma3Model : public Model {
   Gemma3Model(const FamilyProbe& probe, const LoadOptions& options) {
     const auto& dir = probe.dir;
     RepoInfo repo = discover_repo(dir);
-    VariantChoice choice = choose_variants(repo, options.preset);
-    auto pick = [&](const char* component) -> const Variant& {
-      auto it = choice.chosen.find(component);
-      if (it == choice.chosen.end() || !it->second)
-        throw Error(ErrorKind::ModelLoad, dir.string() + ": no onnx/" + component + "*.onnx file");
-      return *it->second;
-    };
-    const Variant& embed_v = pick("embed_tokens");
-    const Variant& decoder_v = pick("decoder_model_merged");
+    VariantChoice choice = choose_variants(repo, options.preset, options.dtypes);
+    const Variant& embed_v = choice.require("embed_tokens", dir);
+    const Variant& decoder_v = choice.require("decoder_model_merged", dir);
     for (const auto& note : choice.notes) (starts_with(note, "vision_encoder:") ? log::debug : log::warn)(note);
 
     JsonFile cfg(dir / "config.json");

@@ -99,49 +99,23 @@ class Gemma3nModel : public Model {
     VariantChoice choice = choose_variants(repo, options.preset, options.dtypes);
     for (const auto& note : choice.notes)  // components loaded now warn; encoders loaded later say so then
       (starts_with(note, "embed_tokens:") || starts_with(note, "decoder_model_merged:") ? log::warn : log::debug)(note);
-    auto pick = [&](const char* component) -> const Variant& {
-      auto it = choice.chosen.find(component);
-      if (it == choice.chosen.end() || !it->second)
-        throw Error(ErrorKind::ModelLoad, dir.string() + ": no onnx/" + component + "*.onnx file");
-      return *it->second;
-    };
-    const Variant& embed_v = pick("embed_tokens");
-    const Variant& decoder_v = pick("decoder_model_merged");
+    const Variant& embed_v = choice.require("embed_tokens", dir);
+    const Variant& decoder_v = choice.require("decoder_model_merged", dir);
 
     JsonFile cfg(dir / "config.json");
-    info_.id = options.id.empty() ? dir.filename().string() : options.id;
-    if (info_.id.empty()) info_.id = dir.parent_path().filename().string();
-    info_.family = "gemma3n";
-    info_.model_type = probe.model_type;
-    info_.preset = options.preset.empty() ? default_preset().name : options.preset;
-    info_.dir = dir;
-    info_.context_length = static_cast<size_t>(cfg.integer("text_config.max_position_embeddings")
-                                                   .value_or(cfg.integer("max_position_embeddings").value_or(0)));
-
+    load_common(probe, options, "gemma3n",
+                static_cast<size_t>(cfg.integer("text_config.max_position_embeddings")
+                                        .value_or(cfg.integer("max_position_embeddings").value_or(0))));
     auto s = std::make_shared<Sessions>();
     s->embed = std::make_unique<ort::Session>(embed_v.onnx, options.session);
     s->decoder = std::make_unique<ort::Session>(decoder_v.onnx, options.session);
-    for (const auto* v : {&embed_v, &decoder_v}) {
-      LoadedComponent c;
-      c.name = v == &embed_v ? "embed_tokens" : "decoder_model_merged";
-      c.dtype = v->dtype;
-      c.path = v->onnx;
-      c.bytes = v->bytes;
-      c.loaded = true;
-      for (const auto& note : choice.notes)
-        if (starts_with(note, c.name + ":")) c.note = note;
-      info_.components.push_back(std::move(c));
-    }
+    add_component("embed_tokens", embed_v, true, choice.notes);
+    add_component("decoder_model_merged", decoder_v, true, choice.notes);
     for (const auto& comp : repo.components) {
       if (comp.name == "embed_tokens" || comp.name == "decoder_model_merged") continue;
       auto it = choice.chosen.find(comp.name);
       if (it == choice.chosen.end() || !it->second) continue;
-      LoadedComponent c;
-      c.name = comp.name;
-      c.dtype = it->second->dtype;
-      c.path = it->second->onnx;
-      c.bytes = it->second->bytes;
-      info_.components.push_back(std::move(c));
+      add_component(comp.name, *it->second, false, choice.notes);
       if (comp.role == "vision") has_vision_ = true;
       if (comp.role == "audio") has_audio_ = true;
     }
@@ -177,15 +151,7 @@ class Gemma3nModel : public Model {
                                 : static_cast<size_t>(cfg.integer("text_config.vocab_size").value_or(0));
     sessions_ = std::move(s);
 
-    // Tokenizer, templates, defaults.
-    tokenizer_ = tok::Tokenizer::from_dir(dir);
     if (logits_size_ == 0) logits_size_ = tokenizer_->vocab_size();
-    templates_ = tmpl::load_model_templates(dir);
-    parse_templates();
-    template_defaults_ = read_template_defaults(dir, *tokenizer_);
-    generation_defaults_ = read_generation_defaults(dir);
-    if (generation_defaults_.eos_ids.empty() && tokenizer_->special_tokens().eos)
-      generation_defaults_.eos_ids.push_back(*tokenizer_->special_tokens().eos);
     image_token_ = tokenizer_->token_to_id(kNames.image_token);
     audio_token_ = tokenizer_->token_to_id(kNames.audio_token);
     if (auto id = cfg.integer("image_token_id")) image_token_ = static_cast<TokenId>(*id);
