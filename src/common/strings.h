@@ -13,6 +13,9 @@ std::string to_lower(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 std::vector<std::string> split(std::string_view s, char sep);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
+// JavaScript's whitespace (String.prototype.trim, \s): the references the tokenizer and the
+// templates follow are JavaScript programs.
+bool is_js_whitespace(char32_t c);
 // True when every byte sequence in s is well-formed UTF-8.
 bool is_valid_utf8(std::string_view s);
 

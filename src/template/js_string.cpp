@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/strings.h"
+
 namespace oc::tmpl::js {
 
 size_t decode(std::string_view s, size_t i, char32_t& cp) {
@@ -52,27 +54,7 @@ void append_utf8(std::string& out, char32_t cp) {
   }
 }
 
-bool is_space(char32_t c) {
-  switch (c) {
-    case 0x09:
-    case 0x0A:
-    case 0x0B:
-    case 0x0C:
-    case 0x0D:
-    case 0x20:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-    case 0xFEFF:
-      return true;
-    default:
-      return c >= 0x2000 && c <= 0x200A;
-  }
-}
+bool is_space(char32_t c) { return oc::is_js_whitespace(c); }
 
 size_t space_len(std::string_view s, size_t i) {
   if (i >= s.size()) return 0;

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "common/strings.h"
+
 namespace oc::tok::uni {
 
 char32_t next(std::string_view s, size_t& i) {
@@ -106,27 +108,7 @@ std::string decode_lossy(std::string_view bytes, bool strip_bom) {
 
 bool is_valid(std::string_view s) { return decode_lossy(s) == s; }
 
-bool js_space(char32_t c) {
-  switch (c) {
-    case 0x09:
-    case 0x0A:
-    case 0x0B:
-    case 0x0C:
-    case 0x0D:
-    case 0x20:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-    case 0xFEFF:
-      return true;
-    default:
-      return c >= 0x2000 && c <= 0x200A;
-  }
-}
+bool js_space(char32_t c) { return oc::is_js_whitespace(c); }
 
 std::string_view js_trim_start(std::string_view s) {
   size_t i = 0;
