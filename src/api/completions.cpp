@@ -99,6 +99,8 @@ json timings_json(const engine::Timings& t) {
           {"prompt_ms", t.prompt_ms},
           {"encode_image_ms", t.encode_image_ms},
           {"encode_audio_ms", t.encode_audio_ms},
+          {"media_encoded", t.media_encoded},
+          {"media_cache_hits", t.media_cache_hits},
           {"decode_ms", t.decode_ms},
           {"prompt_tokens_per_second", t.prompt_tokens_per_s},
           {"decode_tokens_per_second", t.decode_tokens_per_s}};

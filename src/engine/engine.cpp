@@ -435,7 +435,11 @@ TokenInfo Engine::Impl::token_info(const Active& a, const Sampler::Result& r) co
 void Engine::Impl::start(Active& a) {
   a.started = true;
   a.prefill = model->new_sequence();
-  a.prefill->begin(a.req.prompt, a.state->run);
+  const models::EncodeStats st = a.prefill->begin(a.req.prompt, a.state->run);
+  a.timings.encode_image_ms = st.image_ms;
+  a.timings.encode_audio_ms = st.audio_ms;
+  a.timings.media_encoded = st.encoded;
+  a.timings.media_cache_hits = st.cache_hits;
 }
 
 void Engine::Impl::step(Active& a) {

@@ -157,9 +157,10 @@ DecoderSequence::DecoderSequence(std::shared_ptr<DecoderSpec> spec) : spec_(std:
     kv_ = std::make_unique<KvCache>(kv, spec_->kv_heads, spec_->head_dim);
 }
 
-void DecoderSequence::begin(const Prompt& prompt, RunControl&) {
+EncodeStats DecoderSequence::begin(const Prompt& prompt, RunControl&) {
   if (!prompt.media.empty())
     throw Error(ErrorKind::Unsupported, "this model takes text only: image and audio parts are not supported");
+  return {};
 }
 
 std::span<const float> DecoderSequence::forward(std::span<const TokenId> ids, RunControl& control) {

@@ -64,7 +64,7 @@ class SharedKvCache {
 class DecoderSequence : public Sequence {
  public:
   explicit DecoderSequence(std::shared_ptr<DecoderSpec> spec);
-  void begin(const Prompt& prompt, RunControl& control) override;
+  EncodeStats begin(const Prompt& prompt, RunControl& control) override;
   std::span<const float> forward(std::span<const TokenId> ids, RunControl& control) override;
   size_t length() const override { return length_; }
   std::unique_ptr<Sequence> fork() const override;

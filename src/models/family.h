@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "media/audio.h"
+#include "media/image.h"
 #include "models/model.h"
 #include "ort/runtime.h"
 
@@ -27,12 +29,21 @@ struct FamilyProbe {
   std::vector<std::string> components() const;
 };
 
+// Limits and caching of image and audio input (the option table's --max-image-pixels,
+// --max-audio-seconds, --encoder-cache-mb).
+struct MediaOptions {
+  media::ImageLimits image;
+  media::AudioLimits audio;  // max_seconds: the longest clip a request may send (split into windows)
+  size_t encoder_cache_bytes = 512u << 20;  // encoder outputs kept for reuse across requests; 0: off
+};
+
 struct LoadOptions {
   std::string id;                             // model id to report; default: the folder name
   std::string preset;                         // Q4_MIXED (default), QUANTIZED, FP16, FP32
   std::map<std::string, std::string> dtypes;  // per-component override: "decoder_model_merged" -> "q4f16"
   ort::SessionConfig session;
   bool load_all_modalities = false;  // load encoders at once instead of on first use
+  MediaOptions media;
 };
 
 struct Family {

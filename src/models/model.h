@@ -30,13 +30,21 @@ using TokenId = tok::TokenId;
 enum class Modality { Text, Image, Audio };
 const char* modality_name(Modality m);  // "text", "image", "audio"
 
-// One media input of a request as the client sent it (encoded file bytes: PNG, JPEG, WAV, ...).
-// Decoding and feature extraction are the family processor's job (media issues).
+// One media input of a request as the client sent it (encoded file bytes: PNG, JPEG, WAV, ...),
+// or audio the caller already decoded. Decoding and feature extraction are the family
+// processor's job.
 struct MediaInput {
   Modality modality = Modality::Image;
   std::string data;    // encoded bytes
-  std::string format;  // "png", "wav", ... when known
+  std::string format;  // the client's format name ("png", "wav", "mp3", ...) when known
+  std::string label;   // names the input in error messages ("messages[1].content[0]"); "image 1" when empty
+  // Audio only: decoded mono samples at `sample_rate` (used instead of `data` when not empty).
+  std::vector<float> samples;
+  int sample_rate = 0;
 };
+
+// A family's encoder output for one media segment (defined by the family; opaque elsewhere).
+struct EncodedMedia;
 
 // A media item placed in the token sequence: `length` placeholder ids starting at `position` whose
 // embedding rows the family replaces with encoder features. Features are filled by the processor.
@@ -49,6 +57,8 @@ struct MediaSegment {
   std::vector<float> features;  // encoder input (pixel values, log-mel frames)
   std::vector<uint8_t> mask;    // optional encoder input mask (audio frames), 1 = valid
   std::string content_hash;     // for encoder output caching across requests
+  // Set by the processor when the encoder output is already cached (features then stay empty).
+  std::shared_ptr<const EncodedMedia> encoded;
 };
 
 // What the engine takes: the full prompt token sequence (media placeholders expanded) and the
@@ -114,12 +124,21 @@ class RunControl {
 
 // Per-sequence model state (KV cache, position). Created by Model::new_sequence(); used from one
 // thread at a time (the engine loop).
+// What Sequence::begin did with the prompt's media.
+struct EncodeStats {
+  double image_ms = 0;  // encoder runs (and their input preparation) per modality
+  double audio_ms = 0;
+  int encoded = 0;     // segments run through an encoder
+  int cache_hits = 0;  // segments whose encoder output came from the cache
+};
+
 class Sequence {
  public:
   virtual ~Sequence() = default;
   // Called once before the first forward with the whole prompt: families with media run their
-  // encoders here (or lazily); text-only families reject prompts with media (Unsupported).
-  virtual void begin(const Prompt& prompt, RunControl& control) = 0;
+  // encoders here (loading them on first use); text-only families reject prompts with media
+  // (Unsupported).
+  virtual EncodeStats begin(const Prompt& prompt, RunControl& control) = 0;
   // Appends `ids` (the next prompt chunk or one sampled token) at positions [length, length+n) and
   // returns the logits of the last position (float, vocabulary-sized), valid until the next call.
   // Throws oc::Error(Cancelled) when control was terminated, oc::Error(Internal) on runtime failure.
@@ -168,6 +187,14 @@ class Model {
 
   // Size of the vocabulary the logits cover (may exceed the tokenizer's).
   virtual size_t logits_size() const = 0;
+
+  // How the model hears: the sample rate its audio front end wants and the samples one encoder
+  // window covers (longer clips are split into windows). Zeros when the model takes no audio.
+  struct AudioSpec {
+    int sample_rate = 0;
+    int64_t window_samples = 0;
+  };
+  virtual AudioSpec audio_spec() const { return {}; }
 
  protected:
   ModelInfo info_;

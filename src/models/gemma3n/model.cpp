@@ -49,9 +49,10 @@ class Gemma3nSequence : public Sequence {
   Gemma3nSequence(std::shared_ptr<Sessions> s, KvCache kv, size_t length)
       : s_(std::move(s)), kv_(std::move(kv)), length_(length) {}
 
-  void begin(const Prompt& prompt, RunControl&) override {
+  EncodeStats begin(const Prompt& prompt, RunControl&) override {
     if (!prompt.media.empty())
       throw Error(ErrorKind::Unsupported, "image and audio input are not supported by this server version yet");
+    return {};
   }
 
   std::span<const float> forward(std::span<const TokenId> ids, RunControl& control) override {

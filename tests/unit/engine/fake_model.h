@@ -97,7 +97,10 @@ class FakeSequence : public models::Sequence {
     b_.live_sequences++;
   }
   ~FakeSequence() override { b_.live_sequences--; }
-  void begin(const models::Prompt& prompt, models::RunControl&) override { prompt_ = prompt.ids.size(); }
+  models::EncodeStats begin(const models::Prompt& prompt, models::RunControl&) override {
+    prompt_ = prompt.ids.size();
+    return {};
+  }
   std::span<const float> forward(std::span<const tok::TokenId> ids, models::RunControl& control) override {
     b_.forwards++;
     if (b_.block_prefill && length_ < prompt_) {
