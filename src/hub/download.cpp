@@ -16,7 +16,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strings.h"
-#include "hub/sha256.h"
+#include "common/sha256.h"
 
 namespace oc::hub {
 namespace {

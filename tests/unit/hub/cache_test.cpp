@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "common/fs.h"
-#include "hub/sha256.h"
+#include "common/sha256.h"
 
 namespace fs = std::filesystem;
 
@@ -57,11 +57,11 @@ TEST(Cache, LayoutLinksRefsAndGarbage) {
 }
 
 TEST(Sha256, KnownVectors) {
-  EXPECT_EQ(oc::hub::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(oc::hub::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(oc::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(oc::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   std::string million(1000000, 'a');
-  EXPECT_EQ(oc::hub::sha256_hex(million), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-  oc::hub::Sha256 h;  // split updates agree with one
+  EXPECT_EQ(oc::sha256_hex(million), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  oc::Sha256 h;  // split updates agree with one
   h.update(std::string_view(million).substr(0, 12345));
   h.update(std::string_view(million).substr(12345));
   EXPECT_EQ(h.hex_digest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");

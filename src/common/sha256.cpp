@@ -1,4 +1,4 @@
-#include "hub/sha256.h"
+#include "common/sha256.h"
 
 #include <cstdio>
 #include <limits>
@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 
-namespace oc::hub {
+namespace oc {
 namespace {
 
 constexpr std::uint32_t kRound[64] = {
@@ -130,4 +130,4 @@ std::string sha256_file(const std::filesystem::path& path) {
   return h.hex_digest();
 }
 
-}  // namespace oc::hub
+}  // namespace oc

@@ -1,4 +1,4 @@
-// SHA-256 (FIPS 180-4), incremental, for checking downloaded LFS blobs against the hub's sha256.
+// SHA-256 (FIPS 180-4), incremental: checks downloaded LFS blobs and keys cached encoder outputs.
 #pragma once
 
 #include <array>
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace oc::hub {
+namespace oc {
 
 class Sha256 {
  public:
@@ -32,4 +32,4 @@ std::string sha256_file(const std::filesystem::path& path);
 // Feeds the first `limit` bytes of a file (fewer if it is shorter) to a hasher.
 void sha256_update_from_file(Sha256& hasher, const std::filesystem::path& path, std::uint64_t limit);
 
-}  // namespace oc::hub
+}  // namespace oc
