@@ -3,6 +3,7 @@
 // (used by the reference parity tests).
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,37 @@
 
 namespace oc::app {
 namespace {
+
+// The media a messages file names: {"messages": [...], "images": [PATH...], "audio": [PATH...]}
+// (paths relative to the file), in the order of the messages' image and audio parts.
+std::vector<models::MediaInput> read_media(const std::string& file) {
+  std::vector<models::MediaInput> media;
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(read_file(file));
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::InvalidRequest, "messages file " + file + ": invalid JSON: " + e.what());
+  }
+  if (!doc.is_object()) return media;
+  const auto base = std::filesystem::absolute(file).parent_path();
+  for (const auto& [key, modality] :
+       {std::pair{"images", models::Modality::Image}, {"audio", models::Modality::Audio}}) {
+    if (!doc.contains(key)) continue;
+    size_t n = 0;
+    for (const auto& p : doc[key]) {
+      std::filesystem::path path = p.get<std::string>();
+      if (path.is_relative()) path = base / path;
+      models::MediaInput in;
+      in.modality = modality;
+      in.data = read_file(path);
+      in.format = path.extension().string().substr(path.has_extension() ? 1 : 0);
+      in.label = std::string(key) + "[" + std::to_string(n++) + "]";
+      media.push_back(std::move(in));
+    }
+  }
+  // Images and audio are matched to their placeholders per modality, so their relative order is free.
+  return media;
+}
 
 std::string render_messages(const models::Model& model, const std::string& file) {
   tmpl::Value input;
@@ -54,7 +86,8 @@ int run_generate(Options& o) {
   engine::Engine eng(model, {.max_queued = 1, .max_running = 1});
   engine::GenerationRequest req;
   req.id = "generate";
-  req.prompt = model->process(text);
+  const auto media = o.messages_file.empty() ? std::vector<models::MediaInput>{} : read_media(o.messages_file);
+  req.prompt = model->process(text, media);
   req.max_tokens = o.max_tokens;
   req.sampling.temperature = static_cast<float>(o.temperature);
   if (o.seed >= 0) req.sampling.seed = static_cast<uint64_t>(o.seed);
@@ -96,8 +129,15 @@ int run_generate(Options& o) {
   j["ids"] = ids;
   j["text"] = out;
   j["finish_reason"] = finish;
-  j["usage"] = {{"prompt_tokens", done.usage.prompt_tokens}, {"completion_tokens", done.usage.completion_tokens}};
-  j["timings"] = {{"prompt_ms", done.timings.prompt_ms}, {"decode_tokens_per_s", done.timings.decode_tokens_per_s}};
+  j["usage"] = {{"prompt_tokens", done.usage.prompt_tokens},
+                {"completion_tokens", done.usage.completion_tokens},
+                {"image_tokens", done.usage.image_tokens},
+                {"audio_tokens", done.usage.audio_tokens}};
+  j["timings"] = {{"prompt_ms", done.timings.prompt_ms},
+                  {"encode_image_ms", done.timings.encode_image_ms},
+                  {"encode_audio_ms", done.timings.encode_audio_ms},
+                  {"media_encoded", done.timings.media_encoded},
+                  {"decode_tokens_per_s", done.timings.decode_tokens_per_s}};
   std::cout << j.dump() << "\n";
   return 0;
 }

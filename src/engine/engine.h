@@ -84,7 +84,7 @@ struct Timings {
   double encode_audio_ms = 0;
   int media_encoded = 0;     // media segments run through an encoder
   int media_cache_hits = 0;  // media segments whose encoder output was cached
-  double decode_ms = 0;  // first token -> finished
+  double decode_ms = 0;      // first token -> finished
   double prompt_tokens_per_s = 0;
   double decode_tokens_per_s = 0;  // completion tokens after the first, per second
 };

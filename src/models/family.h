@@ -33,7 +33,7 @@ struct FamilyProbe {
 // --max-audio-seconds, --encoder-cache-mb).
 struct MediaOptions {
   media::ImageLimits image;
-  media::AudioLimits audio;  // max_seconds: the longest clip a request may send (split into windows)
+  media::AudioLimits audio;                 // max_seconds: the longest clip a request may send (split into windows)
   size_t encoder_cache_bytes = 512u << 20;  // encoder outputs kept for reuse across requests; 0: off
 };
 

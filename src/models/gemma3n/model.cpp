@@ -1,58 +1,43 @@
-// The gemma3n family, text path: embed_tokens + decoder_model_merged. Every tensor name, element
-// type and the KV layout come from the sessions' metadata; the names below are the documented
-// defaults of the export, in this one place.
+// The gemma3n family: embed_tokens + decoder_model_merged for text, vision_encoder and
+// audio_encoder loaded on first use. Every tensor name, element type and the KV layout come from
+// the sessions' metadata (defaults in gemma3n.h). Encoder feature rows overwrite the placeholder
+// rows of inputs_embeds as the prompt is prefilled; per_layer_inputs stay as embed_tokens made them.
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "models/decoder_state.h"
 #include "models/family.h"
+#include "models/gemma3n/gemma3n.h"
 #include "models/io_layout.h"
+#include "models/media_config.h"
 #include "models/model_files.h"
 #include "models/repo.h"
 #include "models/variants.h"
 
 namespace oc::models {
+namespace gemma3n {
 namespace {
-
-// Default tensor and token names of the onnx-community export.
-struct Names {
-  const char* input_ids = "input_ids";
-  const char* inputs_embeds = "inputs_embeds";
-  const char* per_layer_inputs = "per_layer_inputs";
-  const char* position_ids = "position_ids";
-  const char* logits = "logits";
-  const char* image_token = "<image_soft_token>";
-  const char* audio_token = "<audio_soft_token>";
-};
-const Names kNames;
-
-bool has_gqa(const ort::Session&) { return false; }
-
-struct Sessions {
-  std::unique_ptr<ort::Session> embed;
-  std::unique_ptr<ort::Session> decoder;
-  DecoderIo io;
-  int64_t kv_heads = 0;
-  int64_t head_dim = 0;
-  // Element types the decoder wants for the embed outputs (cast when they differ).
-  ONNXTensorElementDataType embeds_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-  ONNXTensorElementDataType per_layer_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-};
 
 class Gemma3nSequence : public Sequence {
  public:
-  explicit Gemma3nSequence(std::shared_ptr<Sessions> s)
-      : s_(std::move(s)), kv_(s_->io.kv, s_->kv_heads, s_->head_dim) {}
-  Gemma3nSequence(std::shared_ptr<Sessions> s, KvCache kv, size_t length)
+  explicit Gemma3nSequence(std::shared_ptr<Shared> s) : s_(std::move(s)), kv_(s_->io.kv, s_->kv_heads, s_->head_dim) {}
+  Gemma3nSequence(std::shared_ptr<Shared> s, KvCache kv, size_t length)
       : s_(std::move(s)), kv_(std::move(kv)), length_(length) {}
 
-  EncodeStats begin(const Prompt& prompt, RunControl&) override {
-    if (!prompt.media.empty())
-      throw Error(ErrorKind::Unsupported, "image and audio input are not supported by this server version yet");
-    return {};
+  EncodeStats begin(const Prompt& prompt, RunControl& control) override {
+    EncodeStats stats;
+    if (prompt.media.empty()) return stats;
+    auto encoded = encode_media(*s_, prompt, stats, control);
+    for (size_t i = 0; i < prompt.media.size(); ++i) {
+      const MediaSegment& seg = prompt.media[i];
+      placed_.push_back({seg.position, seg.length, std::move(encoded[i])});
+    }
+    return stats;
   }
 
   std::span<const float> forward(std::span<const TokenId> ids, RunControl& control) override {
@@ -63,9 +48,11 @@ class Gemma3nSequence : public Sequence {
     RunInputs embed_in;
     embed_in.add(kNames.input_ids, int64_tensor({1, n}, ids64));
     auto embeds = run_session(*s_->embed, embed_in, {kNames.inputs_embeds, kNames.per_layer_inputs}, control);
+    Ort::Value inputs_embeds = cast_tensor(std::move(embeds[0]), s_->embeds_type);
+    if (!placed_.empty()) inject(inputs_embeds, length_, static_cast<size_t>(n));
 
     RunInputs in;
-    in.add(kNames.inputs_embeds, cast_tensor(std::move(embeds[0]), s_->embeds_type));
+    in.add(kNames.inputs_embeds, std::move(inputs_embeds));
     if (s_->io.per_layer_inputs) in.add(kNames.per_layer_inputs, cast_tensor(std::move(embeds[1]), s_->per_layer_type));
     if (s_->io.position_ids) in.add(kNames.position_ids, position_ids(static_cast<int64_t>(length_), n));
     kv_.bind_pasts(in);
@@ -75,22 +62,61 @@ class Gemma3nSequence : public Sequence {
     kv_.take_presents(outs, 1);
     logits_ = std::move(outs[0]);
     length_ += ids.size();
+    // Feature rows behind the prompt are no longer needed.
+    std::erase_if(placed_, [&](const Placed& p) { return p.position + p.length <= length_; });
     return last_logits_row(logits_, scratch_);
   }
 
   size_t length() const override { return length_; }
 
   std::unique_ptr<Sequence> fork() const override {
-    return std::make_unique<Gemma3nSequence>(s_, kv_.clone(), length_);
+    auto copy = std::make_unique<Gemma3nSequence>(s_, kv_.clone(), length_);
+    copy->placed_ = placed_;
+    return copy;
   }
 
  private:
-  std::shared_ptr<Sessions> s_;
+  struct Placed {
+    size_t position = 0;
+    size_t length = 0;
+    std::shared_ptr<const EncodedMedia> rows;
+  };
+
+  // Overwrites the rows of positions [start, start + n) that belong to media segments with the
+  // encoder's feature rows.
+  void inject(Ort::Value& embeds, size_t start, size_t n) const {
+    auto dims = embeds.GetTensorTypeAndShapeInfo().GetShape();
+    const size_t width = static_cast<size_t>(dims.back());
+    const size_t row_bytes = width * ort::element_size(s_->embeds_type);
+    auto* base = static_cast<uint8_t*>(embeds.GetTensorMutableRawData());
+    for (const Placed& p : placed_) {
+      const size_t from = std::max(p.position, start);
+      const size_t to = std::min(p.position + p.length, start + n);
+      if (from >= to) continue;
+      if (p.rows->type != s_->embeds_type || static_cast<size_t>(p.rows->width) != width ||
+          static_cast<size_t>(p.rows->rows) != p.length)
+        throw Error(ErrorKind::Internal, "encoder features do not fit the decoder's inputs_embeds (width " +
+                                             std::to_string(p.rows->width) + " vs " + std::to_string(width) + ")");
+      std::memcpy(base + (from - start) * row_bytes, p.rows->data.data() + (from - p.position) * row_bytes,
+                  (to - from) * row_bytes);
+    }
+  }
+
+  std::shared_ptr<Shared> s_;
   KvCache kv_;
   size_t length_ = 0;
+  std::vector<Placed> placed_;
   Ort::Value logits_{nullptr};
   std::vector<float> scratch_;
 };
+
+std::optional<Variant> chosen(const VariantChoice& choice, const RepoInfo& repo, const char* role) {
+  const Component* comp = repo.component_by_role(role);
+  if (!comp) return std::nullopt;
+  auto it = choice.chosen.find(comp->name);
+  if (it == choice.chosen.end() || !it->second) return std::nullopt;
+  return *it->second;
+}
 
 class Gemma3nModel : public Model {
  public:
@@ -107,22 +133,14 @@ class Gemma3nModel : public Model {
     load_common(probe, options, "gemma3n",
                 static_cast<size_t>(cfg.integer("text_config.max_position_embeddings")
                                         .value_or(cfg.integer("max_position_embeddings").value_or(0))));
-    auto s = std::make_shared<Sessions>();
+    auto s = std::make_shared<Shared>();
     s->embed = std::make_unique<ort::Session>(embed_v.onnx, options.session);
     s->decoder = std::make_unique<ort::Session>(decoder_v.onnx, options.session);
     add_component("embed_tokens", embed_v, true, choice.notes);
     add_component("decoder_model_merged", decoder_v, true, choice.notes);
-    for (const auto& comp : repo.components) {
-      if (comp.name == "embed_tokens" || comp.name == "decoder_model_merged") continue;
-      auto it = choice.chosen.find(comp.name);
-      if (it == choice.chosen.end() || !it->second) continue;
-      add_component(comp.name, *it->second, false, choice.notes);
-      if (comp.role == "vision") has_vision_ = true;
-      if (comp.role == "audio") has_audio_ = true;
-    }
 
     // The decoder's inputs and KV layout, from its metadata.
-    s->io = infer_decoder_io(s->decoder->inputs(), s->decoder->outputs(), has_gqa(*s->decoder));
+    s->io = infer_decoder_io(s->decoder->inputs(), s->decoder->outputs(), false);
     auto& io = s->io;
     if (!io.problems.empty())
       throw Error(ErrorKind::ModelLoad, decoder_v.onnx.string() + ": " + join(io.problems, "; "));
@@ -150,52 +168,101 @@ class Gemma3nModel : public Model {
                   decoder_v.onnx.string() + ": unsupported KV element type " + ort::element_type_name(io.kv.type));
     logits_size_ = io.vocab > 0 ? static_cast<size_t>(io.vocab)
                                 : static_cast<size_t>(cfg.integer("text_config.vocab_size").value_or(0));
-    sessions_ = std::move(s);
-
     if (logits_size_ == 0) logits_size_ = tokenizer_->vocab_size();
-    image_token_ = tokenizer_->token_to_id(kNames.image_token);
-    audio_token_ = tokenizer_->token_to_id(kNames.audio_token);
-    if (auto id = cfg.integer("image_token_id")) image_token_ = static_cast<TokenId>(*id);
-    if (auto id = cfg.integer("audio_token_id")) audio_token_ = static_cast<TokenId>(*id);
+
+    // Media: encoders (loaded on first use), processor settings, encoder cache.
+    s->vision =
+        std::make_unique<Encoder>(Modality::Image, "vision_encoder", chosen(choice, repo, "vision"), options.session);
+    s->audio =
+        std::make_unique<Encoder>(Modality::Audio, "audio_encoder", chosen(choice, repo, "audio"), options.session);
+    for (Encoder* e : {s->vision.get(), s->audio.get()})
+      if (auto v = chosen(choice, repo, e->modality() == Modality::Image ? "vision" : "audio"))
+        add_component(e->component(), *v, false, choice.notes);
+    if (options.media.encoder_cache_bytes > 0)
+      s->cache = std::make_unique<EncoderCache>(options.media.encoder_cache_bytes);
+    read_processor_config(dir, cfg, options.media);
+    if (pc_.audio) log_mel_ = std::make_unique<media::LogMelExtractor>(*pc_.audio);
+    shared_ = std::move(s);
+    if (options.load_all_modalities)
+      for (Modality m : {Modality::Image, Modality::Audio})
+        if (supports(m)) ensure_loaded(m);
   }
 
   bool supports(Modality m) const override {
-    return m == Modality::Text || (m == Modality::Image && has_vision_) || (m == Modality::Audio && has_audio_);
+    switch (m) {
+      case Modality::Text:
+        return true;
+      case Modality::Image:
+        return shared_->vision->available() && pc_.image && pc_.image_token_id;
+      case Modality::Audio:
+        return shared_->audio->available() && pc_.audio && pc_.audio_token_id;
+    }
+    return false;
   }
-  bool loaded(Modality m) const override { return m == Modality::Text; }
+  bool loaded(Modality m) const override {
+    return m == Modality::Text || (supports(m) && shared_->encoder(m)->loaded());
+  }
   void ensure_loaded(Modality m) override {
     if (m == Modality::Text) return;
-    throw Error(ErrorKind::Unsupported,
-                std::string(modality_name(m)) + " input is not supported by this server version yet");
+    if (!supports(m)) throw Error(ErrorKind::Unsupported, info_.id + " takes no " + modality_name(m) + " input");
+    shared_->encoder(m)->load();
+    for (auto& c : info_.components)
+      if (c.name == shared_->encoder(m)->component()) c.loaded = true;
   }
 
   Prompt process(std::string_view prompt_text, std::span<const MediaInput> media) const override {
-    Prompt p;
-    p.ids = tokenizer_->encode(prompt_text, false);
-    size_t images = 0, audios = 0;
-    for (TokenId id : p.ids) {
-      if (image_token_ && id == *image_token_) images++;
-      if (audio_token_ && id == *audio_token_) audios++;
-    }
-    if (!media.empty() || images || audios)
-      throw Error(ErrorKind::Unsupported, "image and audio input are not supported by this server version yet");
-    return p;
+    return process_prompt(*tokenizer_, pc_, *shared_, log_mel_.get(), prompt_text, media);
   }
 
-  std::unique_ptr<Sequence> new_sequence() override { return std::make_unique<Gemma3nSequence>(sessions_); }
+  std::unique_ptr<Sequence> new_sequence() override { return std::make_unique<Gemma3nSequence>(shared_); }
   size_t logits_size() const override { return logits_size_; }
+  AudioSpec audio_spec() const override {
+    if (!supports(Modality::Audio)) return {};
+    return {pc_.audio->sampling_rate, pc_.audio->max_samples};
+  }
 
  private:
-  std::shared_ptr<Sessions> sessions_;
+  void read_processor_config(const std::filesystem::path& dir, const JsonFile& cfg, const MediaOptions& limits) {
+    pc_.limits = limits;
+    if (std::filesystem::exists(dir / "preprocessor_config.json")) {
+      MediaConfig mc =
+          parse_media_config(read_file(dir / "preprocessor_config.json"), (dir / "preprocessor_config.json").string());
+      pc_.image = mc.image;
+      pc_.audio = mc.audio;
+    }
+    JsonFile proc(dir / "processor_config.json");
+    JsonFile tk(dir / "tokenizer_config.json");
+    pc_.image_seq_length = static_cast<size_t>(
+        proc.integer("image_seq_length").value_or(cfg.integer("vision_soft_tokens_per_image").value_or(256)));
+    pc_.audio_seq_length = static_cast<size_t>(
+        proc.integer("audio_seq_length").value_or(cfg.integer("audio_soft_tokens_per_image").value_or(188)));
+    auto token = [&](const char* key, std::string& out) {
+      if (auto v = tk.string(key)) out = *v;
+      if (auto v = tk.string(std::string(key) + ".content")) out = *v;
+    };
+    token("image_token", pc_.image_token);
+    token("boi_token", pc_.boi_token);
+    token("eoi_token", pc_.eoi_token);
+    token("audio_token", pc_.audio_token);
+    token("boa_token", pc_.boa_token);
+    token("eoa_token", pc_.eoa_token);
+    pc_.image_token_id = tokenizer_->token_to_id(pc_.image_token);
+    pc_.audio_token_id = tokenizer_->token_to_id(pc_.audio_token);
+    if (auto id = cfg.integer("image_token_id")) pc_.image_token_id = static_cast<TokenId>(*id);
+    if (auto id = cfg.integer("audio_token_id")) pc_.audio_token_id = static_cast<TokenId>(*id);
+  }
+
+  std::shared_ptr<Shared> shared_;
   size_t logits_size_ = 0;
-  bool has_vision_ = false, has_audio_ = false;
-  std::optional<TokenId> image_token_, audio_token_;
+  ProcessorConfig pc_;
+  std::unique_ptr<media::LogMelExtractor> log_mel_;
 };
 
 }  // namespace
+}  // namespace gemma3n
 
 std::unique_ptr<Model> load_gemma3n(const FamilyProbe& probe, const LoadOptions& options) {
-  return std::make_unique<Gemma3nModel>(probe, options);
+  return std::make_unique<gemma3n::Gemma3nModel>(probe, options);
 }
 
 }  // namespace oc::models
