@@ -212,6 +212,10 @@ Prompt process_prompt(const tok::Tokenizer& tokenizer, const ProcessorConfig& co
   }
   if (k != items.size())
     throw Error(ErrorKind::InvalidRequest, "the prompt's media placeholders did not survive tokenization", "messages");
+  // Load the encoders this prompt needs here, on the request's thread, rather than on the engine
+  // thread where a first load would stall every running request.
+  for (const MediaSegment& seg : prompt.media)
+    if (!seg.encoded) shared.encoder(seg.modality)->load();
   return prompt;
 }
 
