@@ -1,12 +1,14 @@
 // onnx-chat run MODEL: interactive chat on the terminal with streamed replies.
 //   multi-line input: end a line with '\' to continue it, or wrap a block in """ lines
-//   /reset clears the conversation, /exit (or Ctrl-D) quits, Ctrl-C stops a reply.
+//   /reset clears the conversation, /exit (or Ctrl-D) quits, Ctrl-C stops a reply;
+//   /image FILE and /audio FILE attach media to the next message.
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "api/chat_prompt.h"
 #include "commands.h"
 #include "common/error.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "model_setup.h"
@@ -27,13 +30,63 @@ void on_sigint(int) { g_interrupted = true; }
 
 struct Turn {
   std::string role, content;
+  std::vector<models::MediaInput> media;  // attached with /image and /audio, before the text
 };
 
 tmpl::Value to_messages(const std::string& system, const std::vector<Turn>& turns) {
   tmpl::Array a;
   if (!system.empty()) a.push_back(tmpl::Object{{"role", "system"}, {"content", system}});
-  for (const auto& t : turns) a.push_back(tmpl::Object{{"role", t.role}, {"content", t.content}});
+  for (const auto& t : turns) {
+    if (t.media.empty()) {
+      a.push_back(tmpl::Object{{"role", t.role}, {"content", t.content}});
+      continue;
+    }
+    tmpl::Array parts;
+    for (const auto& m : t.media) parts.push_back(tmpl::Object{{"type", models::modality_name(m.modality)}});
+    parts.push_back(tmpl::Object{{"type", "text"}, {"text", t.content}});
+    a.push_back(tmpl::Object{{"role", t.role}, {"content", std::move(parts)}});
+  }
   return a;
+}
+
+std::vector<models::MediaInput> all_media(const std::vector<Turn>& turns) {
+  std::vector<models::MediaInput> out;
+  for (const auto& t : turns) out.insert(out.end(), t.media.begin(), t.media.end());
+  return out;
+}
+
+// "/image FILE" or "/audio FILE": reads the file into `pending`; false when the line is not one.
+bool attach(const std::string& line, const models::Model& model, std::vector<models::MediaInput>& pending) {
+  models::Modality m;
+  std::string rest;
+  if (starts_with(line, "/image ")) {
+    m = models::Modality::Image;
+    rest = line.substr(7);
+  } else if (starts_with(line, "/audio ")) {
+    m = models::Modality::Audio;
+    rest = line.substr(7);
+  } else {
+    return false;
+  }
+  while (!rest.empty() && rest.front() == ' ') rest.erase(rest.begin());
+  if (!model.supports(m)) {
+    std::fprintf(stderr, "error: %s takes no %s input\n", model.id().c_str(), models::modality_name(m));
+    return true;
+  }
+  auto data = try_read_file(rest);
+  if (!data) {
+    std::fprintf(stderr, "error: cannot read %s\n", rest.c_str());
+    return true;
+  }
+  models::MediaInput in;
+  in.modality = m;
+  in.data = std::move(*data);
+  in.format = std::filesystem::path(rest).extension().string();
+  if (!in.format.empty()) in.format.erase(0, 1);
+  in.label = rest;
+  pending.push_back(std::move(in));
+  std::printf("(attached %s: %s; it goes with your next message)\n", models::modality_name(m), rest.c_str());
+  return true;
 }
 
 // Reads one user message; false at end of input.
@@ -88,6 +141,7 @@ int run_chat(Options& o, const RunFlags& given) {
   sigaction(SIGINT, &sa, nullptr);
 
   std::vector<Turn> turns;
+  std::vector<models::MediaInput> pending;
   std::string message;
   for (;;) {
     g_interrupted = false;
@@ -98,20 +152,26 @@ int run_chat(Options& o, const RunFlags& given) {
     if (trimmed == "/exit" || trimmed == "/quit" || trimmed == "/bye") break;
     if (trimmed == "/reset" || trimmed == "/clear") {
       turns.clear();
+      pending.clear();
       if (interactive) std::printf("(conversation cleared)\n");
       continue;
     }
     if (trimmed == "/help" || trimmed == "/?") {
-      std::printf("/reset  clear the conversation\n/exit   quit\n\"\"\"     start or end a multi-line block\n");
+      std::printf(
+          "/image FILE  attach an image to the next message\n/audio FILE  attach audio to the next message\n"
+          "/reset       clear the conversation\n/exit        quit\n\"\"\"          start or end a multi-line block\n");
       continue;
     }
-    turns.push_back({"user", message});
+    if (attach(trimmed, model, pending)) continue;
+    turns.push_back({"user", message, std::move(pending)});
+    pending.clear();
     engine::GenerationRequest gr;
     try {
       std::string prompt = api::render_chat_prompt(model, to_messages(o.system_prompt, turns));
-      gr.prompt = model.process(prompt);
+      gr.prompt = model.process(prompt, all_media(turns));
     } catch (const Error& e) {
       std::fprintf(stderr, "error: %s\n", e.what());
+      pending = std::move(turns.back().media);  // kept for the next try
       turns.pop_back();
       continue;
     }
@@ -148,6 +208,7 @@ int run_chat(Options& o, const RunFlags& given) {
       }
     } catch (const Error& e) {
       std::fprintf(stderr, "error: %s\n", e.what());
+      pending = std::move(turns.back().media);  // kept for the next try
       turns.pop_back();
       continue;
     }

@@ -58,3 +58,49 @@ test('run: a missing model folder fails with a message', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /model folder not found/);
 });
+
+test('run: /image and /audio attach media to the next message, as generate does', async () => {
+  const { encodeBmp, testPattern, sox } = await import('../lib/media.mjs');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oc-run-media-'));
+  try {
+    const img = path.join(dir, 'p.bmp');
+    fs.writeFileSync(img, encodeBmp(testPattern(96, 64, 3, 5), 96, 64));
+    const clip = path.join(dir, 'c.wav');
+    sox(['-n', '-r', '16000', '-c', '1', '-b', '16', clip, 'synth', '1', 'sine', '500']);
+    const input = [`/image ${img}`, 'What is this?', '/image missing-file.png', `/audio ${clip}`, 'And this?', ''].join('\n');
+    const r = spawnSync(binPath(), ['run', fixtureModel(MODEL), '--max-tokens', '6', '--temperature', '0', '--log-level', 'warn'], {
+      input,
+      encoding: 'utf8',
+      timeout: 60000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /cannot read missing-file\.png/);
+    // The same conversation through `generate`: its replies appear in the terminal output.
+    const spec = path.join(dir, 'm.json');
+    const turn1 = { role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'What is this?' }] };
+    fs.writeFileSync(spec, JSON.stringify({ messages: [turn1], images: [img] }));
+    const g1 = spawnSync(binPath(), ['generate', '--model', fixtureModel(MODEL), '--messages', spec, '--max-tokens', '6', '--json',
+      '--log-level', 'error'], { encoding: 'utf8', timeout: 60000 });
+    assert.equal(g1.status, 0, g1.stderr);
+    const reply1 = JSON.parse(g1.stdout.trim().split('\n').at(-1)).text;
+    fs.writeFileSync(spec, JSON.stringify({
+      messages: [turn1, { role: 'assistant', content: reply1 },
+        { role: 'user', content: [{ type: 'audio' }, { type: 'text', text: 'And this?' }] }],
+      images: [img],
+      audio: [clip],
+    }));
+    const g2 = spawnSync(binPath(), ['generate', '--model', fixtureModel(MODEL), '--messages', spec, '--max-tokens', '6', '--json',
+      '--log-level', 'error'], { encoding: 'utf8', timeout: 60000 });
+    assert.equal(g2.status, 0, g2.stderr);
+    const reply2 = JSON.parse(g2.stdout.trim().split('\n').at(-1)).text;
+    assert.ok(r.stdout.includes(reply1), `first reply ${JSON.stringify(reply1)} in ${JSON.stringify(r.stdout)}`);
+    assert.ok(r.stdout.includes(reply2), `second reply ${JSON.stringify(reply2)}`);
+    assert.match(r.stdout, /attached image/);
+    assert.match(r.stdout, /attached audio/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
