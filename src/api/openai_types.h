@@ -13,8 +13,22 @@
 namespace oc::api {
 
 struct ContentPart {
-  std::string type;  // "text" (media parts are rejected until their issues land)
+  std::string type;  // "text", "image_url", "input_audio"
   std::string text;
+  // image_url: `url` is a data: URI, an http(s):// or file:// URL, or (legacy `images` field
+  // only) bare base64; `detail` as sent ("auto", "low", "high"; it changes nothing).
+  std::string url;
+  std::string detail;
+  bool bare_base64 = false;  // legacy `images` entry that is not a data: URI
+  // input_audio: base64 `data` and the client's `format` ("wav", "mp3", ...).
+  std::string audio_data;
+  std::string audio_format;
+  // The request field this part came from, for error messages ("messages[1].content[0]",
+  // "images[2]").
+  std::string label;
+
+  bool is_image() const { return type == "image_url"; }
+  bool is_audio() const { return type == "input_audio"; }
 };
 
 struct ChatMessage {
@@ -50,6 +64,8 @@ struct ChatRequest {
   bool include_usage = false;     // stream_options.include_usage
   bool return_token_ids = false;  // extension: token ids of prompt and choices in the response
   std::string user;
+  int image_count = 0;  // image parts (legacy `images` included)
+  int audio_count = 0;  // input_audio parts
 };
 
 struct CompletionRequest {
@@ -72,15 +88,24 @@ struct CompletionRequest {
 struct ParseLimits {
   int max_n = 16;
   int max_stop = 16;
+  int max_images = 8;       // image parts per request (--max-images)
+  int max_audio_clips = 4;  // input_audio parts per request (--max-audio-clips)
 };
 
 // Parse + validate. Throw oc::Error: InvalidRequest (malformed JSON, wrong types, out-of-range
-// values, unknown fields: param names the field), Unsupported (an OpenAI field or content part
-// the server does not implement yet: param names it).
+// values, unknown fields, too many images or audio clips: param names the field), Unsupported (an
+// OpenAI field or content part the server does not implement: param names it). The legacy
+// top-level `images` array (base64 or data: URIs) becomes image parts appended, in order, to the
+// last user message (400 when there is none).
 ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits = {});
 CompletionRequest parse_completion_request(std::string_view body, const ParseLimits& limits = {});
 
-// The template context's `messages` for a chat request (system/developer -> "system").
+// The template context's `messages` for a chat request (system/developer -> "system"). Image parts
+// become {"type": "image"} and audio parts {"type": "audio"}: the chat template places one media
+// placeholder per part, in message and part order (the order of media_parts()).
 tmpl::Value messages_value(const std::vector<ChatMessage>& messages);
+
+// The media parts of a request in the order the template places them.
+std::vector<const ContentPart*> media_parts(const std::vector<ChatMessage>& messages);
 
 }  // namespace oc::api

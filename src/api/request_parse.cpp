@@ -9,6 +9,7 @@
 #include "api/openai_types.h"
 #include "common/error.h"
 #include "common/strings.h"
+#include "media/base64.h"
 
 namespace oc::api {
 namespace {
@@ -232,33 +233,99 @@ tmpl::Value to_value(const json& j) {
   }
 }
 
-ContentPart parse_part(const std::string& param, const json& v) {
+[[noreturn]] void missing(const std::string& param) {
+  invalid(param, "Missing required parameter: '" + param + "'.", "missing_required_parameter");
+}
+
+// {"type":"image_url","image_url":{"url": URL, "detail": "auto"|"low"|"high"}}; the URL may also be
+// given directly as the value of image_url.
+void parse_image_url(const std::string& param, const json& v, ContentPart& part) {
+  const std::string p = param + ".image_url";
+  if (v.is_string()) {
+    part.url = v.get<std::string>();
+  } else if (v.is_object()) {
+    for (const auto& [key, val] : v.items()) {
+      if (key == "url") {
+        part.url = get_string(p + ".url", val);
+      } else if (key == "detail") {
+        if (val.is_null()) continue;
+        part.detail = get_string(p + ".detail", val);
+        if (part.detail != "auto" && part.detail != "low" && part.detail != "high")
+          invalid(p + ".detail",
+                  "Invalid '" + p + ".detail': expected one of 'auto', 'low', 'high', but got '" + part.detail + "'.",
+                  "invalid_value");
+      } else {
+        unknown_field(p + "." + key);
+      }
+    }
+    if (!v.contains("url")) missing(p + ".url");
+  } else {
+    wrong_type(p, v, "an object with a 'url'");
+  }
+  if (part.url.empty()) invalid(p + ".url", "Invalid '" + p + ".url': the URL is empty.", "invalid_value");
+}
+
+// {"type":"input_audio","input_audio":{"data": base64, "format": "wav"|"mp3"|...}}
+void parse_input_audio(const std::string& param, const json& v, ContentPart& part) {
+  const std::string p = param + ".input_audio";
+  if (!v.is_object()) wrong_type(p, v, "an object with 'data' and 'format'");
+  for (const auto& [key, val] : v.items()) {
+    if (key == "data")
+      part.audio_data = get_string(p + ".data", val);
+    else if (key == "format")
+      part.audio_format = get_string(p + ".format", val);
+    else
+      unknown_field(p + "." + key);
+  }
+  if (!v.contains("data")) missing(p + ".data");
+  if (!v.contains("format")) missing(p + ".format");
+  if (part.audio_data.empty())
+    invalid(p + ".data", "Invalid '" + p + ".data': the audio data is empty.", "invalid_value");
+  if (part.audio_format.empty())
+    invalid(p + ".format", "Invalid '" + p + ".format': the format is empty (e.g. 'wav', 'mp3').", "invalid_value");
+}
+
+ContentPart parse_part(const std::string& param, const json& v, const std::string& role) {
   if (!v.is_object()) wrong_type(param, v, "an object");
   auto t = v.find("type");
-  if (t == v.end())
-    invalid(param + ".type", "Missing required parameter: '" + param + ".type'.", "missing_required_parameter");
+  if (t == v.end()) missing(param + ".type");
   ContentPart part;
   part.type = get_string(param + ".type", *t);
+  part.label = param;
+  const char* payload = nullptr;  // the member holding the part's value
   if (part.type == "text") {
-    for (const auto& [key, val] : v.items()) {
-      if (key == "type") continue;
-      if (key == "text")
-        part.text = get_string(param + ".text", val);
-      else
-        unknown_field(param + "." + key);
-    }
-    if (!v.contains("text"))
-      invalid(param + ".text", "Missing required parameter: '" + param + ".text'.", "missing_required_parameter");
-    return part;
+    payload = "text";
+  } else if (part.type == "image_url") {
+    payload = "image_url";
+  } else if (part.type == "input_audio") {
+    payload = "input_audio";
+  } else if (part.type == "file") {
+    unsupported(param, "'file' content parts are not supported");
+  } else if (part.type == "refusal") {
+    unsupported(param, "'refusal' content parts are not supported");
+  } else {
+    invalid(param + ".type",
+            "Invalid '" + param + ".type': expected one of 'text', 'image_url', 'input_audio', but got '" + part.type +
+                "'.",
+            "invalid_value");
   }
-  if (part.type == "image_url") unsupported(param, "image input ('image_url' content parts) is not supported yet");
-  if (part.type == "input_audio") unsupported(param, "audio input ('input_audio' content parts) is not supported yet");
-  if (part.type == "file") unsupported(param, "'file' content parts are not supported");
-  if (part.type == "refusal") unsupported(param, "'refusal' content parts are not supported");
-  invalid(
-      param + ".type",
-      "Invalid '" + param + ".type': expected one of 'text', 'image_url', 'input_audio', but got '" + part.type + "'.",
-      "invalid_value");
+  for (const auto& [key, val] : v.items()) {
+    if (key == "type") continue;
+    if (key != payload) unknown_field(param + "." + key);
+    if (part.type == "text")
+      part.text = get_string(param + ".text", val);
+    else if (part.type == "image_url")
+      parse_image_url(param, val, part);
+    else
+      parse_input_audio(param, val, part);
+  }
+  if (!v.contains(payload)) missing(param + "." + payload);
+  if ((part.is_image() || part.is_audio()) && role != "user")
+    invalid(param + ".type",
+            "Invalid '" + param + "': '" + part.type + "' content parts are only allowed in user messages, not in '" +
+                role + "' messages.",
+            "invalid_value");
+  return part;
 }
 
 ChatMessage parse_message(const std::string& param, const json& v) {
@@ -289,7 +356,7 @@ ChatMessage parse_message(const std::string& param, const json& v) {
       } else if (val.is_array()) {
         m.content_is_parts = true;
         for (size_t i = 0; i < val.size(); ++i)
-          m.parts.push_back(parse_part(p + "[" + std::to_string(i) + "]", val[i]));
+          m.parts.push_back(parse_part(p + "[" + std::to_string(i) + "]", val[i], m.role));
       } else {
         wrong_type(p, val, "a string or an array of content parts");
       }
@@ -315,12 +382,52 @@ ChatMessage parse_message(const std::string& param, const json& v) {
   return m;
 }
 
+// The older Python server's `images`: image parts appended, in order, to the last user message
+// (whose string content becomes a text part first).
+void attach_legacy_images(std::vector<ChatMessage>& messages, std::vector<ContentPart> images) {
+  ChatMessage* last_user = nullptr;
+  for (auto& m : messages)
+    if (m.role == "user") last_user = &m;
+  if (!last_user)
+    invalid("images", "Invalid 'images': the request has no user message to attach the images to.", "invalid_value");
+  if (!last_user->content_is_parts) {
+    last_user->content_is_parts = true;
+    if (!last_user->content.empty()) {
+      ContentPart text;
+      text.type = "text";
+      text.text = std::move(last_user->content);
+      last_user->parts.push_back(std::move(text));
+    }
+    last_user->content.clear();
+  }
+  for (auto& p : images) last_user->parts.push_back(std::move(p));
+}
+
+// Counts the media parts and enforces the per-request limits (the first part over a limit is named).
+void count_media(ChatRequest& r, const ParseLimits& limits) {
+  for (const ContentPart* p : media_parts(r.messages)) {
+    if (p->is_image() && ++r.image_count == limits.max_images + 1)
+      invalid(p->label,
+              "Too many images: this server accepts at most " + std::to_string(limits.max_images) +
+                  " images per request (--max-images); '" + p->label + "' is image " + std::to_string(r.image_count) +
+                  ".",
+              "too_many_images");
+    if (p->is_audio() && ++r.audio_count == limits.max_audio_clips + 1)
+      invalid(p->label,
+              "Too many audio clips: this server accepts at most " + std::to_string(limits.max_audio_clips) +
+                  " audio clips per request (--max-audio-clips); '" + p->label + "' is clip " +
+                  std::to_string(r.audio_count) + ".",
+              "too_many_audio_clips");
+  }
+}
+
 }  // namespace
 
 ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits) {
   json j = parse_body(body);
   ChatRequest r;
   bool has_model = false, has_messages = false;
+  std::vector<ContentPart> legacy_images;  // the legacy top-level `images` field
   for (const auto& [key, v] : j.items()) {
     if (v.is_null()) {
       // null means "default" for every optional field; required ones are checked below.
@@ -406,7 +513,17 @@ ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits)
     } else if (key == "metadata") {
       if (!v.is_object()) wrong_type(key, v, "an object");
     } else if (key == "images") {
-      unsupported(key, "image input ('images') is not supported yet");
+      if (!v.is_array()) wrong_type(key, v, "an array of base64 strings or data: URIs");
+      for (size_t i = 0; i < v.size(); ++i) {
+        const std::string p = "images[" + std::to_string(i) + "]";
+        ContentPart part;
+        part.type = "image_url";
+        part.label = p;
+        part.url = get_string(p, v[i]);
+        if (part.url.empty()) invalid(p, "Invalid '" + p + "': the image is empty.", "invalid_value");
+        part.bare_base64 = !media::is_data_uri(part.url);
+        legacy_images.push_back(std::move(part));
+      }
     } else if (key == "service_tier" || key == "functions" || key == "function_call" || key == "modalities" ||
                key == "audio" || key == "prediction" || key == "reasoning_effort" || key == "web_search_options") {
       unsupported(key, "'" + key + "' is not supported");
@@ -423,6 +540,8 @@ ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits)
             "empty_array");
   if (r.top_logprobs > 0 && !r.logprobs)
     invalid("top_logprobs", "Invalid 'top_logprobs': requires 'logprobs' to be true.", "invalid_value");
+  if (!legacy_images.empty()) attach_legacy_images(r.messages, std::move(legacy_images));
+  count_media(r, limits);
   return r;
 }
 
@@ -530,7 +649,14 @@ tmpl::Value messages_value(const std::vector<ChatMessage>& messages) {
       o.emplace_back("content", tmpl::Value(nullptr));
     } else if (m.content_is_parts) {
       tmpl::Array parts;
-      for (const auto& p : m.parts) parts.push_back(tmpl::Object{{"type", p.type}, {"text", p.text}});
+      for (const auto& p : m.parts) {
+        if (p.is_image())
+          parts.push_back(tmpl::Object{{"type", std::string("image")}});
+        else if (p.is_audio())
+          parts.push_back(tmpl::Object{{"type", std::string("audio")}});
+        else
+          parts.push_back(tmpl::Object{{"type", p.type}, {"text", p.text}});
+      }
       o.emplace_back("content", std::move(parts));
     } else {
       o.emplace_back("content", m.content);
@@ -540,6 +666,14 @@ tmpl::Value messages_value(const std::vector<ChatMessage>& messages) {
     if (!m.tool_calls.is_undefined()) o.emplace_back("tool_calls", m.tool_calls);
     out.push_back(std::move(o));
   }
+  return out;
+}
+
+std::vector<const ContentPart*> media_parts(const std::vector<ChatMessage>& messages) {
+  std::vector<const ContentPart*> out;
+  for (const auto& m : messages)
+    for (const auto& p : m.parts)
+      if (p.is_image() || p.is_audio()) out.push_back(&p);
   return out;
 }
 

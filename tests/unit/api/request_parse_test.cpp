@@ -103,11 +103,8 @@ TEST(ChatParse, UnsupportedFieldsAreNamed) {
             std::make_pair(ErrorKind::Unsupported, std::string("tools")));
   EXPECT_EQ(chat_error(chat(R"(,"response_format":{"type":"json_schema","json_schema":{}})")),
             std::make_pair(ErrorKind::Unsupported, std::string("response_format")));
-  EXPECT_EQ(chat_error(chat(R"(,"images":["AAAA"])")), std::make_pair(ErrorKind::Unsupported, std::string("images")));
-  EXPECT_EQ(
-      chat_error(
-          R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})"),
-      std::make_pair(ErrorKind::Unsupported, std::string("messages[0].content[0]")));
+  EXPECT_EQ(chat_error(R"({"model":"m","messages":[{"role":"user","content":[{"type":"file","file":{}}]}]})"),
+            std::make_pair(ErrorKind::Unsupported, std::string("messages[0].content[0]")));
 }
 
 TEST(ChatParse, MessagesValueMapsDeveloperToSystem) {
@@ -117,6 +114,172 @@ TEST(ChatParse, MessagesValueMapsDeveloperToSystem) {
   ASSERT_TRUE(v.is_array());
   EXPECT_EQ(v.as_array()[0].get("role").as_string(), "system");
   EXPECT_EQ(v.as_array()[1].get("content").as_string(), "hi");
+}
+
+// ---- media content parts ----
+
+namespace {
+
+std::string user_parts(const std::string& parts, const std::string& extra = "") {
+  return R"({"model":"m","messages":[{"role":"user","content":[)" + parts + "]}]" + extra + "}";
+}
+
+const char* kImagePart = R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}})";
+const char* kAudioPart = R"({"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}})";
+
+std::vector<std::string> template_types(const tmpl::Value& messages, size_t index) {
+  std::vector<std::string> out;
+  for (const auto& p : messages.as_array()[index].get("content").as_array()) out.push_back(p.get("type").as_string());
+  return out;
+}
+
+}  // namespace
+
+TEST(ChatMedia, ImageAndAudioParts) {
+  ChatRequest r = parse_chat_request(user_parts(
+      std::string(R"({"type":"text","text":"what is this?"},)") + kImagePart + "," +
+      R"({"type":"image_url","image_url":{"url":"https://example.com/a.png","detail":"low"}},)" + kAudioPart));
+  EXPECT_EQ(r.image_count, 2);
+  EXPECT_EQ(r.audio_count, 1);
+  const auto& parts = r.messages[0].parts;
+  ASSERT_EQ(parts.size(), 4u);
+  EXPECT_TRUE(parts[1].is_image());
+  EXPECT_EQ(parts[1].url, "data:image/png;base64,AAAA");
+  EXPECT_FALSE(parts[1].bare_base64);
+  EXPECT_EQ(parts[1].label, "messages[0].content[1]");
+  EXPECT_EQ(parts[2].detail, "low");
+  EXPECT_TRUE(parts[3].is_audio());
+  EXPECT_EQ(parts[3].audio_data, "AAAA");
+  EXPECT_EQ(parts[3].audio_format, "wav");
+  EXPECT_EQ(parts[3].label, "messages[0].content[3]");
+
+  tmpl::Value v = messages_value(r.messages);
+  EXPECT_EQ(template_types(v, 0), (std::vector<std::string>{"text", "image", "image", "audio"}));
+  auto media = media_parts(r.messages);
+  ASSERT_EQ(media.size(), 3u);
+  EXPECT_EQ(media[0]->label, "messages[0].content[1]");
+  EXPECT_EQ(media[2]->label, "messages[0].content[3]");
+}
+
+TEST(ChatMedia, ImageUrlAsString) {
+  ChatRequest r = parse_chat_request(user_parts(R"({"type":"image_url","image_url":"data:image/jpeg;base64,/9j/"})"));
+  EXPECT_EQ(r.messages[0].parts[0].url, "data:image/jpeg;base64,/9j/");
+}
+
+TEST(ChatMedia, OrderAcrossMessages) {
+  ChatRequest r = parse_chat_request(
+      std::string(R"({"model":"m","messages":[{"role":"user","content":[)") + kAudioPart + "," + kImagePart +
+      R"(]},{"role":"assistant","content":"ok"},{"role":"user","content":[)" + kImagePart + "]}]}");
+  auto media = media_parts(r.messages);
+  ASSERT_EQ(media.size(), 3u);
+  EXPECT_EQ(media[0]->label, "messages[0].content[0]");
+  EXPECT_TRUE(media[0]->is_audio());
+  EXPECT_EQ(media[1]->label, "messages[0].content[1]");
+  EXPECT_EQ(media[2]->label, "messages[2].content[0]");
+}
+
+TEST(ChatMedia, PartErrorsNameTheField) {
+  auto err = [](const std::string& part) { return chat_error(user_parts(part)); };
+  const auto bad = ErrorKind::InvalidRequest;
+  EXPECT_EQ(err(R"({"type":"image_url"})"), std::make_pair(bad, std::string("messages[0].content[0].image_url")));
+  EXPECT_EQ(err(R"({"type":"image_url","image_url":{}})"),
+            std::make_pair(bad, std::string("messages[0].content[0].image_url.url")));
+  EXPECT_EQ(err(R"({"type":"image_url","image_url":{"url":""}})"),
+            std::make_pair(bad, std::string("messages[0].content[0].image_url.url")));
+  EXPECT_EQ(err(R"({"type":"image_url","image_url":{"url":5}})"),
+            std::make_pair(bad, std::string("messages[0].content[0].image_url.url")));
+  EXPECT_EQ(err(R"({"type":"image_url","image_url":{"url":"x","detail":"ultra"}})"),
+            std::make_pair(bad, std::string("messages[0].content[0].image_url.detail")));
+  EXPECT_EQ(err(R"({"type":"image_url","image_url":{"url":"x","size":1}})"),
+            std::make_pair(bad, std::string("messages[0].content[0].image_url.size")));
+  EXPECT_EQ(err(R"({"type":"image_url","image_url":{"url":"x"},"text":"t"})"),
+            std::make_pair(bad, std::string("messages[0].content[0].text")));
+  EXPECT_EQ(err(R"({"type":"input_audio","input_audio":{"data":"AAAA"}})"),
+            std::make_pair(bad, std::string("messages[0].content[0].input_audio.format")));
+  EXPECT_EQ(err(R"({"type":"input_audio","input_audio":{"format":"wav"}})"),
+            std::make_pair(bad, std::string("messages[0].content[0].input_audio.data")));
+  EXPECT_EQ(err(R"({"type":"input_audio","input_audio":{"data":"","format":"wav"}})"),
+            std::make_pair(bad, std::string("messages[0].content[0].input_audio.data")));
+  EXPECT_EQ(err(R"({"type":"input_audio","input_audio":"AAAA"})"),
+            std::make_pair(bad, std::string("messages[0].content[0].input_audio")));
+  EXPECT_EQ(err(R"({"type":"video_url","video_url":{}})"),
+            std::make_pair(bad, std::string("messages[0].content[0].type")));
+}
+
+TEST(ChatMedia, MediaOnlyInUserMessages) {
+  EXPECT_EQ(chat_error(std::string(R"({"model":"m","messages":[{"role":"system","content":[)") + kImagePart + "]}]}"),
+            std::make_pair(ErrorKind::InvalidRequest, std::string("messages[0].content[0].type")));
+  EXPECT_EQ(chat_error(std::string(R"({"model":"m","messages":[{"role":"user","content":"a"},)") +
+                       R"({"role":"assistant","content":[)" + kAudioPart + "]}]}"),
+            std::make_pair(ErrorKind::InvalidRequest, std::string("messages[1].content[0].type")));
+}
+
+TEST(ChatMedia, PerRequestLimits) {
+  ParseLimits limits;
+  limits.max_images = 2;
+  limits.max_audio_clips = 1;
+  std::string three = std::string(kImagePart) + "," + kImagePart + "," + kImagePart;
+  try {
+    parse_chat_request(user_parts(three), limits);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidRequest);
+    EXPECT_EQ(e.param(), "messages[0].content[2]");
+    EXPECT_EQ(e.code(), "too_many_images");
+    EXPECT_NE(std::string(e.what()).find("at most 2 images"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(parse_chat_request(user_parts(std::string(kImagePart) + "," + kImagePart), limits));
+  try {
+    parse_chat_request(user_parts(std::string(kAudioPart) + "," + kAudioPart), limits);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.param(), "messages[0].content[1]");
+    EXPECT_EQ(e.code(), "too_many_audio_clips");
+  }
+  // The legacy field counts too.
+  try {
+    parse_chat_request(user_parts(std::string(kImagePart) + "," + kImagePart, R"(,"images":["AAAA"])"), limits);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.param(), "images[0]");
+  }
+}
+
+TEST(ChatMedia, LegacyImagesGoToTheLastUserMessage) {
+  ChatRequest r = parse_chat_request(
+      R"({"model":"m","messages":[{"role":"user","content":"first"},{"role":"assistant","content":"ok"},)"
+      R"({"role":"user","content":"describe"}],"images":["iVBORw0KGgo=","data:image/png;base64,iVBORw0KGgo="]})");
+  EXPECT_EQ(r.image_count, 2);
+  EXPECT_FALSE(r.messages[0].content_is_parts);
+  const ChatMessage& last = r.messages[2];
+  ASSERT_TRUE(last.content_is_parts);
+  ASSERT_EQ(last.parts.size(), 3u);
+  EXPECT_EQ(last.parts[0].type, "text");
+  EXPECT_EQ(last.parts[0].text, "describe");
+  EXPECT_TRUE(last.parts[1].is_image());
+  EXPECT_TRUE(last.parts[1].bare_base64);
+  EXPECT_EQ(last.parts[1].label, "images[0]");
+  EXPECT_FALSE(last.parts[2].bare_base64);
+  EXPECT_EQ(last.parts[2].label, "images[1]");
+  tmpl::Value v = messages_value(r.messages);
+  EXPECT_EQ(template_types(v, 2), (std::vector<std::string>{"text", "image", "image"}));
+  // Key order does not matter, parts are appended after existing ones, an empty list is nothing.
+  r = parse_chat_request(std::string(R"({"images":["AAAA"],"model":"m","messages":[{"role":"user","content":[)") +
+                         kAudioPart + "]}]}");
+  ASSERT_EQ(r.messages[0].parts.size(), 2u);
+  EXPECT_TRUE(r.messages[0].parts[0].is_audio());
+  EXPECT_TRUE(r.messages[0].parts[1].is_image());
+  EXPECT_EQ(parse_chat_request(chat(R"(,"images":[])")).image_count, 0);
+  EXPECT_EQ(parse_chat_request(chat(R"(,"images":null)")).image_count, 0);
+}
+
+TEST(ChatMedia, LegacyImagesErrors) {
+  EXPECT_EQ(chat_error(R"({"model":"m","messages":[{"role":"system","content":"s"}],"images":["AAAA"]})"),
+            std::make_pair(ErrorKind::InvalidRequest, std::string("images")));
+  EXPECT_EQ(chat_error(chat(R"(,"images":"AAAA")")), std::make_pair(ErrorKind::InvalidRequest, std::string("images")));
+  EXPECT_EQ(chat_error(chat(R"(,"images":[1])")), std::make_pair(ErrorKind::InvalidRequest, std::string("images[0]")));
+  EXPECT_EQ(chat_error(chat(R"(,"images":["AAAA",""])")),
+            std::make_pair(ErrorKind::InvalidRequest, std::string("images[1]")));
 }
 
 TEST(CompletionParse, PromptForms) {
