@@ -75,6 +75,9 @@ HttpResponse http_request(const HttpRequest& req, const BodySink& sink) {
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, req.connect_timeout_s);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, req.stall_timeout_s);
+  if (req.timeout_s > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT, req.timeout_s);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "onnx-chat (hub client; huggingface_hub-compatible cache)");
@@ -98,6 +101,8 @@ HttpResponse http_request(const HttpRequest& req, const BodySink& sink) {
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   char* eff = nullptr;
   if (curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff) response.effective_url = eff;
+  char* redirect = nullptr;
+  if (curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK && redirect) response.redirect_url = redirect;
   if (rc != CURLE_OK) {
     if (t.aborted_by_sink) throw TransportError("transfer stopped");
     std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);

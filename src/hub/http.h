@@ -1,5 +1,6 @@
 // A small blocking HTTP client over libcurl (kept out of this header): GET / HEAD with headers,
-// redirects on or off, a byte-range start, and the body streamed to a sink.
+// redirects on or off, a byte-range start, and the body streamed to a sink. Only http:// and
+// https:// URLs are fetched (redirects included).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,7 @@ struct HttpRequest {
   bool follow_redirects = true;
   long connect_timeout_s = 10;
   long stall_timeout_s = 60;      // abort when no byte arrives for this long
+  long timeout_s = 0;             // > 0: abort the whole transfer after this long
   std::uint64_t range_start = 0;  // > 0: "Range: bytes=N-"
 };
 
@@ -27,6 +29,7 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  // of the last response, names lower-cased
   std::string body;                            // error bodies, and whole bodies when there is no sink
   std::string effective_url;
+  std::string redirect_url;  // where a 3xx points (absolute), when redirects are not followed
 
   std::string header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
