@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -39,6 +40,14 @@ int serve(const Options& o) {
   so.cors_origins = o.cors_origins;
   so.max_body_bytes = o.max_body_bytes;
   so.http_threads = o.http_threads > 0 ? static_cast<size_t>(o.http_threads) : 64;
+  const models::MediaOptions media = media_options(o);
+  so.media.max_images = std::max(0, o.max_images);
+  so.media.max_audio_clips = std::max(0, o.max_audio_clips);
+  so.media.image = media.image;
+  so.media.audio = media.audio;
+  so.media.url_allow = o.media_url_allow;
+  so.media.file_allow = o.media_file_allow;
+  so.media.fetch_timeout_s = o.media_fetch_timeout > 0 ? o.media_fetch_timeout : 10;
   api::ServerOptions copy = so;
   api::ApiServer server(std::move(copy));
   int port = server.bind();
@@ -117,6 +126,11 @@ RegisterCommand reg{{"serve", "serve the OpenAI-compatible HTTP API", [](CLI::Ap
                                             "port",         "api-key",          "cors-origins",     "max-body-bytes",
                                             "http-threads", "shutdown-timeout", "queue-size",       "parallel",
                                             "context",      "log-level"});
+                       // media input
+                       add_options(
+                           cmd, o,
+                           {"max-images", "max-audio-clips", "max-image-pixels", "max-audio-seconds", "max-media-mb",
+                            "encoder-cache-mb", "media-url-allow", "media-file-allow", "media-fetch-timeout"});
                        return [&o] { return serve(o); };
                      }}};
 

@@ -25,6 +25,21 @@ hub::ResolveOptions resolve_options(const Options& o) {
   return ro;
 }
 
+models::MediaOptions media_options(const Options& o) {
+  if (o.max_media_mb <= 0 || o.max_audio_seconds <= 0 || o.encoder_cache_mb < 0 || o.max_image_pixels == 0)
+    throw Error(ErrorKind::InvalidRequest,
+                "--max-media-mb, --max-audio-seconds and --max-image-pixels must be positive, --encoder-cache-mb "
+                "zero or more");
+  models::MediaOptions m;
+  const auto bytes = static_cast<uint64_t>(o.max_media_mb * 1048576.0);
+  m.image.max_pixels = o.max_image_pixels;
+  m.image.max_bytes = bytes;
+  m.audio.max_seconds = o.max_audio_seconds;
+  m.audio.max_bytes = bytes;
+  m.encoder_cache_bytes = static_cast<size_t>(o.encoder_cache_mb * 1048576.0);
+  return m;
+}
+
 LoadedEngine load_engine(const Options& o) {
   if (o.model.empty())
     throw Error(ErrorKind::InvalidRequest, "no model given: pass --model FOLDER or a hub repo id (or ONNX_CHAT_MODEL)");
@@ -44,6 +59,7 @@ LoadedEngine load_engine(const Options& o) {
   lo.session.provider = o.provider;
   lo.session.device_id = o.device_id;
   lo.session.intra_op_threads = o.threads;
+  lo.media = media_options(o);
   auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<models::Model> model = models::load_model(resolved.folder, lo);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -6,6 +6,7 @@
 
 #include "engine/engine.h"
 #include "hub/resolve.h"
+#include "models/family.h"
 #include "options.h"
 
 namespace oc::app {
@@ -18,6 +19,10 @@ struct LoadedEngine {
 // --model as a local folder or a hub repo id (org/name[@rev][/PRESET], or a cached model's name):
 // the hub layer resolves it to a folder, downloading what the preset needs. Throws oc::Error.
 LoadedEngine load_engine(const Options& options);
+
+// Media limits and the encoder cache from --max-image-pixels, --max-audio-seconds, --max-media-mb,
+// --encoder-cache-mb. Throws oc::Error(InvalidRequest) for negative values.
+models::MediaOptions media_options(const Options& options);
 
 // The hub resolution options the command line gives (preset, revision, modalities, cache, download
 // settings), with progress on stderr.

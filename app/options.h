@@ -33,6 +33,16 @@ struct Options {
   size_t max_body_bytes = 64u << 20;
   int http_threads = 64;
   int shutdown_timeout = 10;  // seconds in-flight requests may take to finish on SIGINT/SIGTERM
+  // media input
+  int max_images = 8;                         // image parts per request
+  int max_audio_clips = 4;                    // audio parts per request
+  uint64_t max_image_pixels = 40'000'000;     // width x height, from the header
+  double max_audio_seconds = 600;             // one clip (chat) or upload (transcriptions)
+  double max_media_mb = 32;                   // encoded size of one image or audio clip
+  double encoder_cache_mb = 512;              // encoder outputs kept for reuse; 0: off
+  std::vector<std::string> media_url_allow;   // hosts http(s) image URLs may name; "*": any
+  std::vector<std::string> media_file_allow;  // folders file:// image URLs may name
+  int media_fetch_timeout = 10;               // seconds per image URL
   // engine
   int queue_size = 64;
   int parallel = 4;

@@ -395,6 +395,9 @@ void handle_chat_completions(const HandlerContext& ctx, const HttpRequest& req, 
   ChatRequest cr = parse_chat_request(req.body, ctx.limits);
   check_model_name(cr.model, ctx.served);
   const models::Model& model = ctx.engine->model();
+  const std::vector<const ContentPart*> parts = media_parts(cr.messages);
+  check_modalities(model, parts);
+  std::vector<models::MediaInput> media = resolve_media(parts, ctx.media);
   std::string text = render_chat_prompt(model, messages_value(cr.messages));
 
   Job job;
@@ -411,7 +414,12 @@ void handle_chat_completions(const HandlerContext& ctx, const HttpRequest& req, 
 
   engine::GenerationRequest gr;
   gr.id = job.id;
-  gr.prompt = model.process(text);
+  try {
+    gr.prompt = model.process(text, media);
+  } catch (const Error& e) {
+    throw label_media_error(e, media);
+  }
+  media.clear();  // not needed past the processor
   if (job.return_token_ids) job.prompt_ids = gr.prompt.ids;
   gr.sampling = sampling_params(cr.sampling);
   gr.max_tokens = cr.max_tokens;

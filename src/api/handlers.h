@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "api/http_server.h"
+#include "api/media_input.h"
 #include "api/metrics.h"
 #include "api/model_names.h"
 #include "api/openai_types.h"
@@ -15,6 +16,7 @@ struct HandlerContext {
   std::shared_ptr<engine::Engine> engine;  // never null
   ServedName served;
   ParseLimits limits;
+  MediaPolicy media;
   ApiMetrics* metrics = nullptr;
 };
 
@@ -23,6 +25,8 @@ struct HandlerContext {
 // error event.
 void handle_chat_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res);
 void handle_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res);
+// POST /v1/audio/transcriptions (translate = false) and /v1/audio/translations (true).
+void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res, bool translate);
 
 // Throws NotFound (code model_not_found) unless `name` names the served model.
 void check_model_name(const std::string& name, const ServedName& served);

@@ -14,11 +14,20 @@ namespace oc::api {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// One field of a multipart/form-data body.
+struct FormField {
+  std::string name;
+  std::string filename;  // "" for a plain field
+  std::string content_type;
+  std::string data;
+};
+
 struct HttpRequest {
   std::string method;
   std::string path;
   Headers headers;
-  std::string body;
+  std::string body;                      // empty for multipart/form-data: see form
+  std::vector<FormField> form;           // multipart/form-data fields (ordered by name)
   std::vector<std::string> path_params;  // regex captures of the route pattern, in order
   std::string remote;                    // "addr:port" of the client
   // Polls whether the client still has the connection open (false once it hung up). Cheap enough

@@ -161,6 +161,7 @@ class HttplibServer final : public HttpServer {
     auto h = [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
       HttpRequest r = convert(req);
       r.body = req.body;
+      for (const auto& [name, f] : req.files) r.form.push_back({f.name, f.filename, f.content_type, f.content});
       const int local_port = req.local_port, remote_port = req.remote_port;
       auto fd = std::make_shared<int>(-2);
       r.client_connected = [fd, local_port, remote_port] {

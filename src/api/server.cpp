@@ -94,7 +94,9 @@ struct ApiServer::Impl {
                           ? "Incorrect API key provided. Pass the server's key as 'Authorization: Bearer KEY'."
                           : "You didn't provide an API key. Pass it as 'Authorization: Bearer KEY'.",
                       "", "invalid_api_key");
-        if (options.max_body_bytes && req.body.size() > options.max_body_bytes)
+        size_t body_bytes = req.body.size();
+        for (const auto& f : req.form) body_bytes += f.data.size();
+        if (options.max_body_bytes && body_bytes > options.max_body_bytes)
           throw Error(ErrorKind::TooLarge,
                       "request body exceeds the server's limit of " + std::to_string(options.max_body_bytes) +
                           " bytes (--max-body-bytes)",
@@ -119,6 +121,9 @@ struct ApiServer::Impl {
       if (!c.note.empty()) o["note"] = c.note;
       components.push_back(o);
     }
+    json modalities = json::object();
+    for (auto m : {models::Modality::Text, models::Modality::Image, models::Modality::Audio})
+      modalities[models::modality_name(m)] = {{"supported", e.model().supports(m)}, {"loaded", e.model().loaded(m)}};
     ServedName s = served(e);
     json entry = {{"id", id},
                   {"object", "model"},
@@ -128,6 +133,7 @@ struct ApiServer::Impl {
                   {"family", info.family},
                   {"preset", s.preset},
                   {"context_length", e.context_length()},
+                  {"modalities", modalities},
                   {"components", components}};
     if (!s.repo_id.empty()) entry["repo_id"] = s.repo_id;
     return entry;
@@ -171,6 +177,14 @@ struct ApiServer::Impl {
                 wrap("completions", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
                   handle_completions(context(e), req, res);
                 }));
+    http->route("POST", "/v1/audio/transcriptions",
+                wrap("transcriptions", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
+                  handle_transcriptions(context(e), req, res, false);
+                }));
+    http->route("POST", "/v1/audio/translations",
+                wrap("translations", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
+                  handle_transcriptions(context(e), req, res, true);
+                }));
     http->route("GET", "/", wrap("webui", false, false, [](const HttpRequest&, HttpResponse& res, const auto&) {
                   res.content_type = "text/html; charset=utf-8";
                   res.body = std::string(web_ui_html());
@@ -186,6 +200,9 @@ struct ApiServer::Impl {
     c.engine = e;
     c.served = served(*e);
     c.limits.max_n = options.max_n;
+    c.limits.max_images = options.media.max_images;
+    c.limits.max_audio_clips = options.media.max_audio_clips;
+    c.media = options.media;
     c.metrics = &metrics;
     return c;
   }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "api/media_input.h"
 #include "engine/engine.h"
 
 namespace oc::api {
@@ -19,6 +20,7 @@ struct ServerOptions {
   size_t http_threads = 64;
   std::string repo_id;  // the served model's hub repo id, when known (model names)
   int max_n = 16;       // choices per request
+  MediaPolicy media;    // image and audio input: limits and allowed sources
 };
 
 class ApiServer {
