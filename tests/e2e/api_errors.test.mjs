@@ -93,9 +93,10 @@ describe('bad input without an API key', () => {
     assertErrorShape(await chat({ ...OK_BODY, response_format: { type: 'json_schema', json_schema: {} } }), 400, {
       param: 'response_format',
     });
-    const image = { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } };
-    assertErrorShape(await chat({ ...OK_BODY, messages: [{ role: 'user', content: [image] }] }), 400, {
+    const file = { type: 'file', file: { file_id: 'x' } };
+    assertErrorShape(await chat({ ...OK_BODY, messages: [{ role: 'user', content: [file] }] }), 400, {
       param: 'messages[0].content[0]',
+      code: 'unsupported_parameter',
     });
     await assertStillServing(server);
   });
