@@ -1,7 +1,7 @@
 // Time to first token of a one-image chat request: `onnx-chat serve` (OpenAI request with the image
 // as a data URI, max_tokens 1, measured on the client) against transformers.js (processor on the
 // same JPEG bytes + generate() with max_new_tokens 1, in process), on the same model folder.
-// Every round uses a fresh image (one pixel differs), so the server's encoder cache cannot help;
+// Every round uses a fresh image, so the server's encoder cache cannot help;
 // then a second turn about the round's image shows the cache: the server reports it in `timings`.
 //   node bench/media_ttft.mjs --bin build/onnx-chat --model DIR [--reps 5] [--port 18433]
 //        [--width 1600 --height 1200] [--dtype decoder_model_merged=q4,embed_tokens=quantized,...]
@@ -31,7 +31,7 @@ for (const item of (args.dtype ??
 }
 const QUESTION = 'What is in this picture?';
 
-// A photo-like JPEG: smooth gradients plus texture; `k` changes one pixel.
+// A photo-like JPEG: smooth gradients plus texture; `k` shifts the texture (a new image each time).
 async function jpeg(k) {
   const px = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; ++y)
@@ -39,10 +39,8 @@ async function jpeg(k) {
       const i = 3 * (y * width + x);
       px[i] = (x * 255) / width;
       px[i + 1] = (y * 255) / height;
-      px[i + 2] = 128 + 100 * Math.sin((x + y) / 13);
+      px[i + 2] = 128 + 100 * Math.sin((x + y + 5 * k) / 13);
     }
-  px[0] = k & 255;
-  px[1] = (k >> 8) & 255;
   return sharp(px, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
@@ -88,6 +86,7 @@ for (let k = 0; k <= reps; ++k) {
   serverFirst.push(first.ms);
   serverSecond.push(second.ms);
   encodeMs.push(first.body.timings?.encode_image_ms ?? NaN);
+  if (process.env.BENCH_VERBOSE) console.error(JSON.stringify(first.body.timings), JSON.stringify(second.body.timings));
   hits += second.body.timings?.media_cache_hits ?? 0;
   encodedSecond += second.body.timings?.media_encoded ?? 0;
 }
