@@ -735,6 +735,7 @@ AudioFeatures LogMelExtractor::operator()(std::span<const float> samples) const 
   }
   std::vector<std::exception_ptr> errors(jobs.size());
   std::vector<std::thread> pool;
+  pool.reserve(jobs.size());  // emplace_back below can then only fail to start a thread
   auto work = [&](size_t i) {
     try {
       im.run(jobs[i]);
@@ -746,7 +747,7 @@ AudioFeatures LogMelExtractor::operator()(std::span<const float> samples) const 
   for (; started < jobs.size(); ++started) {
     try {
       pool.emplace_back(work, started);
-    } catch (const std::system_error&) {
+    } catch (...) {
       break;  // no more threads: the calling thread does the rest
     }
   }
