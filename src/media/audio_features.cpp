@@ -675,6 +675,7 @@ LogMelExtractor::LogMelExtractor(const AudioFeatureConfig& config, const LogMelO
                           : std::nextafter(p.floor_value, std::numeric_limits<float>::infinity());
 
 #if defined(OC_LOGMEL_X86)
+  __builtin_cpu_init();  // in case this runs in a static initializer before libgcc's
   if (options.allow_avx2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) im.kernel = kernel_avx2;
 #endif
   im.threads = std::max(0, options.threads);
