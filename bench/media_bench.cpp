@@ -1,4 +1,4 @@
-// Media layer benchmarks: image decode + preprocess of a 4000x3000 JPEG, log-mel of 30 s audio,
+// Media layer benchmarks: image decode + preprocess of a 4000x3000 JPEG, log-mel of 30 s and 5 s audio,
 // resampling.   build/media_bench [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
 
@@ -102,12 +102,27 @@ void BM_PreprocessAntialiased4000x3000(benchmark::State& state) {
 }
 BENCHMARK(BM_PreprocessAntialiased4000x3000)->Unit(benchmark::kMillisecond);
 
-void BM_LogMel30s(benchmark::State& state) {
-  const oc::media::LogMelExtractor extract(oc::media::AudioFeatureConfig{});
-  const auto audio = tone(30.0, 16000);
+// Log-mel of a clip: args seconds, threads (0 = automatic, 1 = the calling thread), AVX2 allowed.
+// Wall-clock time (the threaded runs use more CPU than the calling thread's).
+void BM_LogMel(benchmark::State& state) {
+  oc::media::LogMelOptions options;
+  options.threads = static_cast<int>(state.range(1));
+  options.allow_avx2 = state.range(2) != 0;
+  const oc::media::LogMelExtractor extract(oc::media::AudioFeatureConfig{}, options);
+  const auto audio = tone(static_cast<double>(state.range(0)), 16000);
   for (auto _ : state) benchmark::DoNotOptimize(extract(audio));
+  state.counters["frames"] = static_cast<double>(extract.frame_count(static_cast<int64_t>(audio.size())));
 }
-BENCHMARK(BM_LogMel30s)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LogMel)
+    ->ArgNames({"s", "threads", "avx2"})
+    ->Args({30, 1, 1})
+    ->Args({30, 0, 1})
+    ->Args({5, 1, 1})
+    ->Args({5, 0, 1})
+    ->Args({30, 1, 0})
+    ->Args({5, 1, 0})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_Resample30s48kTo16k(benchmark::State& state) {
   const auto audio = tone(30.0, 48000);

@@ -72,6 +72,16 @@ struct AudioFeatures {
   std::vector<uint8_t> mask;
 };
 
+// How LogMelExtractor runs (never what it computes, beyond float rounding).
+struct LogMelOptions {
+  // Worker threads for one clip: 0 = automatic (up to the hardware threads, only for clips of at
+  // least 1024 frames, about 10 s, and at least 512 frames per thread); 1 = the calling thread.
+  int threads = 0;
+  // Use the AVX2+FMA kernel where the CPU has it (the result then follows ONNX Runtime's float
+  // GEMM, which uses FMA, more closely); false: the baseline kernel (for tests).
+  bool allow_avx2 = true;
+};
+
 // The log-mel front end, exactly as transformers.js' Gemma3nAudioFeatureExtractor: truncate to
 // max_samples, right-pad to a multiple of pad_to_multiple_of, frames of frame_length every
 // hop_length (no centering; frames = 1 + (n - frame_length) / hop), HTK pre-emphasis inside each
@@ -80,7 +90,7 @@ struct AudioFeatures {
 // (the reference throws). Thread-safe after construction; reuse one per config.
 class LogMelExtractor {
  public:
-  explicit LogMelExtractor(const AudioFeatureConfig& config);
+  explicit LogMelExtractor(const AudioFeatureConfig& config, const LogMelOptions& options = {});
   ~LogMelExtractor();
   LogMelExtractor(const LogMelExtractor&) = delete;
   LogMelExtractor& operator=(const LogMelExtractor&) = delete;

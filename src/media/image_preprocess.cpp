@@ -21,8 +21,11 @@ namespace {
 constexpr int kShift = 12;
 constexpr int kScale = 1 << kShift;
 
-// Reference (sharp affine, bilinear). Writes the result as uint8 RGB.
-void resize_reference_bilinear(const Image& in, uint32_t ow, uint32_t oh, uint8_t* out) {
+// Reference (sharp affine, bilinear). Writes each output row as uint8 RGB to row_dst(y), then
+// calls row_done(y, row) (preprocess_into converts rows straight into its planes, without a
+// whole resized image).
+template <typename RowDst, typename RowDone>
+void resize_reference_bilinear(const Image& in, uint32_t ow, uint32_t oh, RowDst row_dst, RowDone row_done) {
   const size_t w = in.width, h = in.height;
   const double sx = static_cast<double>(ow) / static_cast<double>(w);
   const double sy = static_cast<double>(oh) / static_cast<double>(h);
@@ -51,7 +54,7 @@ void resize_reference_bilinear(const Image& in, uint32_t ow, uint32_t oh, uint8_
     const uint8_t* row0 = y0 >= 0 && static_cast<size_t>(y0) < h ? src + static_cast<size_t>(y0) * w * 3 : nullptr;
     const uint8_t* row1 =
         y0 + 1 >= 0 && static_cast<size_t>(y0 + 1) < h ? src + static_cast<size_t>(y0 + 1) * w * 3 : nullptr;
-    uint8_t* dst = out + static_cast<size_t>(y) * ow * 3;
+    uint8_t* dst = row_dst(y);
     for (uint32_t x = 0; x < ow; ++x) {
       const int32_t X = cols[x].fx;
       const int32_t c4 = (X * fy) >> kShift;
@@ -70,6 +73,7 @@ void resize_reference_bilinear(const Image& in, uint32_t ow, uint32_t oh, uint8_
         dst[x * 3 + c] = static_cast<uint8_t>((v + (kScale >> 1)) >> kShift);
       }
     }
+    row_done(y, dst);
   }
 }
 
@@ -243,7 +247,10 @@ Image resize_image(const Image& image, uint32_t width, uint32_t height, int resa
   } else {
     // transformers.js maps bilinear, box and hamming to sharp's bilinear affine; bicubic and
     // lanczos differ in the reference (not used by the supported models): bilinear stands in.
-    resize_reference_bilinear(image, width, height, out.rgb.data());
+    uint8_t* rgb = out.rgb.data();
+    resize_reference_bilinear(
+        image, width, height, [&](uint32_t y) { return rgb + static_cast<size_t>(y) * width * 3; },
+        [](uint32_t, const uint8_t*) {});
   }
   return out;
 }
@@ -268,21 +275,29 @@ void preprocess_into(const Image& image, const ImageProcessorConfig& config, flo
       lut[c][v] = static_cast<float>(x);
     }
   }
-  const Image* src = &image;
-  Image resized;
-  if (ow != image.width || oh != image.height) {
-    resized = resize_image(image, ow, oh, config.resample, config.method);
-    src = &resized;
-  }
   const size_t plane = static_cast<size_t>(ow) * oh;
-  const uint8_t* p = src->rgb.data();
-  float* r = out;
-  float* g = out + plane;
-  float* b = out + 2 * plane;
-  for (size_t i = 0; i < plane; ++i) {
-    r[i] = lut[0][p[i * 3]];
-    g[i] = lut[1][p[i * 3 + 1]];
-    b[i] = lut[2][p[i * 3 + 2]];
+  // Interleaved RGB pixels [first, first + count) into the planes.
+  auto to_planes = [&](const uint8_t* p, size_t first, size_t count) {
+    float* r = out + first;
+    float* g = out + plane + first;
+    float* b = out + 2 * plane + first;
+    for (size_t i = 0; i < count; ++i) {
+      r[i] = lut[0][p[i * 3]];
+      g[i] = lut[1][p[i * 3 + 1]];
+      b[i] = lut[2][p[i * 3 + 2]];
+    }
+  };
+  if (ow == image.width && oh == image.height) {
+    to_planes(image.rgb.data(), 0, plane);
+  } else if (config.method == ResizeMethod::Reference && config.resample != 0) {
+    // The default path: one resized row at a time, no intermediate image.
+    std::vector<uint8_t> row(static_cast<size_t>(ow) * 3);
+    resize_reference_bilinear(
+        image, ow, oh, [&](uint32_t) { return row.data(); },
+        [&](uint32_t y, const uint8_t* p) { to_planes(p, static_cast<size_t>(y) * ow, ow); });
+  } else {
+    const Image resized = resize_image(image, ow, oh, config.resample, config.method);
+    to_planes(resized.rgb.data(), 0, plane);
   }
 }
 

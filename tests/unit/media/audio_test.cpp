@@ -4,6 +4,7 @@
 #include <sndfile.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "test_util.h"
 
@@ -166,6 +167,154 @@ TEST(LogMel, ToneLandsInItsMelBinAndSilenceAtTheFloor) {
   const auto s = x(std::vector<float>(16000, 0.0f));
   for (float v : s.data) EXPECT_FLOAT_EQ(v, std::log(1e-5f));
   EXPECT_EQ(error_of([&] { x(std::vector<float>{}); }), "audio: zero samples");
+}
+
+namespace {
+
+// The reference's steps written plainly, with a direct DFT in long double: frames, HTK
+// pre-emphasis, periodic Hann, |X|^2 and |X| rounded to float32, float32 mel sums in bin order,
+// clamp, log.
+std::vector<float> plain_log_mel(const LogMelExtractor& x, const std::vector<float>& samples) {
+  const auto& c = x.config();
+  const auto bank = x.filter_bank();
+  const int64_t n_in = std::min<int64_t>(static_cast<int64_t>(samples.size()), c.max_samples);
+  const int64_t frames = x.frame_count(static_cast<int64_t>(samples.size()));
+  const int n = c.fft_length, bins = n / 2 + 1, fl = c.frame_length;
+  std::vector<long double> cs(n), sn(n);
+  for (int r = 0; r < n; ++r) {
+    cs[r] = std::cos(2.0L * 3.14159265358979323846264338327950288L * r / n);
+    sn[r] = std::sin(2.0L * 3.14159265358979323846264338327950288L * r / n);
+  }
+  std::vector<float> out;
+  std::vector<double> buf(fl);
+  std::vector<float> mag(bins);
+  for (int64_t t = 0; t < frames; ++t) {
+    for (int j = 0; j < fl; ++j) {
+      const int64_t i = t * c.hop_length + j;
+      buf[j] = i < n_in ? samples[i] : static_cast<float>(c.padding_value);
+    }
+    for (int j = fl - 1; j >= 1; --j) buf[j] -= c.preemphasis * buf[j - 1];
+    buf[0] *= 1.0 - c.preemphasis;
+    for (int j = 0; j < fl; ++j) buf[j] *= 0.5 - 0.5 * std::cos(2.0 * M_PI * j / fl);
+    for (int k = 0; k < bins; ++k) {
+      long double re = 0, im = 0;
+      for (int j = 0; j < fl; ++j) {
+        re += buf[j] * cs[(static_cast<int64_t>(j) * k) % n];
+        im -= buf[j] * sn[(static_cast<int64_t>(j) * k) % n];
+      }
+      const float power = static_cast<float>(static_cast<double>(re * re + im * im));
+      mag[k] = static_cast<float>(std::sqrt(static_cast<double>(power)));
+    }
+    for (int f = 0; f < c.feature_size; ++f) {
+      float acc = 0.0f;
+      for (int k = 0; k < bins; ++k) acc += static_cast<float>(bank[f][k]) * mag[k];
+      const float clamped = static_cast<float>(std::max(c.mel_floor, static_cast<double>(acc)));
+      out.push_back(static_cast<float>(std::log(static_cast<double>(clamped))));
+    }
+  }
+  return out;
+}
+
+// Noise, tones, a quiet stretch and a loud one: log-mel values across the whole range.
+std::vector<float> test_clip(size_t n, uint32_t seed = 1) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) {
+    seed = seed * 1664525u + 1013904223u;
+    const double noise = (static_cast<double>(seed >> 8) / 16777216.0 - 0.5) * 0.05;
+    double s = 0.3 * std::sin(i * 0.11) + 0.05 * std::sin(i * 1.7) + noise;
+    if (i % 7000 < 1500) s *= 1e-4;  // near the mel floor
+    if (i % 9000 > 8500) s *= 20;    // beyond full scale
+    v[i] = static_cast<float>(s);
+  }
+  return v;
+}
+
+void expect_close_to_plain(const AudioFeatureConfig& config, size_t samples, const std::string& what) {
+  for (bool avx2 : {true, false}) {
+    LogMelOptions options;
+    options.allow_avx2 = avx2;
+    const LogMelExtractor x(config, options);
+    const auto clip = test_clip(samples);
+    const auto got = x(clip);
+    const auto want = plain_log_mel(x, clip);
+    ASSERT_EQ(got.data.size(), want.size()) << what;
+    ASSERT_EQ(got.frames * got.mel_bins, static_cast<int64_t>(want.size())) << what;
+    double max = 0, sum = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      const double d = std::abs(static_cast<double>(got.data[i]) - want[i]);
+      max = std::max(max, d);
+      sum += d;
+    }
+    // Float rounding only: the sums' order (FMA, GEMM panels) moves a value by an ulp at most.
+    EXPECT_LE(max, 2e-6) << what << (avx2 ? " (AVX2 where available)" : " (baseline)");
+    EXPECT_LE(sum / want.size(), 1e-7) << what << (avx2 ? " (AVX2 where available)" : " (baseline)");
+  }
+}
+
+}  // namespace
+
+TEST(LogMel, MatchesAPlainDftForEveryTransformShape) {
+  // Gemma-3n: 1024-point FFT of 512-sample frames (radix 2 first, half of the buffer zero).
+  expect_close_to_plain(AudioFeatureConfig{}, 20800, "gemma3n");
+  AudioFeatureConfig c;
+  c.fft_length = 512;  // radix 4 only, frame fills more than half the buffer, odd padding
+  c.frame_length = 400;
+  c.feature_size = 80;
+  c.min_frequency = 0;
+  c.max_frequency = 8000;
+  c.padding_value = 0.1;
+  expect_close_to_plain(c, 9001, "fft 512, frame 400");
+  c = AudioFeatureConfig{};
+  c.fft_length = 256;  // radix 2 first, full buffer, no pre-emphasis
+  c.frame_length = 256;
+  c.hop_length = 100;
+  c.feature_size = 40;
+  c.preemphasis = 0.0;
+  expect_close_to_plain(c, 5000, "fft 256, frame 256");
+  c = AudioFeatureConfig{};
+  c.fft_length = 64;  // odd frame length
+  c.frame_length = 31;
+  c.hop_length = 10;
+  c.feature_size = 16;
+  expect_close_to_plain(c, 1000, "fft 64, frame 31");
+  c.fft_length = 8;  // one radix-4 stage
+  c.frame_length = 4;
+  c.hop_length = 2;
+  c.feature_size = 4;
+  expect_close_to_plain(c, 300, "fft 8, frame 4");
+  c.fft_length = 4;  // one radix-2 stage
+  c.frame_length = 3;
+  c.hop_length = 1;
+  c.feature_size = 2;
+  expect_close_to_plain(c, 200, "fft 4, frame 3");
+  // Shorter than a frame: padded to one frame.
+  expect_close_to_plain(AudioFeatureConfig{}, 100, "100 samples");
+}
+
+TEST(LogMel, ThreadsDoNotChangeTheFeatures) {
+  const auto clip = test_clip(16000 * 30 + 777);
+  const auto short_clip = test_clip(16000 * 12 + 5);
+  LogMelOptions one;
+  one.threads = 1;
+  const LogMelExtractor single(AudioFeatureConfig{}, one);
+  for (int threads : {0, 2, 3, 7}) {
+    LogMelOptions o;
+    o.threads = threads;
+    const LogMelExtractor x(AudioFeatureConfig{}, o);
+    for (const auto* c : {&clip, &short_clip}) {
+      const auto a = single(*c), b = x(*c);
+      ASSERT_EQ(a.frames, b.frames);
+      EXPECT_EQ(0, std::memcmp(a.data.data(), b.data.data(), a.data.size() * sizeof(float))) << threads;
+    }
+  }
+}
+
+TEST(LogMel, OverflowingInputGivesInfinityNotACrash) {
+  const LogMelExtractor x(AudioFeatureConfig{});
+  const auto f = x(std::vector<float>(4000, 1e30f));
+  int inf = 0;
+  for (float v : f.data) inf += std::isinf(v) && v > 0;
+  EXPECT_EQ(inf, static_cast<int>(f.data.size()));
 }
 
 TEST(AudioWindows, SplitsAtSilenceOrWithOverlap) {

@@ -241,3 +241,32 @@ TEST(ImagePreprocess, ReferenceResizeMatchesSharpAffine) {
   // Antialiased (Pillow-style) averages when shrinking.
   EXPECT_EQ(row(resize_image(img, 2, 1, 2, ResizeMethod::Antialiased)), (std::vector<int>{71, 121}));
 }
+
+TEST(ImagePreprocess, IntoPlanesEqualsResizeThenRescaleOnEveryPath) {
+  // preprocess_into resizes the reference bilinear path row by row straight into the planes; the
+  // other paths go through resize_image. Either way: resize_image, then the per-channel table.
+  Image img;
+  img.width = 37;
+  img.height = 23;
+  img.rgb.resize(size_t{37} * 23 * 3);
+  for (size_t i = 0; i < img.rgb.size(); ++i) img.rgb[i] = static_cast<uint8_t>((i * 2654435761u) >> 11);
+  for (auto method : {ResizeMethod::Reference, ResizeMethod::Antialiased}) {
+    for (int resample : {0, 2}) {
+      for (auto [w, h] : {std::pair{16u, 9u}, std::pair{50u, 31u}, std::pair{37u, 23u}}) {
+        ImageProcessorConfig c;
+        c.width = w;
+        c.height = h;
+        c.method = method;
+        c.resample = resample;
+        c.do_normalize = true;
+        const FloatTensor t = preprocess(img, c);
+        const Image r = resize_image(img, w, h, resample, method);
+        ImageProcessorConfig no_resize = c;
+        no_resize.do_resize = false;
+        const FloatTensor want = preprocess(r, no_resize);
+        EXPECT_EQ(t.shape, want.shape);
+        EXPECT_EQ(t.data, want.data) << static_cast<int>(method) << " " << resample << " " << w << "x" << h;
+      }
+    }
+  }
+}
