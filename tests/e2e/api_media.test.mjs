@@ -15,7 +15,7 @@ import OpenAI, { toFile } from 'openai';
 import sharp from 'sharp';
 import { startServer, post, parseSSE, fixtureModel } from '../lib/server.mjs';
 import { testImage } from '../lib/fixtures.mjs';
-import { haveTool, readWav } from '../lib/media.mjs';
+import { encodeBmp, haveTool, readWav, testPattern } from '../lib/media.mjs';
 import { binPath } from '../lib/paths.mjs';
 
 const MODEL = 'gemma3n-tiny';
@@ -213,6 +213,27 @@ describe('images', () => {
     assert.ok(tokens > 0, JSON.stringify(r.usage));
     if (single) assert.equal(tokens, 3 * single);
     assert.equal(r.timings.media_encoded + r.timings.media_cache_hits, 3, JSON.stringify(r.timings));
+  });
+
+  test('a multi-turn chat about one image encodes it once (encoder cache)', async () => {
+    // A fresh image (not sent by another test), then a second turn that keeps it in the history.
+    const uri = dataUri('image/bmp', encodeBmp(testPattern(120, 80, 3, 77), 120, 80));
+    const turn1 = userTurn(imagePart(uri), { type: 'text', text: 'What is this?' });
+    const r1 = await client.chat.completions.create({ model: MODEL, max_tokens: 3, temperature: 0, messages: turn1 });
+    assert.equal(r1.timings.media_encoded, 1, JSON.stringify(r1.timings));
+    assert.equal(r1.timings.media_cache_hits, 0);
+    assert.ok(r1.timings.encode_image_ms > 0);
+    const r2 = await client.chat.completions.create({
+      model: MODEL,
+      max_tokens: 3,
+      temperature: 0,
+      messages: [...turn1, { role: 'assistant', content: r1.choices[0].message.content },
+        { role: 'user', content: 'And its colours?' }],
+    });
+    assert.equal(r2.timings.media_encoded, 0, 'no vision encoder run on the second turn');
+    assert.equal(r2.timings.media_cache_hits, 1);
+    assert.equal(r2.timings.encode_image_ms, 0);
+    assert.equal(r2.usage.prompt_tokens_details.image_tokens, r1.usage.prompt_tokens_details.image_tokens);
   });
 
   test('streaming with an image', async () => {
