@@ -180,7 +180,9 @@ std::span<const float> DecoderSequence::forward(std::span<const TokenId> ids, Ru
     std::vector<std::string> outs = {kInputsEmbeds};
     if (io.per_layer_inputs) outs.push_back(kPerLayerInputs);
     auto embeds = run_session(*spec_->embed, embed_in, outs, control);
-    in.add(kInputsEmbeds, cast_tensor(std::move(embeds[0]), spec_->embeds_type));
+    Ort::Value inputs_embeds = cast_tensor(std::move(embeds[0]), spec_->embeds_type);
+    edit_embeds(inputs_embeds, length_, static_cast<size_t>(n));
+    in.add(kInputsEmbeds, std::move(inputs_embeds));
     if (io.per_layer_inputs) in.add(kPerLayerInputs, cast_tensor(std::move(embeds[1]), spec_->per_layer_type));
   }
   if (io.position_ids) in.add(kPositionIds, position_ids(static_cast<int64_t>(length_) + spec_->position_offset, n));
@@ -227,11 +229,17 @@ std::span<const float> DecoderSequence::forward(std::span<const TokenId> ids, Ru
   return last_logits_row(logits_, scratch_);
 }
 
+void DecoderSequence::edit_embeds(Ort::Value&, size_t, size_t) {}
+
+void DecoderSequence::copy_state(DecoderSequence& to) const {
+  to.length_ = length_;
+  to.kv_ = kv_ ? std::make_unique<KvCache>(kv_->clone()) : nullptr;
+  to.shared_ = shared_ ? std::make_unique<SharedKvCache>(shared_->clone(length_)) : nullptr;
+}
+
 std::unique_ptr<Sequence> DecoderSequence::fork() const {
   auto copy = std::make_unique<DecoderSequence>(spec_);
-  copy->length_ = length_;
-  copy->kv_ = kv_ ? std::make_unique<KvCache>(kv_->clone()) : nullptr;
-  copy->shared_ = shared_ ? std::make_unique<SharedKvCache>(shared_->clone(length_)) : nullptr;
+  copy_state(*copy);
   return copy;
 }
 

@@ -69,6 +69,13 @@ class DecoderSequence : public Sequence {
   size_t length() const override { return length_; }
   std::unique_ptr<Sequence> fork() const override;
 
+ protected:
+  // A family's chance to change a chunk's inputs_embeds (positions [start, start + n), already in
+  // the decoder's element type) before the run: media families write encoder features here.
+  virtual void edit_embeds(Ort::Value& embeds, size_t start, size_t n);
+  // Copies the cache and length into `to` (a fresh sequence of the same spec), for fork().
+  void copy_state(DecoderSequence& to) const;
+
  private:
   std::shared_ptr<DecoderSpec> spec_;
   std::unique_ptr<KvCache> kv_;            // presents moved into pasts

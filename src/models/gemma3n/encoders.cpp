@@ -165,8 +165,8 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared, co
       inputs.insert(inputs.end(), s.features.begin(), s.features.end());
       mask.insert(mask.end(), s.mask.begin(), s.mask.end());
     }
-    Encoder::Output out = enc->run(shape, std::move(inputs), mask, shared.embeds_type, control);
-    const size_t elt = ort::element_size(shared.embeds_type);
+    Encoder::Output out = enc->run(shape, std::move(inputs), mask, shared.text->embeds_type, control);
+    const size_t elt = ort::element_size(shared.text->embeds_type);
     const auto* base = static_cast<const uint8_t*>(out.rows.GetTensorRawData());
     for (size_t b = 0; b < members.size(); ++b) {
       const MediaSegment& s = prompt.media[members[b]];
@@ -175,7 +175,7 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared, co
                                              " rows per item where the prompt holds " + std::to_string(s.length) +
                                              " placeholder tokens (processor_config.json disagrees with the model)");
       auto e = std::make_shared<EncodedMedia>();
-      e->type = shared.embeds_type;
+      e->type = shared.text->embeds_type;
       e->rows = out.rows_per_item;
       e->width = out.width;
       const size_t bytes = static_cast<size_t>(out.rows_per_item * out.width) * elt;

@@ -15,6 +15,7 @@
 
 #include "media/audio.h"
 #include "media/image.h"
+#include "models/decoder_sequence.h"
 #include "models/encoder_cache.h"
 #include "models/family.h"
 #include "models/io_layout.h"
@@ -24,12 +25,9 @@
 
 namespace oc::models::gemma3n {
 
-// Default tensor names of the onnx-community export; the sessions' metadata is checked against them.
+// Default tensor names of the encoders in the onnx-community export; the sessions' metadata is
+// checked against them.
 struct Names {
-  const char* input_ids = "input_ids";
-  const char* inputs_embeds = "inputs_embeds";
-  const char* per_layer_inputs = "per_layer_inputs";
-  const char* position_ids = "position_ids";
   const char* pixel_values = "pixel_values";
   const char* image_features = "image_features";
   const char* input_features = "input_features";
@@ -91,14 +89,7 @@ struct ProcessorConfig {
 
 // The state every sequence of a model shares.
 struct Shared {
-  std::unique_ptr<ort::Session> embed;
-  std::unique_ptr<ort::Session> decoder;
-  DecoderIo io;
-  int64_t kv_heads = 0;
-  int64_t head_dim = 0;
-  // Element types the decoder wants for the embed outputs (cast when they differ).
-  ONNXTensorElementDataType embeds_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-  ONNXTensorElementDataType per_layer_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  std::shared_ptr<DecoderSpec> text;  // embed_tokens + decoder, driven by DecoderSequence
   std::unique_ptr<Encoder> vision, audio;
   std::unique_ptr<EncoderCache> cache;  // null when caching is off
 

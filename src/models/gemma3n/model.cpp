@@ -23,11 +23,11 @@ namespace oc::models {
 namespace gemma3n {
 namespace {
 
-class Gemma3nSequence : public Sequence {
+// The generic decoder sequence, plus the media: begin() runs the encoders, and each prefill
+// chunk's inputs_embeds get the feature rows of the placeholders it covers.
+class Gemma3nSequence : public DecoderSequence {
  public:
-  explicit Gemma3nSequence(std::shared_ptr<Shared> s) : s_(std::move(s)), kv_(s_->io.kv, s_->kv_heads, s_->head_dim) {}
-  Gemma3nSequence(std::shared_ptr<Shared> s, KvCache kv, size_t length)
-      : s_(std::move(s)), kv_(std::move(kv)), length_(length) {}
+  explicit Gemma3nSequence(std::shared_ptr<Shared> s) : DecoderSequence(s->text), s_(std::move(s)) {}
 
   EncodeStats begin(const Prompt& prompt, RunControl& control) override {
     EncodeStats stats;
@@ -41,38 +41,40 @@ class Gemma3nSequence : public Sequence {
   }
 
   std::span<const float> forward(std::span<const TokenId> ids, RunControl& control) override {
-    const int64_t n = static_cast<int64_t>(ids.size());
-    if (n == 0) throw Error(ErrorKind::Internal, "forward without tokens");
-    std::vector<int64_t> ids64(ids.begin(), ids.end());
-
-    RunInputs embed_in;
-    embed_in.add(kNames.input_ids, int64_tensor({1, n}, ids64));
-    auto embeds = run_session(*s_->embed, embed_in, {kNames.inputs_embeds, kNames.per_layer_inputs}, control);
-    Ort::Value inputs_embeds = cast_tensor(std::move(embeds[0]), s_->embeds_type);
-    if (!placed_.empty()) inject(inputs_embeds, length_, static_cast<size_t>(n));
-
-    RunInputs in;
-    in.add(kNames.inputs_embeds, std::move(inputs_embeds));
-    if (s_->io.per_layer_inputs) in.add(kNames.per_layer_inputs, cast_tensor(std::move(embeds[1]), s_->per_layer_type));
-    if (s_->io.position_ids) in.add(kNames.position_ids, position_ids(static_cast<int64_t>(length_), n));
-    kv_.bind_pasts(in);
-    std::vector<std::string> out_names = {s_->io.logits};
-    kv_.request_presents(out_names);
-    auto outs = run_session(*s_->decoder, in, out_names, control);
-    kv_.take_presents(outs, 1);
-    logits_ = std::move(outs[0]);
-    length_ += ids.size();
+    auto logits = DecoderSequence::forward(ids, control);
     // Feature rows behind the prompt are no longer needed.
-    std::erase_if(placed_, [&](const Placed& p) { return p.position + p.length <= length_; });
-    return last_logits_row(logits_, scratch_);
+    std::erase_if(placed_, [&](const Placed& p) { return p.position + p.length <= length(); });
+    return logits;
   }
 
-  size_t length() const override { return length_; }
-
   std::unique_ptr<Sequence> fork() const override {
-    auto copy = std::make_unique<Gemma3nSequence>(s_, kv_.clone(), length_);
+    auto copy = std::make_unique<Gemma3nSequence>(s_);
+    copy_state(*copy);
     copy->placed_ = placed_;
     return copy;
+  }
+
+ protected:
+  // Overwrites the rows of positions [start, start + n) that belong to media segments with the
+  // encoder's feature rows.
+  void edit_embeds(Ort::Value& embeds, size_t start, size_t n) override {
+    if (placed_.empty()) return;
+    const auto type = s_->text->embeds_type;
+    auto dims = embeds.GetTensorTypeAndShapeInfo().GetShape();
+    const size_t width = static_cast<size_t>(dims.back());
+    const size_t row_bytes = width * ort::element_size(type);
+    auto* base = static_cast<uint8_t*>(embeds.GetTensorMutableRawData());
+    for (const Placed& p : placed_) {
+      const size_t from = std::max(p.position, start);
+      const size_t to = std::min(p.position + p.length, start + n);
+      if (from >= to) continue;
+      if (p.rows->type != type || static_cast<size_t>(p.rows->width) != width ||
+          static_cast<size_t>(p.rows->rows) != p.length)
+        throw Error(ErrorKind::Internal, "encoder features do not fit the decoder's inputs_embeds (width " +
+                                             std::to_string(p.rows->width) + " vs " + std::to_string(width) + ")");
+      std::memcpy(base + (from - start) * row_bytes, p.rows->data.data() + (from - p.position) * row_bytes,
+                  (to - from) * row_bytes);
+    }
   }
 
  private:
@@ -82,32 +84,8 @@ class Gemma3nSequence : public Sequence {
     std::shared_ptr<const EncodedMedia> rows;
   };
 
-  // Overwrites the rows of positions [start, start + n) that belong to media segments with the
-  // encoder's feature rows.
-  void inject(Ort::Value& embeds, size_t start, size_t n) const {
-    auto dims = embeds.GetTensorTypeAndShapeInfo().GetShape();
-    const size_t width = static_cast<size_t>(dims.back());
-    const size_t row_bytes = width * ort::element_size(s_->embeds_type);
-    auto* base = static_cast<uint8_t*>(embeds.GetTensorMutableRawData());
-    for (const Placed& p : placed_) {
-      const size_t from = std::max(p.position, start);
-      const size_t to = std::min(p.position + p.length, start + n);
-      if (from >= to) continue;
-      if (p.rows->type != s_->embeds_type || static_cast<size_t>(p.rows->width) != width ||
-          static_cast<size_t>(p.rows->rows) != p.length)
-        throw Error(ErrorKind::Internal, "encoder features do not fit the decoder's inputs_embeds (width " +
-                                             std::to_string(p.rows->width) + " vs " + std::to_string(width) + ")");
-      std::memcpy(base + (from - start) * row_bytes, p.rows->data.data() + (from - p.position) * row_bytes,
-                  (to - from) * row_bytes);
-    }
-  }
-
   std::shared_ptr<Shared> s_;
-  KvCache kv_;
-  size_t length_ = 0;
   std::vector<Placed> placed_;
-  Ort::Value logits_{nullptr};
-  std::vector<float> scratch_;
 };
 
 std::optional<Variant> chosen(const VariantChoice& choice, const RepoInfo& repo, const char* role) {
@@ -134,41 +112,23 @@ class Gemma3nModel : public Model {
                 static_cast<size_t>(cfg.integer("text_config.max_position_embeddings")
                                         .value_or(cfg.integer("max_position_embeddings").value_or(0))));
     auto s = std::make_shared<Shared>();
-    s->embed = std::make_unique<ort::Session>(embed_v.onnx, options.session);
-    s->decoder = std::make_unique<ort::Session>(decoder_v.onnx, options.session);
+    auto text = std::make_shared<DecoderSpec>();
+    text->embed = std::make_unique<ort::Session>(embed_v.onnx, options.session);
+    text->decoder = std::make_unique<ort::Session>(decoder_v.onnx, options.session);
+    text->max_length = info_.context_length;
     add_component("embed_tokens", embed_v, true, choice.notes);
     add_component("decoder_model_merged", decoder_v, true, choice.notes);
-
-    // The decoder's inputs and KV layout, from its metadata.
-    s->io = infer_decoder_io(s->decoder->inputs(), s->decoder->outputs(), false);
-    auto& io = s->io;
-    if (!io.problems.empty())
-      throw Error(ErrorKind::ModelLoad, decoder_v.onnx.string() + ": " + join(io.problems, "; "));
-    if (!io.inputs_embeds)
-      throw Error(ErrorKind::ModelLoad, decoder_v.onnx.string() + ": the decoder takes no inputs_embeds");
-    if (!io.other_inputs.empty() || io.attention_mask || io.num_logits_to_keep || io.use_cache_branch ||
-        io.cache_position || io.input_ids)
-      throw Error(ErrorKind::ModelLoad, decoder_v.onnx.string() + ": unexpected decoder inputs for gemma3n (" +
-                                            join(io.other_inputs, ", ") +
-                                            "); this family drives inputs_embeds, per_layer_inputs, position_ids "
-                                            "and the KV cache");
-    if (!s->embed->output(kNames.inputs_embeds) || (io.per_layer_inputs && !s->embed->output(kNames.per_layer_inputs)))
-      throw Error(ErrorKind::ModelLoad, embed_v.onnx.string() + ": embed_tokens lacks inputs_embeds/per_layer_inputs");
-    if (!s->embed->input(kNames.input_ids))
-      throw Error(ErrorKind::ModelLoad, embed_v.onnx.string() + ": embed_tokens lacks input_ids");
-    s->embeds_type = s->decoder->input(kNames.inputs_embeds)->type;
-    if (io.per_layer_inputs) s->per_layer_type = s->decoder->input(kNames.per_layer_inputs)->type;
-    s->kv_heads = io.kv.kv_heads > 0 ? io.kv.kv_heads : cfg.integer("text_config.num_key_value_heads").value_or(-1);
-    s->head_dim = io.kv.head_dim > 0 ? io.kv.head_dim : cfg.integer("text_config.head_dim").value_or(-1);
-    if (io.kv.layers > 0 && (s->kv_heads <= 0 || s->head_dim <= 0))
-      throw Error(ErrorKind::ModelLoad, decoder_v.onnx.string() + ": cannot tell the KV cache shape");
-    if (io.kv.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT && io.kv.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 &&
-        io.kv.layers > 0)
-      throw Error(ErrorKind::ModelLoad,
-                  decoder_v.onnx.string() + ": unsupported KV element type " + ort::element_type_name(io.kv.type));
-    logits_size_ = io.vocab > 0 ? static_cast<size_t>(io.vocab)
-                                : static_cast<size_t>(cfg.integer("text_config.vocab_size").value_or(0));
+    // Inputs, KV layout and element types from the sessions' metadata.
+    prepare_decoder_spec(*text, cfg.integer("text_config.num_key_value_heads").value_or(-1),
+                         cfg.integer("text_config.head_dim").value_or(-1));
+    if (!text->io.inputs_embeds || text->io.input_ids)
+      throw Error(ErrorKind::ModelLoad, decoder_v.onnx.string() +
+                                            ": a gemma3n decoder takes inputs_embeds (image and audio features are "
+                                            "written into them), not input_ids");
+    logits_size_ = text->io.vocab > 0 ? static_cast<size_t>(text->io.vocab)
+                                      : static_cast<size_t>(cfg.integer("text_config.vocab_size").value_or(0));
     if (logits_size_ == 0) logits_size_ = tokenizer_->vocab_size();
+    s->text = std::move(text);
 
     // Media: encoders (loaded on first use), processor settings, encoder cache.
     s->vision =

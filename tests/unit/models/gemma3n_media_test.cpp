@@ -11,22 +11,12 @@
 #include "common/error.h"
 #include "models/encoder_cache.h"
 #include "models/family.h"
+#include "support/fixtures.h"
 
 using namespace oc::models;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path fixture(const char* name) {
-  const char* root = std::getenv("ONNX_CHAT_FIXTURES");
-  if (!root) return {};
-  fs::path dir = fs::path(root) / name;
-  return fs::exists(dir / "config.json") ? dir : fs::path();
-}
-
-#define REQUIRE_FIXTURE(var, name)    \
-  const fs::path var = fixture(name); \
-  if (var.empty()) GTEST_SKIP() << "set ONNX_CHAT_FIXTURES (" name " missing)"
 
 void put16(std::string& b, uint32_t v) {
   b += static_cast<char>(v & 255);
