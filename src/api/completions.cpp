@@ -344,8 +344,40 @@ engine::RequestHandle submit(const HandlerContext& ctx, engine::GenerationReques
   }
 }
 
-void respond(const HandlerContext& ctx, Job job, engine::RequestHandle handle, const HttpRequest& req,
+// The job and the engine request as both endpoints start them (the caller adds the prompt and
+// max_tokens).
+Job new_job(const HandlerContext& ctx, Api api, const char* id_prefix, const CommonRequest& cr, bool logprobs,
+            int top_logprobs) {
+  Job job;
+  job.api = api;
+  job.id = random_id(id_prefix);
+  job.created = static_cast<int64_t>(std::time(nullptr));
+  job.model = ctx.served.id;
+  job.n = cr.n;
+  job.stream = cr.stream;
+  job.include_usage = cr.stream && cr.include_usage;
+  job.logprobs = logprobs;
+  job.top_logprobs = top_logprobs;
+  job.return_token_ids = cr.return_token_ids;
+  return job;
+}
+
+engine::GenerationRequest new_generation(const Job& job, const CommonRequest& cr) {
+  engine::GenerationRequest gr;
+  gr.id = job.id;
+  gr.sampling = sampling_params(cr.sampling);
+  gr.stop = cr.stop;
+  gr.n = cr.n;
+  gr.logprobs = job.logprobs;
+  gr.top_logprobs = job.top_logprobs;
+  return gr;
+}
+
+// Submits the request and answers with its result (JSON, or SSE when the job streams).
+void respond(const HandlerContext& ctx, Job job, engine::GenerationRequest gr, const HttpRequest& req,
              HttpResponse& res) {
+  if (job.return_token_ids) job.prompt_ids = gr.prompt.ids;
+  engine::RequestHandle handle = submit(ctx, std::move(gr));
   if (!job.stream) {
     Collected c = collect(job, handle, req, ctx.metrics);
     if (c.client_gone) {
@@ -400,34 +432,16 @@ void handle_chat_completions(const HandlerContext& ctx, const HttpRequest& req, 
   std::vector<models::MediaInput> media = resolve_media(parts, ctx.media);
   std::string text = render_chat_prompt(model, messages_value(cr.messages));
 
-  Job job;
-  job.api = Api::Chat;
-  job.id = random_id("chatcmpl-");
-  job.created = static_cast<int64_t>(std::time(nullptr));
-  job.model = ctx.served.id;
-  job.n = cr.n;
-  job.stream = cr.stream;
-  job.include_usage = cr.stream && cr.include_usage;
-  job.logprobs = cr.logprobs;
-  job.top_logprobs = cr.top_logprobs;
-  job.return_token_ids = cr.return_token_ids;
-
-  engine::GenerationRequest gr;
-  gr.id = job.id;
+  Job job = new_job(ctx, Api::Chat, "chatcmpl-", cr, cr.logprobs, cr.top_logprobs);
+  engine::GenerationRequest gr = new_generation(job, cr);
   try {
     gr.prompt = model.process(text, media);
   } catch (const Error& e) {
     throw label_media_error(e, media);
   }
   media.clear();  // not needed past the processor
-  if (job.return_token_ids) job.prompt_ids = gr.prompt.ids;
-  gr.sampling = sampling_params(cr.sampling);
   gr.max_tokens = cr.max_tokens;
-  gr.stop = cr.stop;
-  gr.n = cr.n;
-  gr.logprobs = cr.logprobs;
-  gr.top_logprobs = cr.top_logprobs;
-  respond(ctx, std::move(job), submit(ctx, std::move(gr)), req, res);
+  respond(ctx, std::move(job), std::move(gr), req, res);
 }
 
 void handle_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res) {
@@ -436,20 +450,8 @@ void handle_completions(const HandlerContext& ctx, const HttpRequest& req, HttpR
   const models::Model& model = ctx.engine->model();
   const tok::Tokenizer& tokenizer = model.tokenizer();
 
-  Job job;
-  job.api = Api::Completion;
-  job.id = random_id("cmpl-");
-  job.created = static_cast<int64_t>(std::time(nullptr));
-  job.model = ctx.served.id;
-  job.n = cr.n;
-  job.stream = cr.stream;
-  job.include_usage = cr.stream && cr.include_usage;
-  job.logprobs = cr.logprobs.has_value();
-  job.top_logprobs = cr.logprobs.value_or(0);
-  job.return_token_ids = cr.return_token_ids;
-
-  engine::GenerationRequest gr;
-  gr.id = job.id;
+  Job job = new_job(ctx, Api::Completion, "cmpl-", cr, cr.logprobs.has_value(), cr.logprobs.value_or(0));
+  engine::GenerationRequest gr = new_generation(job, cr);
   if (cr.prompt_is_ids) {
     const size_t vocab = model.logits_size() ? model.logits_size() : tokenizer.vocab_size();
     for (size_t i = 0; i < cr.prompt_ids.size(); ++i)
@@ -470,15 +472,9 @@ void handle_completions(const HandlerContext& ctx, const HttpRequest& req, HttpR
   if (cr.echo && job.logprobs)
     throw Error(ErrorKind::Unsupported, "'echo' together with 'logprobs' is not supported", "echo",
                 "unsupported_parameter");
-  if (job.return_token_ids) job.prompt_ids = gr.prompt.ids;
-  gr.sampling = sampling_params(cr.sampling);
   gr.max_tokens = cr.max_tokens.value_or(16);
-  gr.stop = cr.stop;
-  gr.n = cr.n;
-  gr.logprobs = job.logprobs;
-  gr.top_logprobs = job.top_logprobs;
   gr.skip_special_tokens = true;
-  respond(ctx, std::move(job), submit(ctx, std::move(gr)), req, res);
+  respond(ctx, std::move(job), std::move(gr), req, res);
 }
 
 }  // namespace oc::api

@@ -51,38 +51,33 @@ struct SamplingOptions {
   std::vector<std::pair<int32_t, float>> logit_bias;
 };
 
-struct ChatRequest {
+// The fields both endpoints take, with the same meaning and checks (parsed once for both).
+struct CommonRequest {
   std::string model;
-  std::vector<ChatMessage> messages;
-  std::optional<int> max_tokens;  // max_tokens or max_completion_tokens
+  std::optional<int> max_tokens;  // chat: max_tokens or max_completion_tokens; completions: OpenAI's default is 16
   SamplingOptions sampling;
   std::vector<std::string> stop;
   int n = 1;
-  bool logprobs = false;
-  int top_logprobs = 0;
   bool stream = false;
   bool include_usage = false;     // stream_options.include_usage
   bool return_token_ids = false;  // extension: token ids of prompt and choices in the response
   std::string user;
+};
+
+struct ChatRequest : CommonRequest {
+  std::vector<ChatMessage> messages;
+  bool logprobs = false;
+  int top_logprobs = 0;
   int image_count = 0;  // image parts (legacy `images` included)
   int audio_count = 0;  // input_audio parts
 };
 
-struct CompletionRequest {
-  std::string model;
+struct CompletionRequest : CommonRequest {
   bool prompt_is_ids = false;
   std::string prompt;               // when text
   std::vector<int32_t> prompt_ids;  // when token ids
-  std::optional<int> max_tokens;    // OpenAI's default is 16
-  SamplingOptions sampling;
-  std::vector<std::string> stop;
-  int n = 1;
-  std::optional<int> logprobs;  // 0..5 alternatives per token
+  std::optional<int> logprobs;      // 0..5 alternatives per token
   bool echo = false;
-  bool stream = false;
-  bool include_usage = false;
-  bool return_token_ids = false;
-  std::string user;
 };
 
 struct ParseLimits {

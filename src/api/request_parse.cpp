@@ -1,9 +1,11 @@
 // JSON -> ChatRequest / CompletionRequest, with OpenAI-style errors naming the offending field.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <sstream>
 
 #include "api/openai_types.h"
@@ -139,9 +141,34 @@ std::vector<std::pair<int32_t, float>> get_logit_bias(const json& v) {
   return out;
 }
 
-// Sampling fields shared by both endpoints; true when `key` was one of them.
-bool parse_sampling_field(const std::string& key, const json& v, SamplingOptions& s) {
-  if (key == "temperature") {
+void parse_stream_options(const json& v, bool& include_usage) {
+  if (!v.is_object()) wrong_type("stream_options", v, "an object");
+  for (const auto& [key, val] : v.items()) {
+    if (key == "include_usage") {
+      if (!val.is_null()) include_usage = get_bool("stream_options.include_usage", val);
+    } else if (key == "include_obfuscation") {
+      if (!val.is_null()) get_bool("stream_options.include_obfuscation", val);  // no obfuscation is ever added
+    } else {
+      invalid("stream_options." + key, "Unrecognized request argument supplied: stream_options." + key,
+              "unknown_parameter");
+    }
+  }
+}
+
+[[noreturn]] void unknown_field(const std::string& param) {
+  invalid(param, "Unrecognized request argument supplied: " + param, "unknown_parameter");
+}
+
+int get_max_tokens(const std::string& param, const json& v) {
+  return static_cast<int>(get_int(param, v, 1, std::numeric_limits<int>::max()));
+}
+
+// A field both endpoints take, into `r`; false when `key` is not one of them.
+bool parse_common_field(const std::string& key, const json& v, CommonRequest& r, const ParseLimits& limits) {
+  SamplingOptions& s = r.sampling;
+  if (key == "model") {
+    r.model = get_string(key, v);
+  } else if (key == "temperature") {
     s.temperature = get_number(key, v, 0, 2);
   } else if (key == "top_p") {
     s.top_p = get_number(key, v, 0, 1);
@@ -160,28 +187,47 @@ bool parse_sampling_field(const std::string& key, const json& v, SamplingOptions
     s.seed = get_int(key, v, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
   } else if (key == "logit_bias") {
     s.logit_bias = get_logit_bias(v);
+  } else if (key == "max_tokens") {
+    r.max_tokens = get_max_tokens(key, v);
+  } else if (key == "stop") {
+    r.stop = get_stop(v, limits.max_stop);
+  } else if (key == "n") {
+    r.n = static_cast<int>(get_int(key, v, 1, limits.max_n));
+  } else if (key == "stream") {
+    r.stream = get_bool(key, v);
+  } else if (key == "stream_options") {
+    parse_stream_options(v, r.include_usage);
+  } else if (key == "user") {
+    r.user = get_string(key, v);
+  } else if (key == "return_token_ids") {
+    r.return_token_ids = get_bool(key, v);
   } else {
     return false;
   }
   return true;
 }
 
-void parse_stream_options(const json& v, bool& include_usage) {
-  if (!v.is_object()) wrong_type("stream_options", v, "an object");
-  for (const auto& [key, val] : v.items()) {
-    if (key == "include_usage") {
-      if (!val.is_null()) include_usage = get_bool("stream_options.include_usage", val);
-    } else if (key == "include_obfuscation") {
-      if (!val.is_null()) get_bool("stream_options.include_obfuscation", val);  // no obfuscation is ever added
-    } else {
-      invalid("stream_options." + key, "Unrecognized request argument supplied: stream_options." + key,
-              "unknown_parameter");
-    }
-  }
-}
+// The optional fields of parse_common_field (`logprobs` is optional on both endpoints too, but
+// means something else on each).
+constexpr const char* kCommonOptional[] = {"temperature",
+                                           "top_p",
+                                           "top_k",
+                                           "min_p",
+                                           "repetition_penalty",
+                                           "frequency_penalty",
+                                           "presence_penalty",
+                                           "seed",
+                                           "logit_bias",
+                                           "max_tokens",
+                                           "stop",
+                                           "n",
+                                           "stream",
+                                           "stream_options",
+                                           "user",
+                                           "return_token_ids"};
 
-[[noreturn]] void unknown_field(const std::string& param) {
-  invalid(param, "Unrecognized request argument supplied: " + param, "unknown_parameter");
+bool one_of(const std::string& key, std::span<const char* const> names) {
+  return std::any_of(names.begin(), names.end(), [&](const char* n) { return key == n; });
 }
 
 void parse_response_format(const json& v) {
@@ -421,79 +467,75 @@ void count_media(ChatRequest& r, const ParseLimits& limits) {
   }
 }
 
+// What one endpoint takes besides the common fields.
+struct EndpointFields {
+  const char* input;                      // the required field besides `model`: "messages", "prompt"
+  const char* input_type;                 // what it must be, for the error when it is null
+  std::span<const char* const> optional;  // the endpoint's own optional fields
+};
+
+// Parses the body's fields in key order: the common ones into `r`, the endpoint's own through
+// `own_field` (false: not one of them, an unknown field). null means "default" for every optional
+// field and is a wrong type for a required one; a missing required field is named, `model` first.
+template <typename OwnField>
+void parse_fields(std::string_view body, const EndpointFields& endpoint, const ParseLimits& limits, CommonRequest& r,
+                  OwnField&& own_field) {
+  const json j = parse_body(body);
+  for (const auto& [key, v] : j.items()) {
+    if (v.is_null()) {
+      if (key == "model") wrong_type(key, v, "a string");
+      if (key == endpoint.input) wrong_type(key, v, endpoint.input_type);
+      if (!one_of(key, kCommonOptional) && !one_of(key, endpoint.optional)) unknown_field(key);
+      continue;
+    }
+    if (!parse_common_field(key, v, r, limits) && !own_field(key, v)) unknown_field(key);
+  }
+  if (!j.contains("model")) missing("model");
+  if (!j.contains(endpoint.input)) missing(endpoint.input);
+}
+
+constexpr const char* kChatOptional[] = {"max_completion_tokens",
+                                         "logprobs",
+                                         "top_logprobs",
+                                         "response_format",
+                                         "tools",
+                                         "tool_choice",
+                                         "parallel_tool_calls",
+                                         "store",
+                                         "metadata",
+                                         "service_tier",
+                                         "functions",
+                                         "function_call",
+                                         "modalities",
+                                         "audio",
+                                         "prediction",
+                                         "reasoning_effort",
+                                         "images",
+                                         "web_search_options"};
+// OpenAI chat fields this server does not implement (a 400 naming them when not null).
+constexpr const char* kChatUnsupported[] = {"service_tier", "functions",  "function_call",    "modalities",
+                                            "audio",        "prediction", "reasoning_effort", "web_search_options"};
+constexpr EndpointFields kChatFields{"messages", "an array", kChatOptional};
+
+constexpr const char* kCompletionOptional[] = {"logprobs", "echo", "best_of", "suffix"};
+constexpr EndpointFields kCompletionFields{"prompt", "a string or token ids", kCompletionOptional};
+
 }  // namespace
 
 ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits) {
-  json j = parse_body(body);
   ChatRequest r;
-  bool has_model = false, has_messages = false;
   std::vector<ContentPart> legacy_images;  // the legacy top-level `images` field
-  for (const auto& [key, v] : j.items()) {
-    if (v.is_null()) {
-      // null means "default" for every optional field; required ones are checked below.
-      if (key == "model" || key == "messages") wrong_type(key, v, key == "model" ? "a string" : "an array");
-      static const char* nullable[] = {"temperature",
-                                       "top_p",
-                                       "top_k",
-                                       "min_p",
-                                       "repetition_penalty",
-                                       "frequency_penalty",
-                                       "presence_penalty",
-                                       "seed",
-                                       "logit_bias",
-                                       "max_tokens",
-                                       "max_completion_tokens",
-                                       "stop",
-                                       "n",
-                                       "logprobs",
-                                       "top_logprobs",
-                                       "stream",
-                                       "stream_options",
-                                       "response_format",
-                                       "tools",
-                                       "tool_choice",
-                                       "parallel_tool_calls",
-                                       "user",
-                                       "return_token_ids",
-                                       "store",
-                                       "metadata",
-                                       "service_tier",
-                                       "functions",
-                                       "function_call",
-                                       "modalities",
-                                       "audio",
-                                       "prediction",
-                                       "reasoning_effort",
-                                       "images",
-                                       "web_search_options"};
-      bool ok = false;
-      for (const char* n : nullable) ok |= key == n;
-      if (!ok) unknown_field(key);
-      continue;
-    }
-    if (parse_sampling_field(key, v, r.sampling)) continue;
-    if (key == "model") {
-      r.model = get_string(key, v);
-      has_model = true;
-    } else if (key == "messages") {
+  parse_fields(body, kChatFields, limits, r, [&](const std::string& key, const json& v) {
+    if (key == "messages") {
       if (!v.is_array()) wrong_type(key, v, "an array");
-      has_messages = true;
       for (size_t i = 0; i < v.size(); ++i)
         r.messages.push_back(parse_message("messages[" + std::to_string(i) + "]", v[i]));
-    } else if (key == "max_tokens" || key == "max_completion_tokens") {
-      r.max_tokens = static_cast<int>(get_int(key, v, 1, std::numeric_limits<int>::max()));
-    } else if (key == "stop") {
-      r.stop = get_stop(v, limits.max_stop);
-    } else if (key == "n") {
-      r.n = static_cast<int>(get_int(key, v, 1, limits.max_n));
+    } else if (key == "max_completion_tokens") {
+      r.max_tokens = get_max_tokens(key, v);
     } else if (key == "logprobs") {
       r.logprobs = get_bool(key, v);
     } else if (key == "top_logprobs") {
       r.top_logprobs = static_cast<int>(get_int(key, v, 0, 20));
-    } else if (key == "stream") {
-      r.stream = get_bool(key, v);
-    } else if (key == "stream_options") {
-      parse_stream_options(v, r.include_usage);
     } else if (key == "response_format") {
       parse_response_format(v);
     } else if (key == "tools") {
@@ -504,10 +546,6 @@ ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits)
         unsupported("tool_choice", "tool calling ('tool_choice') is not supported yet");
     } else if (key == "parallel_tool_calls") {
       get_bool(key, v);
-    } else if (key == "user") {
-      r.user = get_string(key, v);
-    } else if (key == "return_token_ids") {
-      r.return_token_ids = get_bool(key, v);
     } else if (key == "store") {
       if (get_bool(key, v)) unsupported(key, "'store' is not supported (completions are never stored)");
     } else if (key == "metadata") {
@@ -524,15 +562,13 @@ ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits)
         part.bare_base64 = !media::is_data_uri(part.url);
         legacy_images.push_back(std::move(part));
       }
-    } else if (key == "service_tier" || key == "functions" || key == "function_call" || key == "modalities" ||
-               key == "audio" || key == "prediction" || key == "reasoning_effort" || key == "web_search_options") {
+    } else if (one_of(key, kChatUnsupported)) {
       unsupported(key, "'" + key + "' is not supported");
     } else {
-      unknown_field(key);
+      return false;
     }
-  }
-  if (!has_model) invalid("model", "Missing required parameter: 'model'.", "missing_required_parameter");
-  if (!has_messages) invalid("messages", "Missing required parameter: 'messages'.", "missing_required_parameter");
+    return true;
+  });
   if (r.messages.empty())
     invalid("messages",
             "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty "
@@ -546,44 +582,10 @@ ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits)
 }
 
 CompletionRequest parse_completion_request(std::string_view body, const ParseLimits& limits) {
-  json j = parse_body(body);
   CompletionRequest r;
-  bool has_model = false, has_prompt = false;
   int best_of = 1;
-  for (const auto& [key, v] : j.items()) {
-    if (v.is_null()) {
-      if (key == "model" || key == "prompt") wrong_type(key, v, key == "model" ? "a string" : "a string or token ids");
-      static const char* nullable[] = {"temperature",
-                                       "top_p",
-                                       "top_k",
-                                       "min_p",
-                                       "repetition_penalty",
-                                       "frequency_penalty",
-                                       "presence_penalty",
-                                       "seed",
-                                       "logit_bias",
-                                       "max_tokens",
-                                       "stop",
-                                       "n",
-                                       "logprobs",
-                                       "echo",
-                                       "stream",
-                                       "stream_options",
-                                       "best_of",
-                                       "suffix",
-                                       "user",
-                                       "return_token_ids"};
-      bool ok = false;
-      for (const char* n : nullable) ok |= key == n;
-      if (!ok) unknown_field(key);
-      continue;
-    }
-    if (parse_sampling_field(key, v, r.sampling)) continue;
-    if (key == "model") {
-      r.model = get_string(key, v);
-      has_model = true;
-    } else if (key == "prompt") {
-      has_prompt = true;
+  parse_fields(body, kCompletionFields, limits, r, [&](const std::string& key, const json& v) {
+    if (key == "prompt") {
       auto ids_of = [](const std::string& param, const json& arr) {
         std::vector<int32_t> ids;
         for (size_t i = 0; i < arr.size(); ++i)
@@ -608,34 +610,19 @@ CompletionRequest parse_completion_request(std::string_view body, const ParseLim
       }
       if (r.prompt_is_ids && r.prompt_ids.empty())
         invalid("prompt", "Invalid 'prompt': the prompt must not be empty.", "invalid_value");
-    } else if (key == "max_tokens") {
-      r.max_tokens = static_cast<int>(get_int(key, v, 1, std::numeric_limits<int>::max()));
-    } else if (key == "stop") {
-      r.stop = get_stop(v, limits.max_stop);
-    } else if (key == "n") {
-      r.n = static_cast<int>(get_int(key, v, 1, limits.max_n));
     } else if (key == "logprobs") {
       r.logprobs = static_cast<int>(get_int(key, v, 0, 5));
     } else if (key == "echo") {
       r.echo = get_bool(key, v);
-    } else if (key == "stream") {
-      r.stream = get_bool(key, v);
-    } else if (key == "stream_options") {
-      parse_stream_options(v, r.include_usage);
     } else if (key == "best_of") {
       best_of = static_cast<int>(get_int(key, v, 1, limits.max_n));
     } else if (key == "suffix") {
       if (!get_string(key, v).empty()) unsupported(key, "'suffix' (insertion) is not supported");
-    } else if (key == "user") {
-      r.user = get_string(key, v);
-    } else if (key == "return_token_ids") {
-      r.return_token_ids = get_bool(key, v);
     } else {
-      unknown_field(key);
+      return false;
     }
-  }
-  if (!has_model) invalid("model", "Missing required parameter: 'model'.", "missing_required_parameter");
-  if (!has_prompt) invalid("prompt", "Missing required parameter: 'prompt'.", "missing_required_parameter");
+    return true;
+  });
   if (best_of != r.n && best_of != 1) unsupported("best_of", "'best_of' other than 1 or n is not supported");
   return r;
 }

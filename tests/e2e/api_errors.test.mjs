@@ -144,6 +144,45 @@ describe('bad input without an API key', () => {
     await assertStillServing(server);
   });
 
+  test('completions: the fields both endpoints share answer the same errors as in chat', async () => {
+    const cases = [
+      { temperature: 'hot' },
+      { top_p: -1 },
+      { top_k: 1.5 },
+      { repetition_penalty: 0 },
+      { seed: 'x' },
+      { logit_bias: { x: 1 } },
+      { logit_bias: { 5: 200 } },
+      { stop: [''] },
+      { stop: [1] },
+      { n: 1000 },
+      { max_tokens: 0 },
+      { stream: 'yes' },
+      { stream_options: { include_usage: 1 } },
+      { stream_options: { x: 1 } },
+      { user: 5 },
+      { return_token_ids: 'y' },
+      { model: null },
+      { frobnicate: true },
+    ];
+    for (const bad of cases) {
+      const c = await chat({ ...OK_BODY, ...bad });
+      const p = await post(server, '/v1/completions', { model: MODEL, prompt: 'hi', max_tokens: 2, ...bad });
+      assertErrorShape(c, 400);
+      assertErrorShape(p, 400);
+      assert.deepEqual(p.json.error, c.json.error, JSON.stringify(bad));
+    }
+    assertErrorShape(await post(server, '/v1/completions', { model: MODEL, prompt: 'hi', temperature: 'hot' }), 400, {
+      param: 'temperature',
+      code: 'invalid_type',
+    });
+    assertErrorShape(await post(server, '/v1/completions', { prompt: 'hi' }), 400, {
+      param: 'model',
+      code: 'missing_required_parameter',
+    });
+    await assertStillServing(server);
+  });
+
   test('the SDK surfaces errors as typed exceptions', async () => {
     const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'x', maxRetries: 0 });
     await assert.rejects(client.chat.completions.create({ ...OK_BODY, model: 'nope' }), (e) => e.status === 404);

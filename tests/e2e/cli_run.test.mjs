@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { binPath } from '../lib/paths.mjs';
 import { startServer, post, fixtureModel } from '../lib/server.mjs';
+import { generateJson } from '../lib/generate.mjs';
 
 const MODEL = 'gemma3n-tiny';
 let server;
@@ -79,23 +80,16 @@ test('run: /image and /audio attach media to the next message, as generate does'
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /cannot read missing-file\.png/);
     // The same conversation through `generate`: its replies appear in the terminal output.
-    const spec = path.join(dir, 'm.json');
     const turn1 = { role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'What is this?' }] };
-    fs.writeFileSync(spec, JSON.stringify({ messages: [turn1], images: [img] }));
-    const g1 = spawnSync(binPath(), ['generate', '--model', fixtureModel(MODEL), '--messages', spec, '--max-tokens', '6', '--json',
-      '--log-level', 'error'], { encoding: 'utf8', timeout: 60000 });
-    assert.equal(g1.status, 0, g1.stderr);
-    const reply1 = JSON.parse(g1.stdout.trim().split('\n').at(-1)).text;
-    fs.writeFileSync(spec, JSON.stringify({
+    const generate = (spec) =>
+      generateJson({ model: fixtureModel(MODEL), file: path.join(dir, 'm.json'), spec, maxTokens: 6, timeoutMs: 60000 }).text;
+    const reply1 = generate({ messages: [turn1], images: [img] });
+    const reply2 = generate({
       messages: [turn1, { role: 'assistant', content: reply1 },
         { role: 'user', content: [{ type: 'audio' }, { type: 'text', text: 'And this?' }] }],
       images: [img],
       audio: [clip],
-    }));
-    const g2 = spawnSync(binPath(), ['generate', '--model', fixtureModel(MODEL), '--messages', spec, '--max-tokens', '6', '--json',
-      '--log-level', 'error'], { encoding: 'utf8', timeout: 60000 });
-    assert.equal(g2.status, 0, g2.stderr);
-    const reply2 = JSON.parse(g2.stdout.trim().split('\n').at(-1)).text;
+    });
     assert.ok(r.stdout.includes(reply1), `first reply ${JSON.stringify(reply1)} in ${JSON.stringify(r.stdout)}`);
     assert.ok(r.stdout.includes(reply2), `second reply ${JSON.stringify(reply2)}`);
     assert.match(r.stdout, /attached image/);

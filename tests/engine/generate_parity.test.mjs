@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { binPath } from '../lib/paths.mjs';
+import { generateJson } from '../lib/generate.mjs';
 import { ensureFixtures } from '../lib/fixtures.mjs';
 import { loadReference, disposeReference, generateGreedy } from '../reference/runner.mjs';
 
@@ -50,19 +49,6 @@ before(() => {
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function generate(dir, preset, messages, i) {
-  const file = path.join(tmp, `m${i}.json`);
-  fs.writeFileSync(file, JSON.stringify(messages));
-  const r = spawnSync(
-    binPath(),
-    ['generate', '--model', dir, '--preset', preset, '--messages', file, '--max-tokens', String(MAX_NEW), '--json',
-      '--log-level', 'error'],
-    { encoding: 'utf8', timeout: 120000 },
-  );
-  assert.equal(r.status, 0, `onnx-chat generate failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1));
-}
-
 for (const c of CASES) {
   test(`greedy ids equal transformers.js on ${c.fixture} (${c.preset})`, async () => {
     const dir = path.join(root, c.fixture);
@@ -70,7 +56,8 @@ for (const c of CASES) {
     try {
       for (const [i, messages] of CONVERSATIONS.slice(0, c.count).entries()) {
         const want = await generateGreedy(ref, messages, { maxNewTokens: MAX_NEW });
-        const got = generate(dir, c.preset, messages, i);
+        const file = path.join(tmp, `m${i}.json`);
+        const got = generateJson({ model: dir, preset: c.preset, file, spec: messages, maxTokens: MAX_NEW });
         assert.equal(got.prompt, want.prompt, `conversation ${i}: rendered prompt`);
         assert.deepEqual(got.prompt_ids, want.promptIds, `conversation ${i}: prompt ids`);
         assert.deepEqual(got.ids, want.generatedIds, `conversation ${i}: generated ids`);

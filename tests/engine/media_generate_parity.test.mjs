@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { binPath } from '../lib/paths.mjs';
+import { generateJson } from '../lib/generate.mjs';
 import { ensureFixtures } from '../lib/fixtures.mjs';
 import sharp from 'sharp';
 import { testPattern, sox } from '../lib/media.mjs';
@@ -67,19 +66,6 @@ const CASES = [
   },
 ];
 
-function generate(dir, preset, c, i) {
-  const file = path.join(tmp, `case${i}.json`);
-  fs.writeFileSync(file, JSON.stringify({ messages: c.messages, images: c.images ?? [], audio: c.audio ?? [] }));
-  const r = spawnSync(
-    binPath(),
-    ['generate', '--model', dir, '--preset', preset, '--messages', file, '--max-tokens', String(MAX_NEW), '--json',
-      '--log-level', 'error'],
-    { encoding: 'utf8', timeout: 120000 },
-  );
-  assert.equal(r.status, 0, `onnx-chat generate failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1));
-}
-
 for (const [preset, dtype] of [
   ['FP32', 'fp32'],
   // The model card's mix: fp16 vision encoder (features cast to the decoder's float32 embeddings),
@@ -96,7 +82,13 @@ for (const [preset, dtype] of [
           audio: (c.audio ?? []).map((f) => path.join(tmp, f)),
           maxNewTokens: MAX_NEW,
         });
-        const got = generate(dir, preset, c, i);
+        const got = generateJson({
+          model: dir,
+          preset,
+          file: path.join(tmp, `case${i}.json`),
+          spec: { messages: c.messages, images: c.images ?? [], audio: c.audio ?? [] },
+          maxTokens: MAX_NEW,
+        });
         assert.deepEqual(got.prompt_ids, want.promptIds, `${c.name}: prompt ids (placeholder expansion)`);
         assert.deepEqual(got.ids, want.generatedIds, `${c.name}: generated ids`);
         const images = (c.images ?? []).length;

@@ -1,10 +1,7 @@
 // Media input at the API layer: resolving content parts (data: URIs, base64, file:// allow-lists),
 // early checks and labels, the transcription form and subtitle formats, and the server with a
 // scripted audio/image model (chat with media, /v1/audio/transcriptions, /v1/models modalities).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -12,17 +9,16 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
+#include "api/http_test_client.h"
 #include "api/media_input.h"
 #include "api/openai_types.h"
-#include "api/server.h"
 #include "api/transcription.h"
-#include "engine/fake_model.h"
 #include "media/base64.h"
-#include "template/chat_template.h"
 
 using namespace oc;
+using oc::test::post;
+using oc::test::Reply;
 using json = nlohmann::json;
 namespace stdfs = std::filesystem;
 
@@ -377,17 +373,16 @@ TEST(TranscriptionForm, Subtitles) {
 
 namespace {
 
-class FakeMediaModel : public test::FakeModel {
+// Media parts as [image] and [audio] markers.
+const char* kMediaTemplate =
+    "{% for m in messages %}{% if m['content'] is string %}{{ m['content'] }}{% else %}"
+    "{% for p in m['content'] %}{% if p['type'] == 'image' %}[image]"
+    "{% elif p['type'] == 'audio' %}[audio]{% else %}{{ p['text'] }}{% endif %}{% endfor %}"
+    "{% endif %}\n{% endfor %}";
+
+class FakeMediaModel : public test::TemplatedFakeModel {
  public:
-  FakeMediaModel() : test::FakeModel(4096) {
-    template_defaults_.bos_token = "<bos>";
-    chat_templates_.emplace_back(
-        "default", std::make_shared<tmpl::ChatTemplate>(
-                       "{% for m in messages %}{% if m['content'] is string %}{{ m['content'] }}{% else %}"
-                       "{% for p in m['content'] %}{% if p['type'] == 'image' %}[image]"
-                       "{% elif p['type'] == 'audio' %}[audio]{% else %}{{ p['text'] }}{% endif %}{% endfor %}"
-                       "{% endif %}\n{% endfor %}"));
-  }
+  FakeMediaModel() : test::TemplatedFakeModel(4096, kMediaTemplate) {}
   bool supports(models::Modality m) const override {
     return m == models::Modality::Text || (m == models::Modality::Image && images) ||
            (m == models::Modality::Audio && audio);
@@ -412,66 +407,6 @@ class FakeMediaModel : public test::FakeModel {
   mutable std::vector<Call> calls;
 };
 
-struct Reply {
-  int status = 0;
-  std::string headers;
-  std::string body;
-  json j() const { return json::parse(body); }
-};
-
-Reply http_exchange(int port, const std::string& request) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  Reply r;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    ::close(fd);
-    return r;
-  }
-  size_t sent = 0;
-  while (sent < request.size()) {
-    ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
-  std::string raw;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  size_t sp = raw.find(' ');
-  if (sp == std::string::npos) return r;
-  r.status = std::stoi(raw.substr(sp + 1, 3));
-  size_t end = raw.find("\r\n\r\n");
-  r.headers = raw.substr(0, end);
-  std::string content = raw.substr(end + 4);
-  if (r.headers.find("Transfer-Encoding: chunked") == std::string::npos) {
-    r.body = content;
-    return r;
-  }
-  size_t i = 0;
-  while (i < content.size()) {
-    size_t eol = content.find("\r\n", i);
-    if (eol == std::string::npos) break;
-    size_t n = std::stoul(content.substr(i, eol - i), nullptr, 16);
-    if (n == 0) break;
-    r.body += content.substr(eol + 2, n);
-    i = eol + 2 + n + 2;
-  }
-  return r;
-}
-
-Reply post(int port, const std::string& path, const std::string& content_type, const std::string& body) {
-  return http_exchange(port, "POST " + path +
-                                 " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: " + content_type +
-                                 "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
-}
-
 Reply post_form(int port, const std::string& path, const std::vector<api::FormField>& fields) {
   const std::string boundary = "----octestboundary7MA4YWxkTrZu0gW";
   std::string body;
@@ -488,12 +423,7 @@ Reply post_form(int port, const std::string& path, const std::vector<api::FormFi
 
 std::vector<json> sse_events(const std::string& body) {
   std::vector<json> out;
-  size_t i = 0;
-  while ((i = body.find("data: ", i)) != std::string::npos) {
-    size_t end = body.find("\n\n", i);
-    out.push_back(json::parse(body.substr(i + 6, end - i - 6)));
-    i = end;
-  }
+  for (const auto& data : test::sse_data(body)) out.push_back(json::parse(data));
   return out;
 }
 
@@ -503,22 +433,14 @@ class MediaServerTest : public ::testing::Test {
     model = std::make_shared<FakeMediaModel>();
     model->behaviour.script = {test::fake_id("Hel"), test::fake_id("lo"), test::fake_id(" Wor"), test::fake_id("ld"),
                                1};
-    eng = std::make_shared<engine::Engine>(model, engine::EngineConfig{});
     api::ServerOptions o;
-    o.port = 0;
     o.media.max_images = 3;
     o.media.max_audio_clips = 2;
     o.media.audio.max_seconds = 20;
-    server = std::make_unique<api::ApiServer>(o);
-    port = server->bind();
-    server->set_engine(eng);
-    thread = std::thread([this] { server->run(); });
+    running = std::make_unique<test::RunningServer>(model, engine::EngineConfig{}, o);
+    port = running->port;
   }
-  void TearDown() override {
-    server->stop();
-    thread.join();
-    eng->shutdown(false);
-  }
+  void TearDown() override { running.reset(); }
   Reply chat(const std::string& content_parts, const std::string& extra = "") {
     return post(port, "/v1/chat/completions", "application/json",
                 R"({"model":"fake","max_tokens":8,"messages":[{"role":"user","content":[)" + content_parts + "]}]" +
@@ -532,9 +454,7 @@ class MediaServerTest : public ::testing::Test {
   }
 
   std::shared_ptr<FakeMediaModel> model;
-  std::shared_ptr<engine::Engine> eng;
-  std::unique_ptr<api::ApiServer> server;
-  std::thread thread;
+  std::unique_ptr<test::RunningServer> running;
   int port = 0;
 };
 
@@ -611,8 +531,7 @@ TEST_F(MediaServerTest, ModalitiesTheModelLacks) {
   r = transcribe({}, wav(tone(1), 16000));
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.j()["error"]["param"], "model") << r.body;
-  json models =
-      json::parse(http_exchange(port, "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").body);
+  json models = test::http(port, "GET", "/v1/models").j();
   json m = models["data"][0]["modalities"];
   EXPECT_EQ(m["text"]["supported"], true);
   EXPECT_EQ(m["text"]["loaded"], true);

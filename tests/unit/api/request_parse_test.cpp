@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <ostream>
+
 #include "api/errors.h"
 #include "api/model_names.h"
 #include "api/openai_types.h"
@@ -295,6 +298,243 @@ TEST(CompletionParse, PromptForms) {
   EXPECT_THROW(parse_completion_request(R"({"model":"m","prompt":["x","y"]})"), Error);
   EXPECT_THROW(parse_completion_request(R"({"model":"m","prompt":{}})"), Error);
   EXPECT_THROW(parse_completion_request(R"({"model":"m","prompt":"x","messages":[]})"), Error);
+}
+
+// ---- fields both endpoints share ----
+
+namespace {
+
+struct ParseError {
+  ErrorKind kind = ErrorKind::Internal;
+  std::string message = "<no error>", param, code;
+  bool operator==(const ParseError&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const ParseError& e) {
+  return os << "{kind " << static_cast<int>(e.kind) << ", '" << e.message << "', param '" << e.param << "', code '"
+            << e.code << "'}";
+}
+
+// The error parsing `body` raises, in full.
+template <typename Request>
+ParseError parse_error(Request (*parse)(std::string_view, const ParseLimits&), const nlohmann::json& body) {
+  try {
+    parse(body.dump(), {});
+  } catch (const Error& e) {
+    return {e.kind(), e.what(), e.param(), e.code()};
+  }
+  return {};
+}
+ParseError chat_parse_error(const nlohmann::json& body) { return parse_error(parse_chat_request, body); }
+ParseError completion_parse_error(const nlohmann::json& body) { return parse_error(parse_completion_request, body); }
+
+const nlohmann::json kChatBody = {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+const nlohmann::json kCompletionBody = {{"model", "m"}, {"prompt", "hi"}};
+
+// The errors of (chat, completions) for their minimal bodies with `key` set to `value` (or removed).
+std::pair<ParseError, ParseError> shared_errors(const std::string& key, const nlohmann::json& value,
+                                                bool remove = false) {
+  nlohmann::json chat = kChatBody, completion = kCompletionBody;
+  for (nlohmann::json* b : {&chat, &completion}) {
+    if (remove)
+      b->erase(key);
+    else
+      (*b)[key] = value;
+  }
+  return {chat_parse_error(chat), completion_parse_error(completion)};
+}
+
+}  // namespace
+
+TEST(SharedFields, ErrorsAreTheSameOnBothEndpoints) {
+  using nlohmann::json;
+  const auto bad = ErrorKind::InvalidRequest;
+  struct Case {
+    std::string key;
+    json value;
+    ParseError want;
+  };
+  const std::vector<Case> cases = {
+      {"temperature",
+       "hot",
+       {bad, "Invalid type for 'temperature': expected a number, but got a string.", "temperature", "invalid_type"}},
+      {"temperature",
+       3,
+       {bad, "Invalid 'temperature': expected a value between 0 and 2, but got 3.", "temperature", "invalid_value"}},
+      {"top_p", -1, {bad, "Invalid 'top_p': expected a value between 0 and 1, but got -1.", "top_p", "invalid_value"}},
+      {"top_k",
+       -2,
+       {bad, "Invalid 'top_k': expected a value between -1 and 1048576, but got -2.", "top_k", "invalid_value"}},
+      {"top_k",
+       1.5,
+       {bad, "Invalid type for 'top_k': expected an integer, but got a number.", "top_k", "invalid_type"}},
+      {"min_p", 2, {bad, "Invalid 'min_p': expected a value between 0 and 1, but got 2.", "min_p", "invalid_value"}},
+      {"repetition_penalty",
+       0,
+       {bad, "Invalid 'repetition_penalty': expected a value between 0.01 and 10, but got 0.", "repetition_penalty",
+        "invalid_value"}},
+      {"frequency_penalty",
+       3,
+       {bad, "Invalid 'frequency_penalty': expected a value between -2 and 2, but got 3.", "frequency_penalty",
+        "invalid_value"}},
+      {"presence_penalty",
+       -3,
+       {bad, "Invalid 'presence_penalty': expected a value between -2 and 2, but got -3.", "presence_penalty",
+        "invalid_value"}},
+      {"seed", "x", {bad, "Invalid type for 'seed': expected an integer, but got a string.", "seed", "invalid_type"}},
+      {"logit_bias",
+       json::array(),
+       {bad, "Invalid type for 'logit_bias': expected an object mapping token ids to numbers, but got an array.",
+        "logit_bias", "invalid_type"}},
+      {"logit_bias",
+       {{"x", 1}},
+       {bad, "Invalid 'logit_bias': key 'x' is not a token id.", "logit_bias", "invalid_value"}},
+      {"logit_bias",
+       {{"5", 200}},
+       {bad, "Invalid 'logit_bias.5': expected a value between -100 and 100, but got 200.", "logit_bias.5",
+        "invalid_value"}},
+      {"stop",
+       5,
+       {bad, "Invalid type for 'stop': expected a string or an array of strings, but got an integer.", "stop",
+        "invalid_type"}},
+      {"stop",
+       {1},
+       {bad, "Invalid type for 'stop[0]': expected a string, but got an integer.", "stop[0]", "invalid_type"}},
+      {"stop", {""}, {bad, "Invalid 'stop': stop sequences must not be empty.", "stop", "invalid_value"}},
+      {"stop",
+       std::vector<std::string>(17, "x"),
+       {bad, "Invalid 'stop': at most 16 stop sequences are allowed.", "stop", "invalid_value"}},
+      {"n", 0, {bad, "Invalid 'n': expected a value between 1 and 16, but got 0.", "n", "invalid_value"}},
+      {"n", "2", {bad, "Invalid type for 'n': expected an integer, but got a string.", "n", "invalid_type"}},
+      {"max_tokens",
+       0,
+       {bad, "Invalid 'max_tokens': expected a value between 1 and 2147483647, but got 0.", "max_tokens",
+        "invalid_value"}},
+      {"max_tokens",
+       "5",
+       {bad, "Invalid type for 'max_tokens': expected an integer, but got a string.", "max_tokens", "invalid_type"}},
+      {"stream",
+       "yes",
+       {bad, "Invalid type for 'stream': expected a boolean, but got a string.", "stream", "invalid_type"}},
+      {"stream_options",
+       1,
+       {bad, "Invalid type for 'stream_options': expected an object, but got an integer.", "stream_options",
+        "invalid_type"}},
+      {"stream_options",
+       {{"include_usage", "y"}},
+       {bad, "Invalid type for 'stream_options.include_usage': expected a boolean, but got a string.",
+        "stream_options.include_usage", "invalid_type"}},
+      {"stream_options",
+       {{"include_obfuscation", 1}},
+       {bad, "Invalid type for 'stream_options.include_obfuscation': expected a boolean, but got an integer.",
+        "stream_options.include_obfuscation", "invalid_type"}},
+      {"stream_options",
+       {{"x", 1}},
+       {bad, "Unrecognized request argument supplied: stream_options.x", "stream_options.x", "unknown_parameter"}},
+      {"user", 5, {bad, "Invalid type for 'user': expected a string, but got an integer.", "user", "invalid_type"}},
+      {"return_token_ids",
+       "y",
+       {bad, "Invalid type for 'return_token_ids': expected a boolean, but got a string.", "return_token_ids",
+        "invalid_type"}},
+      {"model", 3, {bad, "Invalid type for 'model': expected a string, but got an integer.", "model", "invalid_type"}},
+      {"model", nullptr, {bad, "Invalid type for 'model': expected a string, but got null.", "model", "invalid_type"}},
+      {"bogus", 1, {bad, "Unrecognized request argument supplied: bogus", "bogus", "unknown_parameter"}},
+      {"bogus", nullptr, {bad, "Unrecognized request argument supplied: bogus", "bogus", "unknown_parameter"}},
+  };
+  for (const auto& c : cases) {
+    auto [chat, completion] = shared_errors(c.key, c.value);
+    EXPECT_EQ(chat, c.want) << "chat, " << c.key << ": " << c.value.dump();
+    EXPECT_EQ(completion, c.want) << "completions, " << c.key << ": " << c.value.dump();
+  }
+  const ParseError no_model{bad, "Missing required parameter: 'model'.", "model", "missing_required_parameter"};
+  EXPECT_EQ(shared_errors("model", nullptr, true), std::make_pair(no_model, no_model));
+}
+
+TEST(SharedFields, NullMeansDefaultOnBothEndpoints) {
+  for (const char* key :
+       {"temperature", "top_p", "top_k", "min_p", "repetition_penalty", "frequency_penalty", "presence_penalty", "seed",
+        "logit_bias", "max_tokens", "stop", "n", "logprobs", "stream", "stream_options", "user", "return_token_ids"}) {
+    EXPECT_EQ(shared_errors(key, nullptr), std::make_pair(ParseError{}, ParseError{})) << key;
+  }
+}
+
+TEST(SharedFields, ValuesOnBothEndpoints) {
+  const std::string fields =
+      R"("temperature":0.5,"top_p":0.9,"top_k":-1,"min_p":0.05,"repetition_penalty":1.1,"frequency_penalty":0.1,)"
+      R"("presence_penalty":-0.2,"seed":-7,"logit_bias":{"17":-100,"3":2.5},"max_tokens":12,"stop":"END","n":3,)"
+      R"("stream":true,"stream_options":{"include_usage":true,"include_obfuscation":false},"user":"u",)"
+      R"("return_token_ids":true})";
+  auto check = [](const auto& r) {
+    EXPECT_EQ(r.model, "m");
+    EXPECT_DOUBLE_EQ(*r.sampling.temperature, 0.5);
+    EXPECT_DOUBLE_EQ(*r.sampling.top_p, 0.9);
+    EXPECT_EQ(*r.sampling.top_k, 0);  // -1: off
+    EXPECT_DOUBLE_EQ(*r.sampling.min_p, 0.05);
+    EXPECT_DOUBLE_EQ(*r.sampling.repetition_penalty, 1.1);
+    EXPECT_DOUBLE_EQ(r.sampling.frequency_penalty, 0.1);
+    EXPECT_DOUBLE_EQ(r.sampling.presence_penalty, -0.2);
+    EXPECT_EQ(*r.sampling.seed, -7);
+    EXPECT_EQ(r.sampling.logit_bias, (std::vector<std::pair<int32_t, float>>{{17, -100.0f}, {3, 2.5f}}));
+    EXPECT_EQ(*r.max_tokens, 12);
+    EXPECT_EQ(r.stop, std::vector<std::string>{"END"});
+    EXPECT_EQ(r.n, 3);
+    EXPECT_TRUE(r.stream);
+    EXPECT_TRUE(r.include_usage);
+    EXPECT_EQ(r.user, "u");
+    EXPECT_TRUE(r.return_token_ids);
+  };
+  check(parse_chat_request(std::string(R"({"model":"m",)") + kMsgs + "," + fields));
+  check(parse_completion_request(R"({"model":"m","prompt":"hi",)" + fields));
+}
+
+TEST(SharedFields, EndpointFieldsStayOnTheirEndpoint) {
+  // Each endpoint's own optional fields take null as "default".
+  for (const char* key : {"max_completion_tokens", "top_logprobs", "response_format", "tools", "tool_choice",
+                          "parallel_tool_calls", "store", "metadata", "service_tier", "functions", "function_call",
+                          "modalities", "audio", "prediction", "reasoning_effort", "images", "web_search_options"}) {
+    nlohmann::json body = kChatBody;
+    body[key] = nullptr;
+    EXPECT_EQ(chat_parse_error(body), ParseError{}) << key;
+  }
+  for (const char* key : {"echo", "best_of", "suffix"}) {
+    nlohmann::json body = kCompletionBody;
+    body[key] = nullptr;
+    EXPECT_EQ(completion_parse_error(body), ParseError{}) << key;
+  }
+  // Fields of one endpoint are unknown to the other, null or not.
+  for (const char* key : {"echo", "best_of", "suffix"}) {
+    nlohmann::json body = kChatBody;
+    body[key] = nullptr;
+    EXPECT_EQ(chat_error(body.dump()), std::make_pair(ErrorKind::InvalidRequest, std::string(key)));
+  }
+  for (const char* key : {"messages", "max_completion_tokens", "top_logprobs", "response_format", "tools", "images"}) {
+    nlohmann::json body = kCompletionBody;
+    body[key] = nullptr;
+    ParseError e = completion_parse_error(body);
+    EXPECT_EQ(e.param, key);
+    EXPECT_EQ(e.code, "unknown_parameter");
+  }
+  // Each endpoint's own required field, null or missing.
+  auto [chat_prompt, completion_prompt] = shared_errors("prompt", nullptr);
+  EXPECT_EQ(chat_prompt.code, "unknown_parameter");
+  EXPECT_EQ(completion_prompt, (ParseError{ErrorKind::InvalidRequest,
+                                           "Invalid type for 'prompt': expected a string or token ids, but got null.",
+                                           "prompt", "invalid_type"}));
+  EXPECT_EQ(completion_parse_error({{"model", "m"}}),
+            (ParseError{ErrorKind::InvalidRequest, "Missing required parameter: 'prompt'.", "prompt",
+                        "missing_required_parameter"}));
+  EXPECT_EQ(chat_parse_error({{"model", "m"}, {"messages", nullptr}}),
+            (ParseError{ErrorKind::InvalidRequest, "Invalid type for 'messages': expected an array, but got null.",
+                        "messages", "invalid_type"}));
+  EXPECT_EQ(chat_parse_error({{"model", "m"}}),
+            (ParseError{ErrorKind::InvalidRequest, "Missing required parameter: 'messages'.", "messages",
+                        "missing_required_parameter"}));
+  // max_completion_tokens is chat's other name for max_tokens, with its own param.
+  EXPECT_EQ(*parse_chat_request(chat(R"(,"max_completion_tokens":7)")).max_tokens, 7);
+  ParseError e = chat_parse_error(nlohmann::json::parse(chat(R"(,"max_completion_tokens":0)")));
+  EXPECT_EQ(e, (ParseError{ErrorKind::InvalidRequest,
+                           "Invalid 'max_completion_tokens': expected a value between 1 and 2147483647, but got 0.",
+                           "max_completion_tokens", "invalid_value"}));
 }
 
 TEST(ModelNames, Matching) {

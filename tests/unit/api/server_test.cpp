@@ -2,139 +2,44 @@
 // and SSE shapes, error mapping, disconnects and stop. No ONNX model involved.
 #include "api/server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "engine/fake_model.h"
-#include "template/chat_template.h"
+#include "api/http_test_client.h"
 
 using namespace oc;
+using namespace oc::test;
 using json = nlohmann::json;
 
 namespace {
 
-class TemplatedFakeModel : public test::FakeModel {
- public:
-  TemplatedFakeModel() : test::FakeModel(256) {
-    template_defaults_.bos_token = "<bos>";
-    chat_templates_.emplace_back(
-        "default", std::make_shared<tmpl::ChatTemplate>(
-                       "{{ bos_token }}{% for m in messages %}"
-                       "{% if (m['role'] == 'user') != (loop.index0 % 2 == 0) %}"
-                       "{{ raise_exception('Conversation roles must alternate user/assistant') }}{% endif %}"
-                       "{{ m['content'] }}\n{% endfor %}"));
-  }
-};
-
-int connect_to(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-void send_request(int fd, const std::string& method, const std::string& path, const std::string& body,
-                  const std::string& extra_headers = "") {
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" + extra_headers;
-  if (!body.empty() || method == "POST")
-    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  req += "\r\n" + body;
-  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
-}
-
-struct Reply {
-  int status = 0;
-  std::string headers;
-  std::string body;  // de-chunked
-};
-
-std::string dechunk(const std::string& raw) {
-  std::string out;
-  size_t i = 0;
-  while (i < raw.size()) {
-    size_t eol = raw.find("\r\n", i);
-    if (eol == std::string::npos) break;
-    size_t n = std::stoul(raw.substr(i, eol - i), nullptr, 16);
-    if (n == 0) break;
-    out += raw.substr(eol + 2, n);
-    i = eol + 2 + n + 2;
-  }
-  return out;
-}
-
-Reply http(int port, const std::string& method, const std::string& path, const std::string& body = "",
-           const std::string& extra_headers = "") {
-  int fd = connect_to(port);
-  EXPECT_GE(fd, 0);
-  send_request(fd, method, path, body, extra_headers);
-  std::string raw;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  Reply r;
-  size_t sp = raw.find(' ');
-  if (sp == std::string::npos) return r;
-  r.status = std::stoi(raw.substr(sp + 1, 3));
-  size_t end = raw.find("\r\n\r\n");
-  r.headers = raw.substr(0, end);
-  std::string content = raw.substr(end + 4);
-  r.body = r.headers.find("Transfer-Encoding: chunked") != std::string::npos ? dechunk(content) : content;
-  return r;
-}
-
-std::vector<std::string> sse_data(const std::string& body) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while ((i = body.find("data: ", i)) != std::string::npos) {
-    size_t end = body.find("\n\n", i);
-    out.push_back(body.substr(i + 6, end - i - 6));
-    i = end;
-  }
-  return out;
-}
+// Renders the messages' contents; raises the template error a real template gives for roles that
+// do not alternate.
+const char* kAlternatingTemplate =
+    "{{ bos_token }}{% for m in messages %}"
+    "{% if (m['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant') }}{% endif %}"
+    "{{ m['content'] }}\n{% endfor %}";
 
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    model = std::make_shared<TemplatedFakeModel>();
-    model->behaviour.script = {test::fake_id("Hel"), test::fake_id("lo"), test::fake_id(" Wor"), test::fake_id("ld"),
-                               1};
+    model = std::make_shared<TemplatedFakeModel>(256, kAlternatingTemplate);
+    model->behaviour.script = {fake_id("Hel"), fake_id("lo"), fake_id(" Wor"), fake_id("ld"), 1};
     engine::EngineConfig cfg;
     cfg.max_running = 1;
     cfg.max_queued = 2;
-    eng = std::make_shared<engine::Engine>(model, cfg);
     api::ServerOptions o;
-    o.port = 0;
     o.max_body_bytes = 4096;
     o.api_key = api_key;
-    server = std::make_unique<api::ApiServer>(o);
-    port = server->bind();
-    server->set_engine(eng);
-    thread = std::thread([this] { server->run(); });
+    running = std::make_unique<RunningServer>(model, cfg, o);
+    eng = running->engine;
+    port = running->port;
   }
-  void TearDown() override {
-    server->stop();
-    thread.join();
-    eng->shutdown(false);
-  }
+  void TearDown() override { running.reset(); }
 
   std::string chat_body(const std::string& extra = "") {
     return R"({"model":"fake","messages":[{"role":"user","content":"hi"}])" + extra + "}";
@@ -142,9 +47,8 @@ class ServerTest : public ::testing::Test {
 
   std::string api_key;
   std::shared_ptr<TemplatedFakeModel> model;
+  std::unique_ptr<RunningServer> running;
   std::shared_ptr<engine::Engine> eng;
-  std::unique_ptr<api::ApiServer> server;
-  std::thread thread;
   int port = 0;
 };
 
@@ -236,7 +140,7 @@ TEST_F(ServerTest, ErrorsAreOpenAiShaped) {
 }
 
 TEST_F(ServerTest, StreamDisconnectCancelsAtOnce) {
-  model->behaviour.script = {test::fake_id("a")};  // never ends on its own
+  model->behaviour.script = {fake_id("a")};  // never ends on its own
   model->behaviour.step_delay = std::chrono::milliseconds(5);
   int fd = connect_to(port);
   send_request(fd, "POST", "/v1/chat/completions", chat_body(R"(,"stream":true)"));
@@ -257,7 +161,7 @@ TEST_F(ServerTest, StreamDisconnectCancelsAtOnce) {
 }
 
 TEST_F(ServerTest, NonStreamingDisconnectCancels) {
-  model->behaviour.script = {test::fake_id("a")};
+  model->behaviour.script = {fake_id("a")};
   model->behaviour.step_delay = std::chrono::milliseconds(5);
   int fd = connect_to(port);
   send_request(fd, "POST", "/v1/chat/completions", chat_body());
