@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/strings.h"
+#include "inspect_checks.h"
 #include "models/io_layout.h"
 #include "models/repo.h"
 #include "ort/onnx_file.h"
@@ -289,13 +290,16 @@ int run_inspect(const std::string& path, const Options& options) {
   return 0;
 }
 
-RegisterCommand reg{{"inspect", "show a model folder's components, variants, inputs/outputs and KV layout",
-                     [](CLI::App& cmd, Options& options) -> std::function<int()> {
-                       auto path = std::make_shared<std::string>();
-                       cmd.add_option("path", *path, "model folder")->required();
-                       add_options(cmd, options, {"json", "preset"});
-                       return [path, &options] { return run_inspect(*path, options); };
-                     }}};
+RegisterCommand reg{
+    {"inspect", "show a model folder's components, variants, inputs/outputs and KV layout",
+     [](CLI::App& cmd, Options& options) -> std::function<int()> {
+       auto path = std::make_shared<std::string>();
+       cmd.add_option("path", *path, "model folder")->required();
+       add_options(cmd, options, {"json", "check", "preset", "threads", "provider", "device-id", "log-level"});
+       return [path, &options] {
+         return options.check ? run_inspect_checks(*path, options) : run_inspect(*path, options);
+       };
+     }}};
 
 }  // namespace
 }  // namespace oc::app

@@ -111,6 +111,10 @@ const std::vector<Row>& table() {
       {"log-level", "--log-level", "ONNX_CHAT_LOG_LEVEL", "debug, info, warn, error, off",
        bind_member(&Options::log_level)},
       {"json", "--json", "", "machine-readable JSON output", bind_flag(&Options::json)},
+      {"check", "--check", "",
+       "inspect: also load the model and run it (encoder rows per image and per 5 s clip, the logits of a short "
+       "prompt, whether a greedy reply ends in EOS)",
+       bind_flag(&Options::check)},
       {"messages", "--messages", "",
        "JSON file: the messages (an array), or a request body with messages, tools, documents, chat_template_kwargs",
        bind_member(&Options::messages_file)},

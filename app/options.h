@@ -53,6 +53,7 @@ struct Options {
   std::string system_prompt;
   // output
   bool json = false;
+  bool check = false;  // inspect: run the model's checks
   // generate (one prompt, no server)
   std::string prompt;
   int max_tokens = 32;

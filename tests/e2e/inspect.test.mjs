@@ -112,3 +112,28 @@ test('inspect on a folder that is not a model exits non-zero with a one-line rea
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('inspect --check runs the encoders and the decoder and reports each check', { skip: !haveGenerator && 'fixture generator not present' }, () => {
+  const r = inspect([fixture, '--check', '--json', '--log-level', 'error']);
+  const info = JSON.parse(r.out);
+  const by = Object.fromEntries(info.checks.map((c) => [c.check.split(' ')[0], c]));
+  assert.equal(by.vision_encoder.ok, true, by.vision_encoder.result);
+  assert.match(by.vision_encoder.result, /^256 rows/);
+  assert.equal(by.audio_encoder.ok, true, by.audio_encoder.result);
+  assert.match(by.audio_encoder.result, /^188 rows/);
+  assert.equal(by.logits.ok, true, by.logits.result);
+  assert.match(by.logits.result, /^1032 values, max \|logit\| \d/);
+  // Random weights rarely say EOS within 64 tokens: the check runs and the exit code follows it.
+  assert.equal(by.greedy.ran, true);
+  assert.equal(r.code, by.greedy.ok ? 0 : 1, r.err);
+});
+
+test('inspect --check on a text-only model skips the encoder checks', { skip: !sharedDir() && 'shared folder not beside the checkout' }, () => {
+  const dir = path.join(sharedDir(), 'real-models', 'stories260K');
+  const r = inspect([dir, '--check', '--json', '--log-level', 'error']);
+  const info = JSON.parse(r.out);
+  const enc = info.checks.filter((c) => c.check.includes('encoder'));
+  assert.equal(enc.length, 2);
+  for (const c of enc) assert.equal(c.ran, false, c.result);
+  assert.equal(info.checks.find((c) => c.check.startsWith('logits')).ok, true);
+});
