@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "engine/engine.h"
+#include "model_setup.h"
 #include "models/family.h"
 #include "template/model_templates.h"
 
@@ -37,12 +38,7 @@ std::vector<models::MediaInput> read_media(const std::string& file) {
     for (const auto& p : doc[key]) {
       std::filesystem::path path = p.get<std::string>();
       if (path.is_relative()) path = base / path;
-      models::MediaInput in;
-      in.modality = modality;
-      in.data = read_file(path);
-      in.format = path.extension().string().substr(path.has_extension() ? 1 : 0);
-      in.label = std::string(key) + "[" + std::to_string(n++) + "]";
-      media.push_back(std::move(in));
+      media.push_back(media_from_file(path, modality, std::string(key) + "[" + std::to_string(n++) + "]"));
     }
   }
   // Images and audio are matched to their placeholders per modality, so their relative order is free.

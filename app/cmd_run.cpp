@@ -73,18 +73,12 @@ bool attach(const std::string& line, const models::Model& model, std::vector<mod
     std::fprintf(stderr, "error: %s takes no %s input\n", model.id().c_str(), models::modality_name(m));
     return true;
   }
-  auto data = try_read_file(rest);
-  if (!data) {
-    std::fprintf(stderr, "error: cannot read %s\n", rest.c_str());
+  try {
+    pending.push_back(media_from_file(rest, m));
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
     return true;
   }
-  models::MediaInput in;
-  in.modality = m;
-  in.data = std::move(*data);
-  in.format = std::filesystem::path(rest).extension().string();
-  if (!in.format.empty()) in.format.erase(0, 1);
-  in.label = rest;
-  pending.push_back(std::move(in));
   std::printf("(attached %s: %s; it goes with your next message)\n", models::modality_name(m), rest.c_str());
   return true;
 }

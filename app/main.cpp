@@ -1,6 +1,5 @@
 // onnx-chat: the command-line entry. Parses the subcommand and hands over; nothing else.
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <iostream>

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "hub/progress.h"
 #include "hub/resolve.h"
@@ -72,6 +73,17 @@ LoadedEngine load_engine(const Options& o) {
   cfg.max_running = o.parallel > 0 ? o.parallel : 1;
   cfg.max_context = o.context > 0 ? static_cast<size_t>(o.context) : 0;
   return {std::make_shared<engine::Engine>(std::move(model), cfg), resolved.repo_id};
+}
+
+models::MediaInput media_from_file(const std::filesystem::path& path, models::Modality modality, std::string label) {
+  auto data = try_read_file(path);
+  if (!data) throw Error(ErrorKind::InvalidRequest, "cannot read " + path.string());
+  models::MediaInput in;
+  in.modality = modality;
+  in.data = std::move(*data);
+  in.format = path.has_extension() ? path.extension().string().substr(1) : std::string();
+  in.label = label.empty() ? path.string() : std::move(label);
+  return in;
 }
 
 }  // namespace oc::app

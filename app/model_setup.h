@@ -1,6 +1,7 @@
 // Loading a model and starting its engine from the options (shared by serve and run).
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,11 @@ LoadedEngine load_engine(const Options& options);
 // Media limits and the encoder cache from --max-image-pixels, --max-audio-seconds, --max-media-mb,
 // --encoder-cache-mb. Throws oc::Error(InvalidRequest) for negative values.
 models::MediaOptions media_options(const Options& options);
+
+// An image or audio file as a model input: its bytes, the format its extension names, labelled by
+// `label` (the path when empty). Throws oc::Error(InvalidRequest) when the file cannot be read.
+models::MediaInput media_from_file(const std::filesystem::path& path, models::Modality modality,
+                                   std::string label = {});
 
 // The hub resolution options the command line gives (preset, revision, modalities, cache, download
 // settings), with progress on stderr.

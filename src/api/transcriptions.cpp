@@ -25,16 +25,9 @@ constexpr std::chrono::milliseconds kPoll{100};
 // Tokens one window may produce: 30 s of fast speech is well under 200 tokens; the cap stops a
 // model that loops.
 constexpr int kWindowMaxTokens = 448;
-constexpr const char* kSpace = " \t\r\n";
 
 [[noreturn]] void invalid(const std::string& param, const std::string& message, const std::string& code) {
   throw Error(ErrorKind::InvalidRequest, message, param, code);
-}
-
-std::string trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(kSpace);
-  if (b == std::string::npos) return {};
-  return s.substr(b, s.find_last_not_of(kSpace) - b + 1);
 }
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -87,13 +80,13 @@ class TextJoiner {
     std::string s = pending_ + delta;
     pending_.clear();
     if (!in_window_) {
-      const size_t b = s.find_first_not_of(kSpace);
+      const size_t b = s.find_first_not_of(kAsciiSpace);
       if (b == std::string::npos) return {};
       s.erase(0, b);
       in_window_ = true;
       if (emitted_) s.insert(0, " ");
     }
-    const size_t e = s.find_last_not_of(kSpace);
+    const size_t e = s.find_last_not_of(kAsciiSpace);
     const size_t keep = e == std::string::npos ? 0 : e + 1;
     pending_ = s.substr(keep);
     s.resize(keep);
@@ -144,7 +137,7 @@ bool generate(engine::RequestHandle& handle, Window& w, Totals& totals,
         break;
       case engine::Event::Kind::Done:
         totals.add(ev->usage);
-        w.text = trim(w.text);
+        w.text = trim_ascii(w.text);
         return true;
       case engine::Event::Kind::Error:
         throw Error(ev->error_kind, ev->message);

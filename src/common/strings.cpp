@@ -16,6 +16,12 @@ std::string to_lower(std::string_view s) {
   return out;
 }
 
+std::string trim_ascii(std::string_view s) {
+  const size_t b = s.find_first_not_of(kAsciiSpace);
+  if (b == std::string_view::npos) return {};
+  return std::string(s.substr(b, s.find_last_not_of(kAsciiSpace) - b + 1));
+}
+
 bool iequals(std::string_view a, std::string_view b) { return a.size() == b.size() && to_lower(a) == to_lower(b); }
 
 std::vector<std::string> split(std::string_view s, char sep) {

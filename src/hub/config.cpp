@@ -8,14 +8,6 @@
 namespace oc::hub {
 namespace {
 
-std::string trim(std::string s) {
-  const char* ws = " \t\r\n";
-  s.erase(0, s.find_first_not_of(ws));
-  auto end = s.find_last_not_of(ws);
-  s.erase(end == std::string::npos ? 0 : end + 1);
-  return s;
-}
-
 std::filesystem::path expand_user(const std::string& p, const EnvLookup& env) {
   if (p == "~" || starts_with(p, "~/")) {
     auto home = env("HOME");
@@ -69,13 +61,13 @@ HubConfig config_from_env(const EnvLookup& lookup) {
     while (!c.endpoint.empty() && c.endpoint.back() == '/') c.endpoint.pop_back();
   }
   if (auto t = get("HF_TOKEN")) {
-    c.token = trim(*t);
+    c.token = trim_ascii(*t);
   } else if (auto legacy_token = get("HUGGING_FACE_HUB_TOKEN")) {
-    c.token = trim(*legacy_token);
+    c.token = trim_ascii(*legacy_token);
   } else {
     auto path = get("HF_TOKEN_PATH");
     std::filesystem::path file = path ? expand_user(*path, env) : c.hf_home / "token";
-    if (auto text = try_read_file(file)) c.token = trim(*text);
+    if (auto text = try_read_file(file)) c.token = trim_ascii(*text);
   }
   auto offline = get("HF_HUB_OFFLINE");
   if (!offline) offline = get("TRANSFORMERS_OFFLINE");

@@ -22,13 +22,6 @@ struct Transfer {
   bool aborted_by_sink = false;
 };
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return std::string(s);
-}
-
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::string_view line(data, size * count);
@@ -38,7 +31,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   }
   auto colon = line.find(':');
   if (colon != std::string_view::npos)
-    t->response->headers[to_lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
+    t->response->headers[to_lower(trim_ascii(line.substr(0, colon)))] = trim_ascii(line.substr(colon + 1));
   return size * count;
 }
 

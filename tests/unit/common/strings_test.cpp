@@ -1,7 +1,8 @@
+#include "common/strings.h"
+
 #include <gtest/gtest.h>
 
 #include "common/fs.h"
-#include "common/strings.h"
 
 TEST(Strings, Utf8Validation) {
   EXPECT_TRUE(oc::is_valid_utf8("hello"));
@@ -16,4 +17,12 @@ TEST(Strings, SplitJoinCase) {
   EXPECT_EQ(oc::join({"a", "b"}, ", "), "a, b");
   EXPECT_TRUE(oc::iequals("Gemma-3n/Q4_MIXED", "gemma-3n/q4_mixed"));
   EXPECT_EQ(oc::human_bytes(3'600'000'000ULL), "3.6 GB");
+}
+
+TEST(Strings, TrimAscii) {
+  EXPECT_EQ(oc::trim_ascii("  a b\t\r\n"), "a b");
+  EXPECT_EQ(oc::trim_ascii("\r\n \t"), "");
+  EXPECT_EQ(oc::trim_ascii(""), "");
+  EXPECT_EQ(oc::trim_ascii("x"), "x");
+  EXPECT_EQ(oc::trim_ascii("\xc2\xa0y\xc2\xa0"), "\xc2\xa0y\xc2\xa0");  // only ASCII whitespace
 }
