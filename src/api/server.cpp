@@ -116,7 +116,7 @@ struct ApiServer::Impl {
   json model_entry(const std::string& id, const engine::Engine& e) const {
     const auto& info = e.model().info();
     json components = json::array();
-    for (const auto& c : info.components) {
+    for (const auto& c : e.model().components()) {
       json o = {{"name", c.name}, {"dtype", c.dtype}, {"bytes", c.bytes}, {"loaded", c.loaded}};
       if (!c.note.empty()) o["note"] = c.note;
       components.push_back(o);

@@ -149,8 +149,9 @@ class Sequence {
   virtual std::unique_ptr<Sequence> fork() const = 0;
 };
 
-// A loaded model: immutable after load and safe to share between threads, except new_sequence()
-// and ensure_loaded(), which the engine calls from its loop thread.
+// A loaded model: safe to share between threads. Its text components are loaded at construction;
+// media encoders may load later (ensure_loaded, or on first use), which is thread-safe.
+// new_sequence() is called from the engine's loop thread.
 class Model {
  public:
   virtual ~Model() = default;
@@ -173,6 +174,9 @@ class Model {
   // Modalities the model can take (its config and files say so) and those loaded now.
   virtual bool supports(Modality m) const = 0;
   virtual bool loaded(Modality m) const = 0;
+  // The component files with `loaded` as of now (info().components says what loaded at start;
+  // encoders may load later). Thread-safe.
+  virtual std::vector<LoadedComponent> components() const { return info_.components; }
   // Loads the encoder of a modality on first use (no-op for text). Throws Unsupported / ModelLoad.
   virtual void ensure_loaded(Modality m) = 0;
 

@@ -196,6 +196,7 @@ describe('images', () => {
     assert.equal(r.timings.media_encoded + r.timings.media_cache_hits, 1, JSON.stringify(r.timings));
     const m = await client.models.retrieve(MODEL);
     assert.equal(m.modalities.image.loaded, true, 'the vision encoder is loaded after an image request');
+    assert.equal(m.components.find((c) => c.name === 'vision_encoder')?.loaded, true, JSON.stringify(m.components));
   });
 
   test('three images (PNG, JPEG, WebP) in one message', async () => {

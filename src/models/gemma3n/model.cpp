@@ -166,8 +166,13 @@ class Gemma3nModel : public Model {
     if (m == Modality::Text) return;
     if (!supports(m)) throw Error(ErrorKind::Unsupported, info_.id + " takes no " + modality_name(m) + " input");
     shared_->encoder(m)->load();
-    for (auto& c : info_.components)
-      if (c.name == shared_->encoder(m)->component()) c.loaded = true;
+  }
+  std::vector<LoadedComponent> components() const override {
+    auto list = info_.components;
+    for (auto& c : list)
+      for (const Encoder* e : {shared_->vision.get(), shared_->audio.get()})
+        if (c.name == e->component()) c.loaded = e->loaded();
+    return list;
   }
 
   Prompt process(std::string_view prompt_text, std::span<const MediaInput> media) const override {

@@ -167,6 +167,14 @@ TEST(Gemma3nMedia, ImagePlaceholdersExpandAndLoadOnFirstUse) {
   EXPECT_GT(st.image_ms, 0);
   EXPECT_TRUE(m->loaded(Modality::Image));
   EXPECT_FALSE(m->loaded(Modality::Audio));
+  for (const auto& c : m->components()) {
+    if (c.name == "vision_encoder") {
+      EXPECT_TRUE(c.loaded);
+    }
+    if (c.name == "audio_encoder") {
+      EXPECT_FALSE(c.loaded);
+    }
+  }
   EXPECT_EQ(m->audio_spec().sample_rate, 16000);
   EXPECT_EQ(m->audio_spec().window_samples, 480000);
 }
