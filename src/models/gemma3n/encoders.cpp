@@ -1,4 +1,5 @@
 // The gemma3n media encoders: loaded on first use, run in batches, outputs cached by content.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -78,14 +79,12 @@ void Encoder::load() {
             " ms");
 }
 
-Encoder::Output Encoder::run(const std::vector<int64_t>& shape, std::vector<float> inputs,
-                             const std::vector<uint8_t>& mask, ONNXTensorElementDataType to, RunControl& control) {
+Encoder::Output Encoder::run(Ort::Value inputs, const std::vector<uint8_t>& mask, ONNXTensorElementDataType to,
+                             RunControl& control) {
   load();
-  Ort::Value x = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, shape);
-  std::memcpy(x.GetTensorMutableData<float>(), inputs.data(), inputs.size() * sizeof(float));
-  inputs = {};
+  const std::vector<int64_t> shape = inputs.GetTensorTypeAndShapeInfo().GetShape();
   RunInputs in;
-  in.add(input_, cast_tensor(std::move(x), input_type_));
+  in.add(input_, cast_tensor(std::move(inputs), input_type_));
   if (!mask_.empty()) {
     std::vector<int64_t> mshape = {shape[0], shape[1]};
     Ort::Value m = make_tensor(mask_type_, mshape);
@@ -156,16 +155,17 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared, co
     std::vector<int64_t> shape = {static_cast<int64_t>(members.size())};
     shape.insert(shape.end(), head.shape.begin(), head.shape.end());
     const size_t item = head.features.size();
-    std::vector<float> inputs;
-    inputs.reserve(item * members.size());
+    // The batch tensor is filled straight from the segments (no intermediate buffer).
+    Ort::Value inputs = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, shape);
+    float* dst = inputs.GetTensorMutableData<float>();
     std::vector<uint8_t> mask;
     for (size_t idx : members) {
       const MediaSegment& s = prompt.media[idx];
       if (s.features.size() != item) throw Error(ErrorKind::Internal, "media segments of one batch differ in size");
-      inputs.insert(inputs.end(), s.features.begin(), s.features.end());
+      dst = std::copy(s.features.begin(), s.features.end(), dst);
       mask.insert(mask.end(), s.mask.begin(), s.mask.end());
     }
-    Encoder::Output out = enc->run(shape, std::move(inputs), mask, shared.text->embeds_type, control);
+    Encoder::Output out = enc->run(std::move(inputs), mask, shared.text->embeds_type, control);
     const size_t elt = ort::element_size(shared.text->embeds_type);
     const auto* base = static_cast<const uint8_t*>(out.rows.GetTensorRawData());
     for (size_t b = 0; b < members.size(); ++b) {

@@ -57,8 +57,7 @@ class Encoder {
     Ort::Value rows{nullptr};
     int64_t batch = 0, rows_per_item = 0, width = 0;
   };
-  Output run(const std::vector<int64_t>& shape, std::vector<float> inputs, const std::vector<uint8_t>& mask,
-             ONNXTensorElementDataType to, RunControl& control);
+  Output run(Ort::Value inputs, const std::vector<uint8_t>& mask, ONNXTensorElementDataType to, RunControl& control);
 
  private:
   Modality modality_;
