@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,9 +34,15 @@ struct TensorInfo {
 const char* element_type_name(ONNXTensorElementDataType type);
 size_t element_size(ONNXTensorElementDataType type);
 
+// Changes a model's bytes before its session is created: returns the edited model, or nullopt to
+// load the file as it is.
+using GraphRewrite = std::function<std::optional<std::string>(std::string_view model)>;
+
 class Session {
  public:
-  Session(const std::filesystem::path& path, const SessionConfig& config);
+  // With a rewrite, the file is read, rewritten in memory and loaded from there; its external
+  // data files are still found beside it.
+  Session(const std::filesystem::path& path, const SessionConfig& config, const GraphRewrite& rewrite = {});
 
   Ort::Session& get() { return session_; }
   const std::filesystem::path& path() const { return path_; }
