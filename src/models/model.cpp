@@ -93,4 +93,11 @@ std::vector<std::string> Model::chat_template_names() const {
   return out;
 }
 
+std::vector<EncodeStats> Model::begin_all(std::span<Sequence* const> seqs, std::span<const Prompt* const> prompts,
+                                          RunControl& control) {
+  std::vector<EncodeStats> out;
+  for (size_t i = 0; i < seqs.size(); ++i) out.push_back(seqs[i]->begin(*prompts[i], control));
+  return out;
+}
+
 }  // namespace oc::models
