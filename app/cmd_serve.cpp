@@ -119,20 +119,22 @@ int serve(const Options& o) {
   return 0;
 }
 
-RegisterCommand reg{{"serve", "serve the OpenAI-compatible HTTP API", [](CLI::App& cmd, Options& o) {
-                       add_options(cmd, o, {"model",        "preset",           "revision",         "modalities",
-                                            "cache-dir",    "verify",           "download-workers", "download-retries",
-                                            "provider",     "device-id",        "threads",          "host",
-                                            "port",         "api-key",          "cors-origins",     "max-body-bytes",
-                                            "http-threads", "shutdown-timeout", "queue-size",       "parallel",
-                                            "context",      "log-level"});
-                       // media input
-                       add_options(
-                           cmd, o,
-                           {"max-images", "max-audio-clips", "max-image-pixels", "max-audio-seconds", "max-media-mb",
-                            "encoder-cache-mb", "media-url-allow", "media-file-allow", "media-fetch-timeout"});
-                       return [&o] { return serve(o); };
-                     }}};
+RegisterCommand reg{
+    {"serve", "serve the OpenAI-compatible HTTP API", [](CLI::App& cmd, Options& o) {
+       add_options(cmd, o, {"model",        "preset",           "revision",         "modalities",
+                            "cache-dir",    "verify",           "download-workers", "download-retries",
+                            "provider",     "device-id",        "threads",          "host",
+                            "port",         "api-key",          "cors-origins",     "max-body-bytes",
+                            "http-threads", "shutdown-timeout", "queue-size",       "parallel",
+                            "context",      "log-level"});
+       // scheduling and memory
+       add_options(cmd, o, {"kv-budget-mb", "step-tokens", "prefill-chunk", "no-prefix-cache", "request-timeout"});
+       // media input
+       add_options(cmd, o,
+                   {"max-images", "max-audio-clips", "max-image-pixels", "max-audio-seconds", "max-media-mb",
+                    "encoder-cache-mb", "media-url-allow", "media-file-allow", "media-fetch-timeout"});
+       return [&o] { return serve(o); };
+     }}};
 
 }  // namespace
 }  // namespace oc::app

@@ -1,11 +1,13 @@
 #include "model_setup.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/sysinfo.h"
 #include "hub/progress.h"
 #include "hub/resolve.h"
 #include "hub/select.h"
@@ -72,6 +74,12 @@ LoadedEngine load_engine(const Options& o) {
   cfg.max_queued = o.queue_size;
   cfg.max_running = o.parallel > 0 ? o.parallel : 1;
   cfg.max_context = o.context > 0 ? static_cast<size_t>(o.context) : 0;
+  cfg.step_tokens = o.step_tokens;
+  cfg.prefill_chunk = o.prefill_chunk;
+  cfg.prefix_cache = !o.no_prefix_cache;
+  cfg.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, o.request_timeout) * 1000));
+  cfg.kv_budget_bytes = o.kv_budget_mb >= 0 ? static_cast<size_t>(o.kv_budget_mb * 1048576.0) : available_memory() / 2;
+  if (cfg.kv_budget_bytes > 0) log::info("KV cache budget " + human_bytes(cfg.kv_budget_bytes));
   return {std::make_shared<engine::Engine>(std::move(model), cfg), resolved.repo_id};
 }
 

@@ -45,8 +45,13 @@ struct Options {
   int media_fetch_timeout = 10;               // seconds per image URL
   // engine
   int queue_size = 64;
-  int parallel = 4;
-  int context = 0;  // 0: the model's
+  int parallel = 16;
+  int context = 0;           // 0: the model's
+  double kv_budget_mb = -1;  // < 0: from the machine's memory; 0: unlimited
+  int step_tokens = 64;
+  int prefill_chunk = 256;
+  bool no_prefix_cache = false;
+  double request_timeout = 0;  // seconds; 0: none
   std::string log_level = "info";
   // interactive chat (run); it shares --max-tokens/--temperature/--seed with generate, but when
   // they are not given it replies up to the context with the model's sampling defaults

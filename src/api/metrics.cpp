@@ -58,6 +58,21 @@ std::string ApiMetrics::prometheus(const engine::EngineStats* s) const {
     counter("onnx_chat_completion_tokens_total", "Tokens generated.", static_cast<double>(s->completion_tokens_total));
     counter("onnx_chat_prompt_seconds_total", "Time spent in prefill.", s->prompt_seconds_total);
     counter("onnx_chat_decode_seconds_total", "Time spent decoding.", s->decode_seconds_total);
+    gauge("onnx_chat_batch_size", "Sequences in the last decode step.", static_cast<double>(s->batch_size));
+    counter("onnx_chat_decode_steps_total", "Decode steps run.", static_cast<double>(s->decode_steps_total));
+    counter("onnx_chat_decode_rows_total", "Sequences advanced by decode steps (batch sizes summed).",
+            static_cast<double>(s->decode_rows_total));
+    gauge("onnx_chat_kv_budget_bytes", "KV cache memory budget (0: unlimited).",
+          static_cast<double>(s->kv_budget_bytes));
+    gauge("onnx_chat_kv_bytes_in_use", "KV cache memory held by running sequences and cached prefixes.",
+          static_cast<double>(s->kv_bytes_in_use));
+    gauge("onnx_chat_prefix_cache_bytes", "KV cache memory held by cached prefixes.",
+          static_cast<double>(s->prefix_cache_bytes));
+    gauge("onnx_chat_prefix_cache_entries", "Cached prefixes.", static_cast<double>(s->prefix_cache_entries));
+    counter("onnx_chat_prefix_cache_hits_total", "Requests that reused a cached prefix.",
+            static_cast<double>(s->prefix_cache_hits));
+    counter("onnx_chat_prefix_tokens_reused_total", "Prompt tokens taken from cached prefixes instead of prefilled.",
+            static_cast<double>(s->prefix_tokens_reused));
   }
   return o.str();
 }
