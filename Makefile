@@ -6,7 +6,7 @@ MODEL ?= onnx-community/gemma-3n-E2B-it-ONNX
 ARGS ?=
 ORT_ROOT = $(shell scripts/fetch-onnxruntime.sh)
 
-.PHONY: setup configure build run test unit e2e fixtures bench format clean
+.PHONY: setup configure build run test unit e2e fixtures bench bench-concurrency format clean
 
 setup:
 	scripts/setup.sh
@@ -27,6 +27,10 @@ test: setup build
 
 bench: setup build
 	scripts/run-bench.sh $(BUILD_DIR)
+
+# Aggregate throughput and latency at 1-16 concurrent streams (bench/concurrency.sh).
+bench-concurrency: setup build
+	bench/concurrency.sh $(BUILD_DIR)
 
 # Fixture models (tools/fixtures/README.md); BENCH=1 adds the benchmark fixture.
 fixtures:
