@@ -45,7 +45,7 @@ function requests({ images }) {
 
 async function run(server, body) {
   const r = await post(server, '/v1/chat/completions', {
-    model: 'm', temperature: 0, return_token_ids: true, ...body,
+    model: path.basename(server.model), temperature: 0, return_token_ids: true, ...body,
   });
   assert.equal(r.status, 200, r.text);
   return r.json;
@@ -56,7 +56,7 @@ async function streamed(server, body) {
   const res = await fetch(`${server.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ model: 'm', temperature: 0, return_token_ids: true, stream: true, ...body }),
+    body: JSON.stringify({ model: path.basename(server.model), temperature: 0, return_token_ids: true, stream: true, ...body }),
   });
   assert.equal(res.status, 200);
   const reader = res.body.getReader();
@@ -106,9 +106,11 @@ for (const m of MODELS) {
     before(async () => {
       // One request at a time, nothing reused: the answers concurrency must not change.
       alone = await startServer({ model: m.dir(), args: ['--parallel', '1', '--no-prefix-cache'] });
+      alone.model = m.dir();
       for (const r of reqs) expected.push((await run(alone, r)).choices[0].token_ids);
       await alone.stop();
       shared = await startServer({ model: m.dir(), args: ['--parallel', '16', '--step-tokens', '16'] });
+      shared.model = m.dir();
     });
     after(async () => {
       await alone?.stop();
@@ -144,6 +146,7 @@ describe('a 20-turn chat reuses each turn\'s cache', () => {
   let server;
   before(async () => {
     server = await startServer({ model: fixtureModel('gemma3-tiny') });
+    server.model = fixtureModel('gemma3-tiny');
   });
   after(async () => server?.stop());
 

@@ -44,7 +44,7 @@ async function one(i) {
     const r = await fetch(`${server.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content }], max_tokens: 4 + (i % 24), stream, seed: i }),
+      body: JSON.stringify({ model: 'gemma3n-tiny', messages: [{ role: 'user', content }], max_tokens: 4 + (i % 24), stream, seed: i }),
       signal: ctrl.signal,
     });
     await r.text();
@@ -96,7 +96,7 @@ test(`${TOTAL} requests with random disconnects free every slot and byte, memory
   const r = await fetch(`${server.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 4 }),
+    body: JSON.stringify({ model: 'gemma3n-tiny', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 4 }),
   });
   assert.equal(r.status, 200, await r.text());
 });
