@@ -13,7 +13,7 @@ const CONCURRENCY = 24;
 
 let server;
 before(async () => {
-  server = await startServer({ model: fixtureModel('gemma3n-tiny'), args: ['--parallel', '8', '--queue-size', '16', '--step-tokens', '32'] });
+  server = await startServer({ model: fixtureModel('gemma3n-tiny'), args: ['--parallel', '8', '--queue-size', '32', '--step-tokens', '32'] });
 });
 after(async () => server?.stop());
 
