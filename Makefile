@@ -6,7 +6,7 @@ MODEL ?= onnx-community/gemma-3n-E2B-it-ONNX
 ARGS ?=
 ORT_ROOT = $(shell scripts/fetch-onnxruntime.sh)
 
-.PHONY: setup configure build run test unit e2e fixtures bench format clean
+.PHONY: setup configure build run test unit e2e fixtures bench bench-real format clean
 
 setup:
 	scripts/setup.sh
@@ -27,6 +27,12 @@ test: setup build
 
 bench: setup build
 	scripts/run-bench.sh $(BUILD_DIR)
+
+# The real Gemma 3 4B q4 graphs with random weights (3.5 GB written once; MODEL=DIR reuses a
+# prepared folder): exact vs auto matmul precision, server / model layer / bare loop, load time,
+# peak RSS, and the agreement of auto with exact (bench/real_graph_bench.sh).
+bench-real: build
+	$(if $(MODEL_DIR),MODEL=$(MODEL_DIR)) bench/real_graph_bench.sh $(BUILD_DIR)
 
 # Fixture models (tools/fixtures/README.md); BENCH=1 adds the benchmark fixture.
 fixtures:

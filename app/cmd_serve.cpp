@@ -125,7 +125,7 @@ RegisterCommand reg{{"serve", "serve the OpenAI-compatible HTTP API", [](CLI::Ap
                                             "provider",     "device-id",        "threads",          "host",
                                             "port",         "api-key",          "cors-origins",     "max-body-bytes",
                                             "http-threads", "shutdown-timeout", "queue-size",       "parallel",
-                                            "context",      "log-level"});
+                                            "context",      "matmul-precision", "log-level"});
                        // media input
                        add_options(
                            cmd, o,

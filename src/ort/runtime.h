@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "ort/matmul_precision.h"
+
 namespace oc::ort {
 
 // The ONNX Runtime version the process runs on (from the loaded library, not the headers).
@@ -22,7 +24,11 @@ struct SessionConfig {
   std::string provider = "cpu";  // "cpu", "cuda", ...
   int device_id = 0;
   bool enable_mem_pattern = true;
+  bool spin = true;                   // intra-op threads spin while a run is under way (never after it returned)
   int graph_optimization_level = 99;  // ORT_ENABLE_ALL
+  // 4-bit MatMulNBits compute (matmul_precision.h). The library keeps the graph as exported unless
+  // asked; the onnx-chat binary defaults to auto (--matmul-precision).
+  MatmulPrecision matmul_precision = MatmulPrecision::Exact;
 };
 
 Ort::SessionOptions make_session_options(const SessionConfig& config);
