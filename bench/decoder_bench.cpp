@@ -12,6 +12,7 @@
 //   decoder_bench --model DIR --mode bare|sequence|agree [--prompt-tokens 64] [--decode-tokens 16]
 //                 [--preset Q4_MIXED] [--threads 0] [--chunk 256] [--precision auto]
 //                 [--steps 256] [--reference exact] [--prompt "Once upon a time"]
+//                 [--session-config KEY=VALUE ...] (ONNX Runtime session config entries to try)
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -234,6 +235,7 @@ int main(int argc, char** argv) {
   std::string text = "Once upon a time";
   int prompt_tokens = 64, decode = 16, threads = 0, steps = 256;
   size_t chunk = 256;
+  std::vector<std::pair<std::string, std::string>> entries;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--model")
@@ -258,6 +260,8 @@ int main(int argc, char** argv) {
       steps = std::stoi(v);
     else if (k == "--prompt")
       text = v;
+    else if (k == "--session-config" && v.find('=') != std::string::npos)  // an ONNX Runtime config entry
+      entries.emplace_back(v.substr(0, v.find('=')), v.substr(v.find('=') + 1));
   }
   const auto precision = oc::ort::parse_matmul_precision(precision_name);
   const auto reference = oc::ort::parse_matmul_precision(reference_name);
@@ -268,6 +272,7 @@ int main(int argc, char** argv) {
   oc::ort::SessionConfig cfg;
   cfg.intra_op_threads = threads;
   cfg.matmul_precision = *precision;
+  cfg.config_entries = entries;
   if (mode == "agree") {
     Agreement a = run_agree(model, preset, cfg, *reference, *precision, text, steps);
     std::printf(

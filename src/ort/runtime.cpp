@@ -54,6 +54,7 @@ Ort::SessionOptions make_session_options(const SessionConfig& config) {
   // run returns: an idle server uses no CPU.
   options.AddConfigEntry(kOrtSessionOptionsConfigAllowIntraOpSpinning, config.spin ? "1" : "0");
   options.AddConfigEntry(kOrtSessionOptionsConfigForceSpinningStop, "1");
+  for (const auto& [key, value] : config.config_entries) options.AddConfigEntry(key.c_str(), value.c_str());
   options.SetGraphOptimizationLevel(config.graph_optimization_level >= 99  ? ORT_ENABLE_ALL
                                     : config.graph_optimization_level >= 2 ? ORT_ENABLE_EXTENDED
                                     : config.graph_optimization_level >= 1 ? ORT_ENABLE_BASIC

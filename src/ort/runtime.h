@@ -4,6 +4,7 @@
 #include <onnxruntime_cxx_api.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ort/matmul_precision.h"
@@ -29,6 +30,8 @@ struct SessionConfig {
   // 4-bit MatMulNBits compute (matmul_precision.h). The library keeps the graph as exported unless
   // asked; the onnx-chat binary defaults to auto (--matmul-precision).
   MatmulPrecision matmul_precision = MatmulPrecision::Exact;
+  // More ONNX Runtime session config entries, added last (benchmarks try settings with them).
+  std::vector<std::pair<std::string, std::string>> config_entries;
 };
 
 Ort::SessionOptions make_session_options(const SessionConfig& config);

@@ -4,9 +4,11 @@
 #include "ort/matmul_precision.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "common/error.h"
 #include "ort/onnx_file.h"
@@ -107,13 +109,57 @@ TEST(MatmulPrecision, AutoMeansInt8OnCpuAndTheExportElsewhere) {
   EXPECT_FALSE(oc::ort::parse_matmul_precision("int4"));
 }
 
-// The q4 fixture's decoder: auto rewrites every 4-bit node before the session is created (and the
-// session loads its external weights from beside the graph); exact loads the file as it is.
+// y = x @ W for x [1, 32] with a 4-bit W [32, 2] stored in an external file beside the graph (every
+// weight 1 above the zero point, column scales 1 and 2): the session created from rewritten bytes
+// still finds the weights, and int8 compute gives the same sums for an input of ones.
+TEST(MatmulPrecision, RewrittenGraphsLoadExternalWeightsFromBesideTheFile) {
+  const fs::path dir = fs::temp_directory_path() / ("oc_matmul_precision_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string weights(32, '\x99');  // [N=2, blocks=1, 16 bytes]: two 9s a byte, zero point 8
+  std::ofstream(dir / "w.onnx_data", std::ios::binary) << weights;
+  Pb b = Pb().num(1, 2).num(1, 1).num(1, 16).num(2, 2).str(8, "B");  // dims, uint8, name
+  b.msg(13, Pb().str(1, "location").str(2, "w.onnx_data")).msg(13, Pb().str(1, "offset").str(2, "0"));
+  b.msg(13, Pb().str(1, "length").str(2, "32")).num(14, 1);
+  const float scales[2] = {1.0f, 2.0f};
+  Pb s = Pb().num(1, 2).num(2, 1).str(8, "scales").str(9, std::string(reinterpret_cast<const char*>(scales), 8));
+  Pb node = Pb().str(1, "x").str(1, "B").str(1, "scales").str(2, "y").str(4, "MatMulNBits").str(7, "com.microsoft");
+  for (auto [name, v] : {std::pair{"K", 32}, {"N", 2}, {"bits", 4}, {"block_size", 32}}) node.msg(5, int_attr(name, v));
+  auto tensor_type = [](std::vector<int64_t> dims) {
+    Pb shape;
+    for (auto d : dims) shape.msg(1, Pb().num(1, static_cast<uint64_t>(d)));
+    return Pb().msg(1, Pb().num(1, 1).msg(2, shape));
+  };
+  Pb graph = Pb().msg(1, node).str(2, "g").msg(5, b).msg(5, s);
+  graph.msg(11, Pb().str(1, "x").msg(2, tensor_type({1, 32}))).msg(12, Pb().str(1, "y").msg(2, tensor_type({1, 2})));
+  Pb m = Pb().num(1, 8).msg(8, Pb().str(1, "").num(2, 17)).msg(8, Pb().str(1, "com.microsoft").num(2, 1)).msg(7, graph);
+  std::ofstream(dir / "m.onnx", std::ios::binary) << m.bytes;
+
+  for (auto precision : {MatmulPrecision::Exact, MatmulPrecision::Auto}) {
+    oc::ort::SessionConfig cfg;
+    cfg.intra_op_threads = 1;
+    cfg.matmul_precision = precision;
+    oc::ort::Session session(dir / "m.onnx", cfg);
+    EXPECT_EQ(session.matmul_plan().changed, precision == MatmulPrecision::Auto ? 1 : 0);
+    std::vector<float> x(32, 1.0f);
+    const int64_t shape[2] = {1, 32};
+    auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+    Ort::Value in = Ort::Value::CreateTensor<float>(mem, x.data(), x.size(), shape, 2);
+    const char* in_names[] = {"x"};
+    const char* out_names[] = {"y"};
+    auto out = session.get().Run(Ort::RunOptions{nullptr}, in_names, &in, 1, out_names, 1);
+    const float* y = out[0].GetTensorData<float>();
+    EXPECT_NEAR(y[0], 32.0f, 0.05f) << oc::ort::matmul_precision_name(precision);
+    EXPECT_NEAR(y[1], 64.0f, 0.1f) << oc::ort::matmul_precision_name(precision);
+  }
+  fs::remove_all(dir);
+}
+
+// The q4 fixture's decoder: auto rewrites every 4-bit node before the session is created; exact
+// loads the file as it is.
 TEST(MatmulPrecision, SessionsOverTheQ4Fixture) {
   REQUIRE_FIXTURE(dir, "gemma3n-tiny");
   const fs::path q4 = dir / "onnx" / "decoder_model_merged_q4.onnx";
   const auto file = oc::ort::read_onnx_file(q4);
-  ASSERT_FALSE(file.external_data.empty()) << "the fixture keeps its weights in an external file";
   ASSERT_EQ(file.matmul_4bit_levels.count(0), 1u);
   oc::ort::SessionConfig cfg;
   cfg.intra_op_threads = 1;
