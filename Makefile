@@ -6,7 +6,7 @@ MODEL ?= onnx-community/gemma-3n-E2B-it-ONNX
 ARGS ?=
 ORT_ROOT = $(shell scripts/fetch-onnxruntime.sh)
 
-.PHONY: setup configure build run test unit e2e fixtures bench bench-concurrency format clean
+.PHONY: setup configure build run test unit e2e fixtures bench bench-real bench-concurrency format clean
 
 setup:
 	scripts/setup.sh
@@ -31,6 +31,12 @@ bench: setup build
 # Aggregate throughput and latency at 1-16 concurrent streams (bench/concurrency.sh).
 bench-concurrency: setup build
 	bench/concurrency.sh $(BUILD_DIR)
+
+# The real Gemma 3 4B q4 graphs with random weights (3.5 GB written once; MODEL=DIR reuses a
+# prepared folder): exact vs auto matmul precision, server / model layer / bare loop, load time,
+# peak RSS, and the agreement of auto with exact (bench/real_graph_bench.sh).
+bench-real: build
+	$(if $(MODEL_DIR),MODEL=$(MODEL_DIR)) bench/real_graph_bench.sh $(BUILD_DIR)
 
 # Fixture models (tools/fixtures/README.md); BENCH=1 adds the benchmark fixture.
 fixtures:

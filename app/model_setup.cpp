@@ -28,6 +28,16 @@ hub::ResolveOptions resolve_options(const Options& o) {
   return ro;
 }
 
+ort::SessionConfig session_config(const Options& o) {
+  ort::SessionConfig s;
+  s.provider = o.provider;
+  s.device_id = o.device_id;
+  s.intra_op_threads = o.threads;
+  // The option row only lets the five names through.
+  s.matmul_precision = ort::parse_matmul_precision(o.matmul_precision).value_or(ort::MatmulPrecision::Auto);
+  return s;
+}
+
 models::MediaOptions media_options(const Options& o) {
   if (o.max_media_mb <= 0 || o.max_audio_seconds <= 0 || o.encoder_cache_mb < 0 || o.max_image_pixels == 0)
     throw Error(ErrorKind::InvalidRequest,
@@ -59,9 +69,7 @@ LoadedEngine load_engine(const Options& o) {
     auto slash = resolved.repo_id.rfind('/');
     lo.id = slash == std::string::npos ? resolved.repo_id : resolved.repo_id.substr(slash + 1);
   }
-  lo.session.provider = o.provider;
-  lo.session.device_id = o.device_id;
-  lo.session.intra_op_threads = o.threads;
+  lo.session = session_config(o);
   lo.media = media_options(o);
   auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<models::Model> model = models::load_model(resolved.folder, lo);

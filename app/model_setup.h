@@ -21,6 +21,9 @@ struct LoadedEngine {
 // the hub layer resolves it to a folder, downloading what the preset needs. Throws oc::Error.
 LoadedEngine load_engine(const Options& options);
 
+// The ONNX Runtime session settings from --provider, --device-id, --threads, --matmul-precision.
+ort::SessionConfig session_config(const Options& options);
+
 // Media limits and the encoder cache from --max-image-pixels, --max-audio-seconds, --max-media-mb,
 // --encoder-cache-mb. Throws oc::Error(InvalidRequest) for negative values.
 models::MediaOptions media_options(const Options& options);

@@ -56,6 +56,14 @@ const std::vector<Row>& table() {
        bind_member(&Options::device_id)},
       {"threads", "--threads", "ONNX_CHAT_THREADS", "intra-op threads per session (0: one per physical core available)",
        bind_member(&Options::threads)},
+      {"matmul-precision", "--matmul-precision", "ONNX_CHAT_MATMUL_PRECISION",
+       "compute of 4-bit quantized matmuls: auto (int8 activations on CPU, the export's own elsewhere), exact (as "
+       "exported), int8, fp16, fp32",
+       [](CLI::App& cmd, Options& o, const Row& row) {
+         return cmd.add_option(row.flag, o.matmul_precision, row.help)
+             ->capture_default_str()
+             ->check(CLI::IsMember({"auto", "exact", "int8", "fp16", "fp32"}, CLI::ignore_case));
+       }},
       {"host", "--host", "ONNX_CHAT_HOST", "address to listen on", bind_member(&Options::host)},
       {"port", "--port", "COMFYAI_ONNX_PORT", "port to listen on", bind_member(&Options::port)},
       {"api-key", "--api-key", "ONNX_CHAT_API_KEY", "require 'Authorization: Bearer KEY' on /v1 routes",

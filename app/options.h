@@ -18,6 +18,7 @@ struct Options {
   std::string provider = "cpu";
   int device_id = 0;
   int threads = 0;
+  std::string matmul_precision = "auto";
   // hub: model resolution, cache and downloads
   std::string revision;             // hub branch, tag or commit
   std::string modalities = "text";  // encoders to load: text, image, audio, all

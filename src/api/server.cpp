@@ -119,6 +119,7 @@ struct ApiServer::Impl {
     for (const auto& c : e.model().components()) {
       json o = {{"name", c.name}, {"dtype", c.dtype}, {"bytes", c.bytes}, {"loaded", c.loaded}};
       if (!c.note.empty()) o["note"] = c.note;
+      if (!c.matmul_precision.empty()) o["matmul_precision"] = c.matmul_precision;
       components.push_back(o);
     }
     json modalities = json::object();
@@ -132,6 +133,7 @@ struct ApiServer::Impl {
                   {"loaded", true},
                   {"family", info.family},
                   {"preset", s.preset},
+                  {"matmul_precision", info.matmul_precision},
                   {"context_length", e.context_length()},
                   {"modalities", modalities},
                   {"components", components}};

@@ -94,13 +94,18 @@ struct LoadedComponent {
   uint64_t bytes = 0;  // .onnx plus external data files
   bool loaded = false;
   std::string note;  // e.g. "wanted fp16, using q4"
+  // How its 4-bit MatMulNBits nodes compute ("int8", "exact", ...; ort/matmul_precision.h), "" when
+  // the graph has none.
+  std::string matmul_precision;
 };
 
 struct ModelInfo {
-  std::string id;          // folder or repo name ("gemma-3n-E2B-it-ONNX")
-  std::string family;      // registry name of the family ("gemma3n")
-  std::string model_type;  // config.json model_type
-  std::string preset;      // preset the components were chosen by ("Q4_MIXED")
+  std::string id;                // folder or repo name ("gemma-3n-E2B-it-ONNX")
+  std::string family;            // registry name of the family ("gemma3n")
+  std::string model_type;        // config.json model_type
+  std::string preset;            // preset the components were chosen by ("Q4_MIXED")
+  std::string matmul_precision;  // as asked at load: "auto", "exact", "int8", "fp16", "fp32"
+  std::string provider;          // execution provider the sessions run on ("cpu", ...)
   std::filesystem::path dir;
   size_t context_length = 0;
   std::vector<LoadedComponent> components;

@@ -3,13 +3,22 @@
 #include <cstring>
 #include <vector>
 
-#include "ort/protobuf.h"
+#include "ort/protobuf_wire.h"
 
 namespace oc::ort {
 namespace {
 
-using pb::Reader;
-using pb::Writer;
+using wire::Reader;
+
+// Appends fields to a message's bytes.
+struct Writer {
+  std::string out;
+  void integer(int field, int64_t v) {
+    wire::put_key(out, field, 0);
+    wire::put_varint(out, static_cast<uint64_t>(v));
+  }
+  void bytes(int field, std::string_view v) { wire::put_bytes(out, field, v); }
+};
 
 // Field numbers of onnx.proto.
 constexpr int kModelOpsetImport = 8, kModelGraph = 7;

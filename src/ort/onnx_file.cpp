@@ -9,12 +9,12 @@
 #include <string_view>
 
 #include "common/error.h"
-#include "ort/protobuf.h"
+#include "ort/protobuf_wire.h"
 
 namespace oc::ort {
 namespace {
 
-using pb::Reader;
+using wire::Reader;
 
 Dim read_dim(Reader r) {
   Dim d;
@@ -120,6 +120,7 @@ struct GraphScan {
 
   void node(Reader r) {
     std::string op, domain;
+    int64_t bits = 4, accuracy_level = 0;  // MatMulNBits' defaults
     r.each([&](int field, int wire) {
       if (field == 4 && wire == 2) {
         op = std::string(r.view());
@@ -131,19 +132,32 @@ struct GraphScan {
       }
       if (field == 5 && wire == 2) {  // attribute: may hold subgraphs (If / Loop / Scan)
         Reader attr = r.bytes();
+        std::string_view name;
+        int64_t value = 0;
         attr.each([&](int f, int w) {
+          if (f == 1 && w == 2) {
+            name = attr.view();
+            return true;
+          }
+          if (f == 3 && w == 0) {
+            value = static_cast<int64_t>(attr.varint());
+            return true;
+          }
           if ((f == 6 || f == 11) && w == 2) {
             graph(attr.bytes(), false);
             return true;
           }
           return false;
         });
+        if (name == "bits") bits = value;
+        if (name == "accuracy_level") accuracy_level = value;
         return true;
       }
       return false;
     });
     if (domain == "ai.onnx") domain.clear();
     ++out.op_counts[domain.empty() ? op : domain + "." + op];
+    if (op == "MatMulNBits" && domain == "com.microsoft" && bits == 4) ++out.matmul_4bit_levels[accuracy_level];
   }
 
   void graph(Reader r, bool top) {
@@ -194,22 +208,11 @@ const TensorInfo* OnnxFileInfo::output(std::string_view name) const {
   return nullptr;
 }
 
-OnnxFileInfo read_onnx_file(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(ErrorKind::ModelLoad, "cannot open " + path.string());
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
-    ::close(fd);
-    throw Error(ErrorKind::ModelLoad, path.string() + " is empty or unreadable");
-  }
-  size_t size = static_cast<size_t>(st.st_size);
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (map == MAP_FAILED) throw Error(ErrorKind::ModelLoad, "cannot map " + path.string());
-
+OnnxFileInfo read_onnx_bytes(std::string_view bytes, const std::string& name) {
   OnnxFileInfo info;
   try {
-    Reader model{static_cast<const uint8_t*>(map), static_cast<const uint8_t*>(map) + size};
+    Reader model{reinterpret_cast<const uint8_t*>(bytes.data()),
+                 reinterpret_cast<const uint8_t*>(bytes.data()) + bytes.size()};
     bool saw_graph = false;
     GraphScan scan{info, {}};
     model.each([&](int field, int wire) {
@@ -249,11 +252,31 @@ OnnxFileInfo read_onnx_file(const std::filesystem::path& path) {
     });
     if (!saw_graph || info.ir_version == 0) throw std::runtime_error("no graph");
   } catch (const std::exception& e) {
-    ::munmap(map, size);
-    throw Error(ErrorKind::ModelLoad, path.string() + " is not a valid ONNX model (" + e.what() + ")");
+    throw Error(ErrorKind::ModelLoad, name + " is not a valid ONNX model (" + e.what() + ")");
   }
-  ::munmap(map, size);
   return info;
 }
+
+OnnxFileInfo read_onnx_file(const std::filesystem::path& path) {
+  MappedFile file(path);
+  return read_onnx_bytes(file.bytes(), path.string());
+}
+
+MappedFile::MappedFile(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorKind::ModelLoad, "cannot open " + path.string());
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
+    ::close(fd);
+    throw Error(ErrorKind::ModelLoad, path.string() + " is empty or unreadable");
+  }
+  size_ = static_cast<size_t>(st.st_size);
+  void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) throw Error(ErrorKind::ModelLoad, "cannot map " + path.string());
+  data_ = static_cast<const char*>(map);
+}
+
+MappedFile::~MappedFile() { ::munmap(const_cast<char*>(data_), size_); }
 
 }  // namespace oc::ort

@@ -1,7 +1,9 @@
 #include "ort/session.h"
 
+#include <onnxruntime_session_options_config_keys.h>
+
 #include "common/error.h"
-#include "common/fs.h"
+#include "ort/onnx_file.h"
 
 namespace oc::ort {
 
@@ -119,24 +121,29 @@ SessionIo read_session_io(Ort::Session& session) {
 
 Session::Session(const std::filesystem::path& path, const SessionConfig& config, const GraphRewrite& rewrite)
     : path_(path), session_(nullptr) {
-  std::optional<std::string> edited;
-  if (rewrite) {
-    try {
-      edited = rewrite(read_file(path));
-    } catch (const std::runtime_error& e) {
-      throw Error(ErrorKind::ModelLoad, "cannot read " + path.string() + ": " + e.what());
-    }
-  }
   try {
     auto options = make_session_options(config);
+    // The graph file is small (weights live in external files): read it to see what the precision
+    // and the caller's rewrite change, and hand ONNX Runtime rewritten bytes only when one does.
+    MappedFile file(path);
+    matmul_plan_ =
+        plan_matmul_precision(read_onnx_bytes(file.bytes(), path.string()), config.matmul_precision, config.provider);
+    std::optional<std::string> edited;
+    if (matmul_plan_.changed > 0) edited = set_matmul_accuracy_level(file.bytes(), *matmul_plan_.level);
+    if (rewrite)
+      if (auto more = rewrite(edited ? std::string_view(*edited) : file.bytes())) edited = std::move(more);
     if (edited) {
-      options.AddConfigEntry("session.model_external_initializers_file_folder_path",
-                             path.parent_path().string().c_str());
+      // External weight files are found beside the graph, as when loading from the path.
+      options.AddConfigEntry(kOrtSessionOptionsModelExternalInitializersFileFolderPath, path.parent_path().c_str());
       session_ = Ort::Session(env(), edited->data(), edited->size(), options);
     } else {
       session_ = Ort::Session(env(), path.c_str(), options);
     }
   } catch (const Ort::Exception& e) {
+    throw Error(ErrorKind::ModelLoad, "cannot load " + path.string() + ": " + e.what());
+  } catch (const Error&) {
+    throw;
+  } catch (const std::runtime_error& e) {  // malformed protobuf met by the rewrite
     throw Error(ErrorKind::ModelLoad, "cannot load " + path.string() + ": " + e.what());
   }
   auto io = read_session_io(session_);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ort/matmul_precision.h"
 #include "ort/runtime.h"
 
 namespace oc::ort {
@@ -46,6 +47,8 @@ class Session {
 
   Ort::Session& get() { return session_; }
   const std::filesystem::path& path() const { return path_; }
+  // What the load did to the graph's 4-bit MatMulNBits nodes (SessionConfig::matmul_precision).
+  const MatmulPlan& matmul_plan() const { return matmul_plan_; }
   const std::vector<TensorInfo>& inputs() const { return inputs_; }
   const std::vector<TensorInfo>& outputs() const { return outputs_; }
   const TensorInfo* input(std::string_view name) const;
@@ -53,6 +56,7 @@ class Session {
 
  private:
   std::filesystem::path path_;
+  MatmulPlan matmul_plan_;
   Ort::Session session_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;

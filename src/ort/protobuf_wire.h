@@ -1,5 +1,5 @@
-// The protobuf wire format, read and written by hand: enough to walk an ONNX model's messages
-// without its weights (ort/onnx_file.h) and to splice edited messages back (ort/onnx_edit.h).
+// The protobuf wire format over a byte range, read and written by hand: what the weight-free
+// ONNX reader (onnx_file) and the in-memory graph rewrite (matmul_precision) need, no more.
 #pragma once
 
 #include <cstdint>
@@ -7,10 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace oc::ort::pb {
+namespace oc::ort::wire {
 
-// Protobuf wire format over a byte range. Each message is read field by field; unknown fields are
-// skipped, so only the few fields below are interpreted.
+// A message read field by field: callers take the fields they know and skip the others.
 struct Reader {
   const uint8_t* p;
   const uint8_t* end;
@@ -77,27 +76,24 @@ struct Reader {
   }
 };
 
-// Appends protobuf fields to a byte string.
-struct Writer {
-  std::string out;
+// The bytes of a varint.
+inline void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
 
-  void varint(uint64_t v) {
-    while (v >= 0x80) {
-      out.push_back(static_cast<char>((v & 0x7F) | 0x80));
-      v >>= 7;
-    }
-    out.push_back(static_cast<char>(v));
-  }
-  void key(int field, int wire) { varint((static_cast<uint64_t>(field) << 3) | static_cast<uint64_t>(wire)); }
-  void integer(int field, int64_t v) {
-    key(field, 0);
-    varint(static_cast<uint64_t>(v));
-  }
-  void bytes(int field, std::string_view v) {
-    key(field, 2);
-    varint(v.size());
-    out.append(v);
-  }
-};
+inline void put_key(std::string& out, int field, int wire) {
+  put_varint(out, (static_cast<uint64_t>(field) << 3) | static_cast<uint64_t>(wire));
+}
 
-}  // namespace oc::ort::pb
+// A length-delimited field: key, length, bytes.
+inline void put_bytes(std::string& out, int field, std::string_view bytes) {
+  put_key(out, field, 2);
+  put_varint(out, bytes.size());
+  out.append(bytes);
+}
+
+}  // namespace oc::ort::wire
