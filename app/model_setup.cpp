@@ -13,6 +13,11 @@
 
 namespace oc::app {
 
+std::string no_model_message() {
+  return "no model given: pass --model with a model folder or a hub repo id (or set ONNX_CHAT_MODEL), e.g. "
+         "--model onnx-community/gemma-3n-E2B-it-ONNX; `make run` serves that one";
+}
+
 hub::ResolveOptions resolve_options(const Options& o) {
   hub::ResolveOptions ro;
   ro.preset = o.preset;
@@ -41,10 +46,10 @@ models::MediaOptions media_options(const Options& o) {
   return m;
 }
 
-LoadedEngine load_engine(const Options& o) {
-  if (o.model.empty())
-    throw Error(ErrorKind::InvalidRequest, "no model given: pass --model FOLDER or a hub repo id (or ONNX_CHAT_MODEL)");
+LoadedEngine load_engine(const Options& o, hub::ProgressFn progress) {
+  if (o.model.empty()) throw Error(ErrorKind::InvalidRequest, no_model_message());
   hub::ResolveOptions ro = resolve_options(o);
+  if (progress) ro.progress = std::move(progress);
   hub::ResolvedModel resolved = hub::resolve_model(o.model, ro);
   if (resolved.source != hub::ResolvedModel::Source::LocalFolder)
     log::info("model " + resolved.repo_id + "@" + resolved.revision + " (" + hub::source_name(resolved.source) +
@@ -61,6 +66,7 @@ LoadedEngine load_engine(const Options& o) {
   lo.session.device_id = o.device_id;
   lo.session.intra_op_threads = o.threads;
   lo.media = media_options(o);
+  log::info("loading " + resolved.folder.string());
   auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<models::Model> model = models::load_model(resolved.folder, lo);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -20,7 +20,7 @@ struct Options {
   int threads = 0;
   // hub: model resolution, cache and downloads
   std::string revision;             // hub branch, tag or commit
-  std::string modalities = "text";  // encoders to load: text, image, audio, all
+  std::string modalities = "all";  // inputs to fetch encoders for: text, image, audio, all
   std::string cache_dir;            // empty: HF_HUB_CACHE / $HF_HOME/hub
   bool verify = false;
   int download_workers = 4;
