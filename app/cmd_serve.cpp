@@ -68,7 +68,8 @@ int serve(const Options& o) {
       const models::Model& model = server.engine()->model();
       std::string lazy;
       for (auto m : {models::Modality::Image, models::Modality::Audio})
-        if (model.supports(m) && !model.loaded(m)) lazy += std::string(lazy.empty() ? "" : " and ") + models::modality_name(m);
+        if (model.supports(m) && !model.loaded(m))
+          lazy += std::string(lazy.empty() ? "" : " and ") + models::modality_name(m);
       log::info("ready: serving " + model.id() + " at http://" + o.host + ":" + std::to_string(port) + "/" +
                 (lazy.empty() ? "" : " (the " + lazy + " encoders load on first use)"));
     } catch (const std::exception& e) {

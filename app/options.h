@@ -19,9 +19,9 @@ struct Options {
   int device_id = 0;
   int threads = 0;
   // hub: model resolution, cache and downloads
-  std::string revision;             // hub branch, tag or commit
+  std::string revision;            // hub branch, tag or commit
   std::string modalities = "all";  // inputs to fetch encoders for: text, image, audio, all
-  std::string cache_dir;            // empty: HF_HUB_CACHE / $HF_HOME/hub
+  std::string cache_dir;           // empty: HF_HUB_CACHE / $HF_HOME/hub
   bool verify = false;
   int download_workers = 4;
   int download_retries = 5;

@@ -161,9 +161,15 @@ struct ApiServer::Impl {
       const hub::Progress p = download.latest();
       json active = json::array();
       for (const auto& f : p.active) active.push_back({{"path", f.path}, {"done", f.done}, {"total", f.total}});
-      body["download"] = {{"repo_id", p.repo_id},       {"phase", p.phase},           {"total_bytes", p.total_bytes},
-                          {"done_bytes", p.done_bytes}, {"files_total", p.files_total}, {"files_done", p.files_done},
-                          {"rate_bps", p.rate_bps},     {"eta_s", p.eta_s},             {"active", active}};
+      body["download"] = {{"repo_id", p.repo_id},
+                          {"phase", p.phase},
+                          {"total_bytes", p.total_bytes},
+                          {"done_bytes", p.done_bytes},
+                          {"files_total", p.files_total},
+                          {"files_done", p.files_done},
+                          {"rate_bps", p.rate_bps},
+                          {"eta_s", p.eta_s},
+                          {"active", active}};
     }
     res.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   }
@@ -175,7 +181,8 @@ struct ApiServer::Impl {
     http->route("GET", "/health", wrap("health", false, false, [](const HttpRequest&, HttpResponse& res, const auto&) {
                   res.body = R"({"status":"ok"})";
                 }));
-    http->route("GET", "/ready", wrap("ready", false, false, [this](const HttpRequest&, HttpResponse& res, const auto& e) {
+    http->route("GET", "/ready",
+                wrap("ready", false, false, [this](const HttpRequest&, HttpResponse& res, const auto& e) {
                   if (!e) return loading_status(res);
                   json modalities = json::object();
                   for (auto m : {models::Modality::Image, models::Modality::Audio})
