@@ -114,6 +114,25 @@ describe('web page in Chromium', { skip: SKIP }, () => {
     await server?.stop();
   });
 
+  test('settings are kept and sent with each request', async () => {
+    await page.click('#open-settings');
+    // The fixture model's random weights rarely end a turn: short answers keep the tests quick.
+    await page.fill('#settings [name=max_tokens]', '8');
+    await page.fill('#settings [name=temperature]', '0.5');
+    await page.fill('#settings [name=system]', 'Be brief.');
+    await page.click('#settings-save');
+    assert.equal(await page.locator('#settings').isVisible(), false);
+    const sent = page.waitForRequest((r) => r.url().endsWith('/v1/chat/completions'));
+    const msg = await sendAndWait('Hi');
+    const body = JSON.parse((await sent).postData());
+    assert.equal(body.max_tokens, 8);
+    assert.equal(body.temperature, 0.5);
+    assert.deepEqual(body.messages[0], { role: 'system', content: 'Be brief.' });
+    assert.equal(body.stream, true);
+    assert.match(await msg.locator('.stats').innerText(), /8 tokens/);
+    await page.click('#new-chat');
+  });
+
   test('the model picker lists the model and its presets with their modalities', async () => {
     const options = await page.locator('#model option').evaluateAll((os) => os.map((o) => o.value));
     const models = (await (await fetch(`${server.baseURL}/models`)).json()).data.map((m) => m.id);
@@ -275,6 +294,7 @@ describe('web page in Chromium', { skip: SKIP }, () => {
 
   test('on a phone: the list is a drawer and the page fits the width', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await phone.addInitScript(() => localStorage.setItem('onnx-chat.settings', JSON.stringify({ max_tokens: '8' })));
     const p = await phone.newPage();
     await p.goto(server.url);
     await p.locator('#model option').first().waitFor({ state: 'attached' });
@@ -300,7 +320,7 @@ describe('web page on a first run from the hub, text only', { skip: SKIP }, () =
     const REPO = 'onnx-community/gemma3n-tiny-ONNX';
     const hub = await startMockHub({ [REPO]: fixtureModel() });
     await hub.control({ slow_bps: 1_500_000 });
-    const server = await startServer({ model: REPO, args: ['--modalities', 'text'], env: hubEnv(tempDir('oc-webui-hub-'), hub.url), ready: false });
+    const server = await startServer({ model: REPO, args: ['--modalities', 'text'], env: hubEnv(tempDir('oc-webui-hub-'), hub.url, { ONNX_CHAT_LOG_LEVEL: 'info' }), ready: false });
     const browser = await playwright.chromium.launch({ executablePath: CHROMIUM, headless: true });
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
