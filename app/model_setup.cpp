@@ -66,7 +66,6 @@ LoadedEngine load_engine(const Options& o, hub::ProgressFn progress) {
   lo.session.device_id = o.device_id;
   lo.session.intra_op_threads = o.threads;
   lo.media = media_options(o);
-  log::info("loading " + resolved.folder.string());
   auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<models::Model> model = models::load_model(resolved.folder, lo);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

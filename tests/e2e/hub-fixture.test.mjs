@@ -102,9 +102,9 @@ describe('serve from a repo id', { skip: SERVE_SKIP }, () => {
       }
       assert.ok(ready, `never ready:\n${logs}`);
       if (seen.has(503)) assert.ok(true, '/ready was 503 while downloading');
-      const body = await (await fetch(base + '/ready')).json();
-      assert.equal(body.status, 'ready');
-      assert.deepEqual(body.modalities, { image: { supported: true, loaded: false }, audio: { supported: true, loaded: false } });
+      const readyBody = await (await fetch(base + '/ready')).json();
+      assert.equal(readyBody.status, 'ready');
+      assert.deepEqual(readyBody.modalities, { image: { supported: true, loaded: false }, audio: { supported: true, loaded: false } });
       // While it downloads, /ready says so with the progress; the terminal draws it too.
       const dl = loading.find((b) => b.phase === 'downloading' && b.download?.total_bytes > 0);
       assert.ok(dl, JSON.stringify(loading.slice(0, 3)));

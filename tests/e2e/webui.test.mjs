@@ -176,7 +176,7 @@ describe('web page in Chromium', { skip: SKIP }, () => {
     assert.equal((await page.evaluate(() => navigator.clipboard.readText())).trim(), 'def f(x):\n    return x + 1');
     await shot('markdown-light', page);
     await page.emulateMedia({ colorScheme: 'dark' });
-    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
     await shot('markdown-dark', page);
     await page.emulateMedia({ colorScheme: 'light' });
   });
@@ -319,11 +319,11 @@ describe('web page on a first run from the hub, text only', { skip: SKIP }, () =
   test('the page shows the download, then refuses images the model cannot take before sending', async () => {
     const REPO = 'onnx-community/gemma3n-tiny-ONNX';
     const hub = await startMockHub({ [REPO]: fixtureModel() });
-    await hub.control({ slow_bps: 1_500_000 });
-    const server = await startServer({ model: REPO, args: ['--modalities', 'text'], env: hubEnv(tempDir('oc-webui-hub-'), hub.url, { ONNX_CHAT_LOG_LEVEL: 'info' }), ready: false });
+    await hub.control({ slow_bps: 100_000 });  // the text-only files (0.5 MB) take about 5 s
     const browser = await playwright.chromium.launch({ executablePath: CHROMIUM, headless: true });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const server = await startServer({ model: REPO, args: ['--modalities', 'text'], env: hubEnv(tempDir('oc-webui-hub-'), hub.url, { ONNX_CHAT_LOG_LEVEL: 'info' }), ready: false });
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       await page.goto(server.url);
       await page.locator('#loading-text', { hasText: /Downloading onnx-community\/gemma3n-tiny-ONNX: [\d.]+ MiB of [\d.]+ MiB/ }).waitFor({ timeout: 20000 });
       await shot('first-run-download', page);
