@@ -181,6 +181,14 @@ describe('web page in Chromium', { skip: SKIP }, () => {
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
+  test('a server error is shown as the server says it', async () => {
+    const error = { error: { message: 'The model is busy: too many requests are queued.', type: 'server_error', param: null, code: 'queue_full' } };
+    await page.route('**/v1/chat/completions', (route) => route.fulfill({ status: 429, contentType: 'application/json', body: JSON.stringify(error) }));
+    await sendAndWait('Are you there?');
+    await page.unroute('**/v1/chat/completions');
+    assert.equal(await page.locator('.msg.error .bubble').last().innerText(), error.error.message);
+  });
+
   test('images attached by picker, paste and drop are sent as parts and shown in the history', async () => {
     await page.click('#new-chat');
     const png = [await pngBytes(0), await pngBytes(1), await pngBytes(2)];

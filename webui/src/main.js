@@ -344,13 +344,15 @@ function renderAttachments() {
   }));
 }
 
+const HOW_TO_ENABLE = (kind) => `(the server fetches its ${kind} encoder with --modalities ${kind}, or all, the default, when the model has one)`;
+
 // The message for attachments the chosen model cannot take, or ''.
 function attachmentProblem(parts = pending) {
   const m = currentModel();
   if (!m) return '';
   for (const kind of ['image', 'audio']) {
     if (parts.some((p) => p.type === kind) && !m.modalities?.[kind]?.supported)
-      return `${m.id} does not take ${kind} input: remove the ${kind === 'image' ? 'images' : 'audio'} or pick a model that takes ${kind}.`;
+      return `${m.id} does not take ${kind} input: remove the ${kind === 'image' ? 'images' : 'audio'} or pick a model that takes ${kind} ${HOW_TO_ENABLE(kind)}.`;
   }
   return '';
 }
@@ -361,7 +363,7 @@ async function addFiles(files) {
     const kind = modalityOf(f);
     const m = currentModel();
     if (m && (kind === 'image' || kind === 'audio') && !m.modalities?.[kind]?.supported) {
-      showError(`${m.id} does not take ${kind} input, so ${f.name || 'this file'} was not attached.`);
+      showError(`${m.id} does not take ${kind} input, so ${f.name || 'this file'} was not attached ${HOW_TO_ENABLE(kind)}.`);
       continue;
     }
     try {
@@ -409,7 +411,7 @@ ui.record.onclick = async () => {
     return;
   }
   const m = currentModel();
-  if (m && !m.modalities?.audio?.supported) return showError(`${m.id} does not take audio input.`);
+  if (m && !m.modalities?.audio?.supported) return showError(`${m.id} does not take audio input ${HOW_TO_ENABLE('audio')}.`);
   try {
     recorder = await startRecording();
     ui.record.classList.add('recording');
