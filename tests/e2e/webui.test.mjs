@@ -294,8 +294,9 @@ describe('web page in Chromium', { skip: SKIP }, () => {
     await page.waitForFunction(() => document.querySelectorAll('#conversations li[data-id]').length === 1);
     assert.equal(await page.locator('#conversations li .title').innerText(), 'Hello there', 'found by the text of a message');
     await page.fill('#search', '');
+    await page.waitForFunction(() => document.querySelectorAll('#conversations li[data-id]').length === 3);
     page.once('dialog', (d) => d.accept());
-    const count = await page.locator('#conversations li[data-id]').count();
+    const count = 3;
     await page.locator('#conversations li', { hasText: 'Pictures' }).locator('.delete').click();
     await page.waitForFunction((c) => document.querySelectorAll('#conversations li[data-id]').length === c - 1, count);
   });

@@ -138,9 +138,13 @@ async function watchReady() {
 let conv = null; // the open conversation
 let generating = null; // {controller, conv}
 
+let listSeq = 0; // only the latest refresh draws (they overlap while IndexedDB answers)
 async function refreshList() {
+  const seq = ++listSeq;
   const q = ui.search.value.trim();
-  const all = (await listConversations()).filter((c) => matches(c, q));
+  const stored = await listConversations();
+  if (seq !== listSeq) return;
+  const all = stored.filter((c) => matches(c, q));
   ui.list.replaceChildren(...all.map((c) => {
     const li = el('li', { className: c.id === conv?.id ? 'active' : '' });
     li.dataset.id = c.id;
