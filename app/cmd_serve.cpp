@@ -23,6 +23,10 @@ namespace oc::app {
 namespace {
 
 int serve(const Options& o) {
+  if (o.model.empty()) {
+    std::fprintf(stderr, "onnx-chat serve: %s\n", no_model_message().c_str());
+    return 2;
+  }
   // Every thread started from here on inherits the blocked set; the main thread takes the
   // signals with sigwait.
   sigset_t set;
@@ -58,10 +62,16 @@ int serve(const Options& o) {
   std::string load_error;
   std::thread loader([&] {
     try {
-      LoadedEngine loaded = load_engine(o);
+      LoadedEngine loaded = load_engine(o, server.track_loading(o.model, hub::stderr_progress()));
       server.set_repo_id(loaded.repo_id);
       server.set_engine(loaded.engine);
-      log::info("ready: serving " + server.engine()->model().id());
+      const models::Model& model = server.engine()->model();
+      std::string lazy;
+      for (auto m : {models::Modality::Image, models::Modality::Audio})
+        if (model.supports(m) && !model.loaded(m))
+          lazy += std::string(lazy.empty() ? "" : " and ") + models::modality_name(m);
+      log::info("ready: serving " + model.id() + " at http://" + o.host + ":" + std::to_string(port) + "/" +
+                (lazy.empty() ? "" : " (the " + lazy + " encoders load on first use)"));
     } catch (const std::exception& e) {
       load_error = e.what();
       kill(getpid(), SIGUSR1);

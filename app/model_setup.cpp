@@ -15,6 +15,11 @@
 
 namespace oc::app {
 
+std::string no_model_message() {
+  return "no model given: pass --model with a model folder or a hub repo id (or set ONNX_CHAT_MODEL), e.g. "
+         "--model onnx-community/gemma-3n-E2B-it-ONNX; `make run` serves that one";
+}
+
 hub::ResolveOptions resolve_options(const Options& o) {
   hub::ResolveOptions ro;
   ro.preset = o.preset;
@@ -53,10 +58,10 @@ models::MediaOptions media_options(const Options& o) {
   return m;
 }
 
-LoadedEngine load_engine(const Options& o) {
-  if (o.model.empty())
-    throw Error(ErrorKind::InvalidRequest, "no model given: pass --model FOLDER or a hub repo id (or ONNX_CHAT_MODEL)");
+LoadedEngine load_engine(const Options& o, hub::ProgressFn progress) {
+  if (o.model.empty()) throw Error(ErrorKind::InvalidRequest, no_model_message());
   hub::ResolveOptions ro = resolve_options(o);
+  if (progress) ro.progress = std::move(progress);
   hub::ResolvedModel resolved = hub::resolve_model(o.model, ro);
   if (resolved.source != hub::ResolvedModel::Source::LocalFolder)
     log::info("model " + resolved.repo_id + "@" + resolved.revision + " (" + hub::source_name(resolved.source) +

@@ -37,7 +37,8 @@ const std::vector<Row>& table() {
       {"revision", "--revision", "", "hub branch, tag or commit (default main; also org/name@REV)",
        bind_member(&Options::revision)},
       {"modalities", "--modalities", "ONNX_CHAT_MODALITIES",
-       "inputs to fetch and load encoders for: text, image, audio, all (comma-separated)",
+       "inputs to fetch encoders for (comma-separated: text, image, audio, all); `text` saves disk; encoders load on "
+       "first use",
        bind_member(&Options::modalities)},
       {"cache-dir", "--cache-dir", "HF_HUB_CACHE",
        "hub cache folder shared with huggingface_hub (default $HF_HOME/hub, ~/.cache/huggingface/hub); "

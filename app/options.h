@@ -20,9 +20,9 @@ struct Options {
   int threads = 0;
   std::string matmul_precision = "auto";
   // hub: model resolution, cache and downloads
-  std::string revision;             // hub branch, tag or commit
-  std::string modalities = "text";  // encoders to load: text, image, audio, all
-  std::string cache_dir;            // empty: HF_HUB_CACHE / $HF_HOME/hub
+  std::string revision;            // hub branch, tag or commit
+  std::string modalities = "all";  // inputs to fetch encoders for: text, image, audio, all
+  std::string cache_dir;           // empty: HF_HUB_CACHE / $HF_HOME/hub
   bool verify = false;
   int download_workers = 4;
   int download_retries = 5;

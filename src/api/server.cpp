@@ -8,7 +8,7 @@
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "api/http_server.h"
-#include "api/webui.h"
+#include "api/web_assets.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "models/variants.h"
@@ -24,6 +24,8 @@ struct ApiServer::Impl {
   mutable std::mutex mutex;
   std::shared_ptr<engine::Engine> engine;
   int64_t started = static_cast<int64_t>(std::time(nullptr));
+  hub::ProgressBoard download;
+  std::string loading_model;  // guarded by mutex
 
   std::shared_ptr<engine::Engine> current_engine() const {
     std::lock_guard lock(mutex);
@@ -141,6 +143,39 @@ struct ApiServer::Impl {
     return entry;
   }
 
+  // /ready while the model is not served yet: 503 with an OpenAI error body, plus what is
+  // happening (downloading with its progress, or loading) for the page and scripts.
+  void loading_status(HttpResponse& res) {
+    const bool downloading = download.has_progress() && download.latest().phase != "done";
+    std::string model;
+    {
+      std::lock_guard lock(mutex);
+      model = loading_model;
+    }
+    std::string message = downloading ? "the model is downloading" : "the model is still loading";
+    write_error(res, api_error(Error(ErrorKind::Unavailable, message)));
+    json body = json::parse(res.body);
+    body["status"] = "loading";
+    body["phase"] = downloading ? "downloading" : "loading";
+    body["message"] = message;
+    if (!model.empty()) body["model"] = model;
+    if (download.has_progress()) {
+      const hub::Progress p = download.latest();
+      json active = json::array();
+      for (const auto& f : p.active) active.push_back({{"path", f.path}, {"done", f.done}, {"total", f.total}});
+      body["download"] = {{"repo_id", p.repo_id},
+                          {"phase", p.phase},
+                          {"total_bytes", p.total_bytes},
+                          {"done_bytes", p.done_bytes},
+                          {"files_total", p.files_total},
+                          {"files_done", p.files_done},
+                          {"rate_bps", p.rate_bps},
+                          {"eta_s", p.eta_s},
+                          {"active", active}};
+    }
+    res.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
   void install_routes() {
     http->set_error_body([](int status, HttpResponse& res) { write_error(res, api_error_for_status(status)); });
     http->set_response_headers([this](const HttpRequest& req) { return cors_headers(req); });
@@ -148,9 +183,14 @@ struct ApiServer::Impl {
     http->route("GET", "/health", wrap("health", false, false, [](const HttpRequest&, HttpResponse& res, const auto&) {
                   res.body = R"({"status":"ok"})";
                 }));
-    http->route("GET", "/ready", wrap("ready", false, false, [](const HttpRequest&, HttpResponse& res, const auto& e) {
-                  if (!e) throw Error(ErrorKind::Unavailable, "the model is still loading");
-                  res.body = json{{"status", "ready"}, {"model", e->model().id()}}.dump();
+    http->route("GET", "/ready",
+                wrap("ready", false, false, [this](const HttpRequest&, HttpResponse& res, const auto& e) {
+                  if (!e) return loading_status(res);
+                  json modalities = json::object();
+                  for (auto m : {models::Modality::Image, models::Modality::Audio})
+                    modalities[models::modality_name(m)] = {{"supported", e->model().supports(m)},
+                                                            {"loaded", e->model().loaded(m)}};
+                  res.body = json{{"status", "ready"}, {"model", e->model().id()}, {"modalities", modalities}}.dump();
                 }));
     http->route("GET", "/metrics",
                 wrap("metrics", false, false, [this](const HttpRequest&, HttpResponse& res, const auto& e) {
@@ -187,9 +227,9 @@ struct ApiServer::Impl {
                 wrap("translations", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
                   handle_transcriptions(context(e), req, res, true);
                 }));
-    http->route("GET", "/", wrap("webui", false, false, [](const HttpRequest&, HttpResponse& res, const auto&) {
-                  res.content_type = "text/html; charset=utf-8";
-                  res.body = std::string(web_ui_html());
+    http->route("GET", "/|/assets/.+",
+                wrap("webui", false, false, [](const HttpRequest& req, HttpResponse& res, const auto&) {
+                  if (!serve_web_asset(req, res)) throw Error(ErrorKind::NotFound, "no such file: " + req.path);
                 }));
     http->route("OPTIONS", "/.*", [](const HttpRequest&, HttpResponse& res) {
       res.status = 204;
@@ -231,6 +271,14 @@ void ApiServer::set_engine(std::shared_ptr<engine::Engine> engine) {
 }
 
 std::shared_ptr<engine::Engine> ApiServer::engine() const { return impl_->current_engine(); }
+
+hub::ProgressFn ApiServer::track_loading(std::string model, hub::ProgressFn forward) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->loading_model = std::move(model);
+  }
+  return impl_->download.callback(std::move(forward));
+}
 
 void ApiServer::set_repo_id(std::string repo_id) {
   std::lock_guard lock(impl_->mutex);

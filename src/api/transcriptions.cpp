@@ -236,8 +236,9 @@ void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, Ht
   if (!model.supports(models::Modality::Audio) || spec.sample_rate <= 0)
     throw Error(ErrorKind::Unsupported,
                 "The model '" + model.id() +
-                    "' does not take audio input, so it cannot transcribe; see /v1/models "
-                    "for the modalities it supports.",
+                    "' does not take audio input, so it cannot transcribe: it is served without an audio encoder. "
+                    "If its hub repo has one, start the server with --modalities audio (or all, the default) to "
+                    "fetch it; /v1/models lists the modalities it takes.",
                 "model", "unsupported_modality");
 
   // Decode (limits from --max-audio-seconds / --max-media-mb), then one window per encoder pass.
