@@ -125,7 +125,7 @@ RegisterCommand reg{{"serve", "serve the OpenAI-compatible HTTP API", [](CLI::Ap
                                             "provider",     "device-id",        "threads",          "host",
                                             "port",         "api-key",          "cors-origins",     "max-body-bytes",
                                             "http-threads", "shutdown-timeout", "queue-size",       "parallel",
-                                            "context",      "log-level"});
+                                            "context",      "log-level",        "log-format"});
                        // media input
                        add_options(
                            cmd, o,

@@ -48,6 +48,7 @@ struct Options {
   int parallel = 4;
   int context = 0;  // 0: the model's
   std::string log_level = "info";
+  std::string log_format = "text";
   // interactive chat (run); it shares --max-tokens/--temperature/--seed with generate, but when
   // they are not given it replies up to the context with the model's sampling defaults
   std::string system_prompt;
