@@ -142,7 +142,7 @@ function chatBody(r, media, { modality, stream, n }) {
 
 // Raw fetch with a planned hang-up: 'queued' (right after sending), 'prefill' (before the first
 // token), 'mid-stream' (after some chunks), or none.
-async function rawRequest(base, route, body, { stream, hangup, r }) {
+async function rawRequest(base, route, body, { stream, hangup, r, id }) {
   const ac = new AbortController();
   const t0 = performance.now();
   let timer = null;
@@ -152,7 +152,7 @@ async function rawRequest(base, route, body, { stream, hangup, r }) {
   try {
     const res = await fetch(`${base}${route}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-request-id': id },
       body: JSON.stringify(body),
       signal: ac.signal,
     });
@@ -183,17 +183,18 @@ async function rawRequest(base, route, body, { stream, hangup, r }) {
   return result;
 }
 
-async function sdkChat(client, body) {
+async function sdkChat(client, body, id) {
+  const opts = { headers: { 'X-Request-Id': id } };
   const t0 = performance.now();
   const result = { status: 200, ms: 0 };
   try {
     if (body.stream) {
-      const stream = await client.chat.completions.create(body);
+      const stream = await client.chat.completions.create(body, opts);
       for await (const chunk of stream) {
         if (chunk.choices?.length && result.ttftMs === undefined) result.ttftMs = performance.now() - t0;
       }
     } else {
-      const c = await client.chat.completions.create(body);
+      const c = await client.chat.completions.create(body, opts);
       if (c.choices.length !== body.n) throw new Error(`asked for ${body.n} choices, got ${c.choices.length}`);
     }
   } catch (e) {
@@ -205,11 +206,14 @@ async function sdkChat(client, body) {
   return result;
 }
 
-async function sdkTranscription(client, media) {
+async function sdkTranscription(client, media, id) {
   const t0 = performance.now();
   const result = { status: 200, ms: 0 };
   try {
-    await client.audio.transcriptions.create({ model: MODEL_NAME, file: await toFile(media.clip(), 'clip.wav') });
+    await client.audio.transcriptions.create(
+      { model: MODEL_NAME, file: await toFile(media.clip(), 'clip.wav') },
+      { headers: { 'X-Request-Id': id } },
+    );
   } catch (e) {
     if (e instanceof OpenAI.APIError && e.status) result.status = e.status;
     else throw e;
@@ -218,21 +222,22 @@ async function sdkTranscription(client, media) {
   return result;
 }
 
-async function oneRequest(base, client, r, media) {
+// `id` goes out as X-Request-Id: the server's log line of the request carries it.
+async function oneRequest(base, client, r, media, id) {
   const roll = r.next();
   const modality = r.pick(['text', 'text', 'image', 'audio']);
   const n = r.chance(0.25) ? r.int(2, 3) : 1;
   const hangup = r.chance(0.3) ? r.pick(['queued', 'prefill', 'mid-stream']) : null;
   // Transcriptions are rare: a random-weight model never ends one early (a few hundred tokens).
-  if (roll < 0.03) return { kind: 'transcription', ...(await sdkTranscription(client, media)) };
+  if (roll < 0.03) return { kind: 'transcription', ...(await sdkTranscription(client, media, id)) };
   if (roll < 0.15) {
     const body = { model: MODEL_NAME, prompt: r.pick(QUESTIONS), max_tokens: r.int(1, 24), n, stream: true };
-    return { kind: 'completions', hangup, ...(await rawRequest(base, '/v1/completions', body, { stream: true, hangup, r })) };
+    return { kind: 'completions', hangup, ...(await rawRequest(base, '/v1/completions', body, { stream: true, hangup, r, id })) };
   }
   const stream = hangup === 'mid-stream' || r.chance(0.5);
   const body = chatBody(r, media, { modality, stream, n });
-  if (hangup) return { kind: `chat-${modality}`, hangup, ...(await rawRequest(base, '/v1/chat/completions', body, { stream, hangup, r })) };
-  return { kind: `chat-${modality}`, ...(await sdkChat(client, body)) };
+  if (hangup) return { kind: `chat-${modality}`, hangup, ...(await rawRequest(base, '/v1/chat/completions', body, { stream, hangup, r, id })) };
+  return { kind: `chat-${modality}`, ...(await sdkChat(client, body, id)) };
 }
 
 // ---- load, probes, idle ----
@@ -242,14 +247,15 @@ async function load(ctx, seconds, concurrency, record) {
   const worker = async (w) => {
     const r = rng(ctx.seed * 7919 + w + ctx.round * 104729);
     const media = makeMedia(r);
-    while (Date.now() < end) {
+    for (let seq = 0; Date.now() < end; ++seq) {
+      const id = `soak-${ctx.round}-${w}-${seq}`;
       try {
-        record(await oneRequest(ctx.base, ctx.client, r, media));
+        record(await oneRequest(ctx.base, ctx.client, r, media, id));
       } catch (e) {
         // The deepest cause names the failure (ECONNRESET, UND_ERR_SOCKET, ...).
         let c = e;
         while (c?.cause) c = c.cause;
-        record({ kind: 'transport', status: 0, error: String(c?.code ?? c?.message ?? c), at: new Date().toISOString() });
+        record({ kind: 'transport', status: 0, error: String(c?.code ?? c?.message ?? c), id, at: new Date().toISOString() });
       }
     }
   };
@@ -275,7 +281,7 @@ async function heavyRounds(ctx, concurrency, record) {
             { type: 'text', text: QUESTIONS[5] },
           ] }];
         }
-        record({ kind: `heavy-${modality}`, ...(await sdkChat(ctx.client, body)) });
+        record({ kind: `heavy-${modality}`, ...(await sdkChat(ctx.client, body, `soak-heavy-${modality}`)) });
       }),
     );
   }
@@ -452,7 +458,7 @@ export async function runSoak(o = {}) {
     const growth = (after.rssKb - before.rssKb) / before.rssKb;
 
     const failures = [];
-    for (const q of all.filter((x) => x.kind === 'transport')) log(`soak: connection error at ${q.at}: ${q.error}`);
+    for (const q of all.filter((x) => x.kind === 'transport')) log(`soak: connection error at ${q.at}, X-Request-Id ${q.id}: ${q.error}`);
     if (fivexx) failures.push(`${fivexx} responses with a 5xx status`);
     if (server5xx) failures.push(`${server5xx} 5xx errors counted by the server (onnx_chat_errors_total)`);
     if (sse5xx) failures.push(`${sse5xx} streams ended by a server_error event`);
