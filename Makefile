@@ -6,7 +6,7 @@ MODEL ?= onnx-community/gemma-3n-E2B-it-ONNX
 ARGS ?=
 ORT_ROOT = $(shell scripts/fetch-onnxruntime.sh)
 
-.PHONY: setup configure build run test unit e2e fixtures bench bench-real bench-concurrency format clean
+.PHONY: setup configure build run test unit e2e fixtures bench bench-real bench-concurrency soak replicas format clean
 
 setup:
 	scripts/setup.sh
@@ -37,6 +37,19 @@ bench-concurrency: setup build
 # peak RSS, and the agreement of auto with exact (bench/real_graph_bench.sh).
 bench-real: build
 	$(if $(MODEL_DIR),MODEL=$(MODEL_DIR)) bench/real_graph_bench.sh $(BUILD_DIR)
+
+# Soak: SOAK_SECONDS of mixed load (text, image, audio, streams, n > 1, clients hanging up) on the
+# Gemma-3n fixture; fails on a 5xx, RSS growth >= 5 %, or fds / threads not back to baseline.
+SOAK_SECONDS ?= 1800
+soak: setup build fixtures
+	ONNX_CHAT_BIN=$(BUILD_DIR)/onnx-chat ONNX_CHAT_FIXTURES=$(BUILD_DIR)/fixtures \
+	  node tests/soak/soak.mjs --seconds $(SOAK_SECONDS) --report $(BUILD_DIR)/soak-report.json
+
+# REPLICAS servers of MODEL behind nginx on 127.0.0.1:LB_PORT (docs/DEPLOY.md); Ctrl-C stops all.
+REPLICAS ?= 2
+LB_PORT ?= 8080
+replicas: setup build
+	scripts/replicas.sh --replicas $(REPLICAS) --port $(LB_PORT) --model $(MODEL) --bin $(BUILD_DIR)/onnx-chat -- $(ARGS)
 
 # Fixture models (tools/fixtures/README.md); BENCH=1 adds the benchmark fixture.
 fixtures:

@@ -136,7 +136,8 @@ RegisterCommand reg{
                             "provider",     "device-id",        "threads",          "host",
                             "port",         "api-key",          "cors-origins",     "max-body-bytes",
                             "http-threads", "shutdown-timeout", "queue-size",       "parallel",
-                            "context",      "matmul-precision", "log-level"});
+                            "context",      "matmul-precision", "log-level",
+                            "log-format"});
        // scheduling and memory
        add_options(cmd, o, {"kv-budget-mb", "step-tokens", "prefill-chunk", "no-prefix-cache", "request-timeout"});
        // media input

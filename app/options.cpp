@@ -135,6 +135,13 @@ const std::vector<Row>& table() {
        bind_member(&Options::system_prompt)},
       {"log-level", "--log-level", "ONNX_CHAT_LOG_LEVEL", "debug, info, warn, error, off",
        bind_member(&Options::log_level)},
+      {"log-format", "--log-format", "ONNX_CHAT_LOG_FORMAT",
+       "log lines as text or json (one object a line; the request log lines carry their fields either way)",
+       [](CLI::App& cmd, Options& o, const Row& row) {
+         return cmd.add_option(row.flag, o.log_format, row.help)
+             ->capture_default_str()
+             ->check(CLI::IsMember({"text", "json"}));
+       }},
       {"json", "--json", "", "machine-readable JSON output", bind_flag(&Options::json)},
       {"check", "--check", "",
        "inspect: also load the model and run it (encoder rows per image and per 5 s clip, the logits of a short "

@@ -54,6 +54,7 @@ struct Options {
   bool no_prefix_cache = false;
   double request_timeout = 0;  // seconds; 0: none
   std::string log_level = "info";
+  std::string log_format = "text";
   // interactive chat (run); it shares --max-tokens/--temperature/--seed with generate, but when
   // they are not given it replies up to the context with the model's sampling defaults
   std::string system_prompt;

@@ -13,7 +13,7 @@ packages=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libexif-dev libstb-dev
   libsndfile1-dev libmpg123-dev libsoxr-dev libkissfft-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-onnx python3-numpy sox espeak-ng
+  python3 python3-onnx python3-numpy python3-yaml sox espeak-ng nginx
   chromium
 )
 

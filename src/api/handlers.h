@@ -5,9 +5,9 @@
 
 #include "api/http_server.h"
 #include "api/media_input.h"
-#include "api/metrics.h"
 #include "api/model_names.h"
 #include "api/openai_types.h"
+#include "api/request_trace.h"
 #include "engine/engine.h"
 
 namespace oc::api {
@@ -17,7 +17,7 @@ struct HandlerContext {
   ServedName served;
   ParseLimits limits;
   MediaPolicy media;
-  ApiMetrics* metrics = nullptr;
+  std::shared_ptr<RequestTrace> trace;  // never null
 };
 
 // Throw oc::Error for everything that fails before the response starts (parse, model name,

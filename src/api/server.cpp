@@ -8,6 +8,7 @@
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "api/http_server.h"
+#include "api/request_trace.h"
 #include "api/web_assets.h"
 #include "common/log.h"
 #include "common/strings.h"
@@ -84,11 +85,16 @@ struct ApiServer::Impl {
     return h;
   }
 
-  // Wraps a handler: auth (for /v1), error mapping, metrics. Handlers never let an exception out.
-  Handler wrap(std::string endpoint, bool needs_auth, bool needs_engine,
-               std::function<void(const HttpRequest&, HttpResponse&, const std::shared_ptr<engine::Engine>&)> fn) {
+  using RouteFn = std::function<void(const HttpRequest&, HttpResponse&, const std::shared_ptr<engine::Engine>&,
+                                     const std::shared_ptr<RequestTrace>&)>;
+
+  // Wraps a handler: auth (for /v1), error mapping, metrics, the request log line. Handlers never
+  // let an exception out.
+  Handler wrap_traced(std::string endpoint, bool needs_auth, bool needs_engine, RouteFn fn) {
     return [this, endpoint = std::move(endpoint), needs_auth, needs_engine, fn = std::move(fn)](const HttpRequest& req,
                                                                                                 HttpResponse& res) {
+      auto trace = std::make_shared<RequestTrace>(metrics, endpoint, req, needs_auth);
+      res.set_header("X-Request-Id", trace->request_id());
       try {
         if (needs_auth && !authorized(req))
           throw Error(ErrorKind::Unauthorized,
@@ -105,14 +111,33 @@ struct ApiServer::Impl {
                       "", "request_too_large");
         auto e = current_engine();
         if (needs_engine && !e) throw Error(ErrorKind::Unavailable, "the model is still loading; retry shortly");
-        fn(req, res, e);
+        fn(req, res, e, trace);
       } catch (...) {
         ApiError a = api_error(std::current_exception());
         if (a.status >= 500) log::warn(endpoint + ": " + a.message);
         write_error(res, a);
+        trace->error(a);
       }
+      trace->set_status(res.status);
       metrics.count_request(endpoint, res.status);
     };
+  }
+
+  Handler wrap(std::string endpoint, bool needs_auth, bool needs_engine,
+               std::function<void(const HttpRequest&, HttpResponse&, const std::shared_ptr<engine::Engine>&)> fn) {
+    return wrap_traced(std::move(endpoint), needs_auth, needs_engine,
+                       [fn = std::move(fn)](const HttpRequest& req, HttpResponse& res, const auto& e, const auto&) {
+                         fn(req, res, e);
+                       });
+  }
+
+  // A generation endpoint: its handler gets the context (engine, limits, trace).
+  Handler generation(std::string endpoint,
+                     std::function<void(const HandlerContext&, const HttpRequest&, HttpResponse&)> handler) {
+    return wrap_traced(
+        std::move(endpoint), true, true,
+        [this, handler = std::move(handler)](const HttpRequest& req, HttpResponse& res, const auto& e,
+                                             const auto& trace) { handler(context(e, trace), req, res); });
   }
 
   json model_entry(const std::string& id, const engine::Engine& e) const {
@@ -211,21 +236,15 @@ struct ApiServer::Impl {
                   check_model_name(name, served(*e));
                   res.body = model_entry(name, *e).dump(-1, ' ', false, json::error_handler_t::replace);
                 }));
-    http->route("POST", "/v1/chat/completions",
-                wrap("chat", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
-                  handle_chat_completions(context(e), req, res);
-                }));
-    http->route("POST", "/v1/completions",
-                wrap("completions", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
-                  handle_completions(context(e), req, res);
-                }));
+    http->route("POST", "/v1/chat/completions", generation("chat", handle_chat_completions));
+    http->route("POST", "/v1/completions", generation("completions", handle_completions));
     http->route("POST", "/v1/audio/transcriptions",
-                wrap("transcriptions", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
-                  handle_transcriptions(context(e), req, res, false);
+                generation("transcriptions", [](const HandlerContext& c, const HttpRequest& req, HttpResponse& res) {
+                  handle_transcriptions(c, req, res, false);
                 }));
     http->route("POST", "/v1/audio/translations",
-                wrap("translations", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
-                  handle_transcriptions(context(e), req, res, true);
+                generation("translations", [](const HandlerContext& c, const HttpRequest& req, HttpResponse& res) {
+                  handle_transcriptions(c, req, res, true);
                 }));
     http->route("GET", "/|/assets/.+",
                 wrap("webui", false, false, [](const HttpRequest& req, HttpResponse& res, const auto&) {
@@ -237,7 +256,7 @@ struct ApiServer::Impl {
     });
   }
 
-  HandlerContext context(const std::shared_ptr<engine::Engine>& e) {
+  HandlerContext context(const std::shared_ptr<engine::Engine>& e, const std::shared_ptr<RequestTrace>& trace) {
     HandlerContext c;
     c.engine = e;
     c.served = served(*e);
@@ -245,7 +264,7 @@ struct ApiServer::Impl {
     c.limits.max_images = options.media.max_images;
     c.limits.max_audio_clips = options.media.max_audio_clips;
     c.media = options.media;
-    c.metrics = &metrics;
+    c.trace = trace;
     return c;
   }
 };
