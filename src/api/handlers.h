@@ -4,19 +4,17 @@
 #include <memory>
 
 #include "api/http_server.h"
-#include "api/media_input.h"
 #include "api/model_names.h"
 #include "api/openai_types.h"
 #include "api/request_trace.h"
-#include "engine/engine.h"
+#include "pipeline/pipeline.h"
 
 namespace oc::api {
 
 struct HandlerContext {
-  std::shared_ptr<engine::Engine> engine;  // never null
+  pipeline::Pipeline pipeline;  // the served engine, with the server's media policy
   ServedName served;
   ParseLimits limits;
-  MediaPolicy media;
   std::shared_ptr<RequestTrace> trace;  // never null
 };
 

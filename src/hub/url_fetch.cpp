@@ -8,7 +8,7 @@ namespace oc::hub {
 namespace {
 
 [[noreturn]] void fail(std::string_view what, const std::string& message) {
-  throw Error(ErrorKind::InvalidRequest, std::string(what) + ": " + message, "", "invalid_url");
+  throw Error(ErrorKind::InvalidRequest, prefixed(what, message), "", "invalid_url");
 }
 
 }  // namespace

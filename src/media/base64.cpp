@@ -33,7 +33,7 @@ constexpr std::array<uint8_t, 256> make_table() {
 constexpr auto kTable = make_table();
 
 [[noreturn]] void fail(std::string_view what, const std::string& message) {
-  throw Error(ErrorKind::InvalidRequest, std::string(what) + ": " + message);
+  throw Error(ErrorKind::InvalidRequest, prefixed(what, message));
 }
 
 std::string describe_byte(unsigned char c) {

@@ -43,7 +43,7 @@ struct ImageInfo {
 
 // Decodes an image: EXIF orientation applied (like sharp's rotate() and PIL's exif_transpose),
 // alpha composited over white, grayscale and palette expanded to RGB. Limits are checked from the
-// header before the pixel buffer is allocated. `what` labels error messages.
+// header before the pixel buffer is allocated. `what` starts error messages ("what: ..."; nothing when empty).
 Image decode_image(std::span<const uint8_t> bytes, const ImageLimits& limits = {}, std::string_view what = "image");
 
 // Reads the header only (no pixel allocation); the same checks and errors as decode_image.

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
 #include "template/chat_template.h"
 #include "template/model_templates.h"
 #include "tokenizer/tokenizer.h"
@@ -37,7 +38,7 @@ struct MediaInput {
   Modality modality = Modality::Image;
   std::string data;    // encoded bytes
   std::string format;  // the client's format name ("png", "wav", "mp3", ...) when known
-  std::string label;   // names the input in error messages ("messages[1].content[0]"); "image 1" when empty
+  Location location;   // where the request holds it: errors about this input carry it
   // Audio only: decoded mono samples at `sample_rate` (used instead of `data` when not empty).
   std::vector<float> samples;
   int sample_rate = 0;

@@ -25,29 +25,23 @@ struct Item {
   std::shared_ptr<const EncodedMedia> encoded;
 };
 
-std::string label_of(const MediaInput& in, size_t nth) {
-  if (!in.label.empty()) return in.label;
-  return std::string(modality_name(in.modality)) + " " + std::to_string(nth + 1);
-}
-
 std::span<const uint8_t> bytes_of(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-Item prepare_image(const ProcessorConfig& config, const Shared& shared, const MediaInput& in, size_t index,
-                   const std::string& label) {
+Item prepare_image(const ProcessorConfig& config, const Shared& shared, const MediaInput& in, size_t index) {
   Item item;
   item.modality = Modality::Image;
   item.input_index = index;
   if (in.data.size() > config.limits.image.max_bytes)
-    throw Error(ErrorKind::InvalidRequest, label + ": " + std::to_string(in.data.size()) + " bytes exceed the " +
+    throw Error(ErrorKind::InvalidRequest, std::to_string(in.data.size()) + " bytes exceed the " +
                                                std::to_string(config.limits.image.max_bytes) + "-byte image limit");
-  if (in.data.empty()) throw Error(ErrorKind::InvalidRequest, label + ": the image is empty (zero bytes)");
+  if (in.data.empty()) throw Error(ErrorKind::InvalidRequest, "the image is empty (zero bytes)");
   if (shared.cache) {
     item.hash = encoder_cache_key(Modality::Image, shared.vision->identity(), in.data.data(), in.data.size());
     if ((item.encoded = shared.cache->find(item.hash))) return item;  // decoded and encoded before
   }
-  const media::Image image = media::decode_image(bytes_of(in.data), config.limits.image, label);
+  const media::Image image = media::decode_image(bytes_of(in.data), config.limits.image, "");
   const auto [w, h] = media::output_size(image, *config.image);
   item.shape = {3, static_cast<int64_t>(h), static_cast<int64_t>(w)};
   item.features.resize(static_cast<size_t>(3) * w * h);
@@ -56,25 +50,24 @@ Item prepare_image(const ProcessorConfig& config, const Shared& shared, const Me
 }
 
 std::vector<Item> prepare_audio(const ProcessorConfig& config, const Shared& shared,
-                                const media::LogMelExtractor& log_mel, const MediaInput& in, size_t index,
-                                const std::string& label) {
+                                const media::LogMelExtractor& log_mel, const MediaInput& in, size_t index) {
   const auto& fc = *config.audio;
   std::vector<float> samples;
   if (!in.samples.empty()) {
-    if (in.sample_rate <= 0) throw Error(ErrorKind::InvalidRequest, label + ": decoded audio without a sample rate");
+    if (in.sample_rate <= 0) throw Error(ErrorKind::InvalidRequest, "decoded audio without a sample rate");
     const double seconds = static_cast<double>(in.samples.size()) / in.sample_rate;
     if (seconds > config.limits.audio.max_seconds)
       throw Error(ErrorKind::InvalidRequest,
-                  label + ": " + std::to_string(static_cast<int>(seconds)) + " s of audio exceed the limit of " +
+                  std::to_string(static_cast<int>(seconds)) + " s of audio exceed the limit of " +
                       std::to_string(static_cast<int>(config.limits.audio.max_seconds)) + " s");
     samples = media::resample(in.samples, in.sample_rate, fc.sampling_rate);
   } else {
-    if (in.data.empty()) throw Error(ErrorKind::InvalidRequest, label + ": the audio is empty (zero bytes)");
+    if (in.data.empty()) throw Error(ErrorKind::InvalidRequest, "the audio is empty (zero bytes)");
     samples = media::decode_audio(bytes_of(in.data), media::audio_format_from_name(in.format), fc.sampling_rate,
-                                  config.limits.audio, label)
+                                  config.limits.audio, "")
                   .samples;
   }
-  if (samples.empty()) throw Error(ErrorKind::InvalidRequest, label + ": the audio has no samples");
+  if (samples.empty()) throw Error(ErrorKind::InvalidRequest, "the audio has no samples");
   media::WindowOptions wo;
   wo.window = fc.max_samples;
   std::vector<Item> items;
@@ -143,16 +136,19 @@ Prompt process_prompt(const tok::Tokenizer& tokenizer, const ProcessorConfig& co
   }
 
   // Encoder inputs, per media input in request order; then queued per modality in placeholder order.
+  // An input's errors carry its location.
   std::vector<std::vector<Item>> prepared(media.size());
-  size_t nth[2] = {0, 0};
   for (size_t i = 0; i < media.size(); ++i) {
     const MediaInput& in = media[i];
-    const bool audio = in.modality == Modality::Audio;
-    const std::string label = label_of(in, nth[audio]++);
-    if (audio)
-      prepared[i] = prepare_audio(config, shared, *log_mel, in, i, label);
-    else
-      prepared[i].push_back(prepare_image(config, shared, in, i, label));
+    try {
+      if (in.modality == Modality::Audio)
+        prepared[i] = prepare_audio(config, shared, *log_mel, in, i);
+      else
+        prepared[i].push_back(prepare_image(config, shared, in, i));
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::InvalidRequest || !e.location().empty()) throw;
+      throw Error(e.kind(), e.what(), in.location, e.code());
+    }
   }
   std::vector<size_t> order[2];
   for (size_t i = 0; i < media.size(); ++i) order[media[i].modality == Modality::Audio].push_back(i);

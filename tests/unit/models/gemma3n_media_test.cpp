@@ -256,18 +256,30 @@ TEST(Gemma3nMedia, BadMediaIsAClearRequestError) {
   o.media.audio.max_seconds = 10;
   auto m = load_model(dir, o);
   auto one = [&](MediaInput in) {
-    in.label = "messages[0].content[1]";
+    in.location = {0, 1, {}};
     MediaInput list[] = {in};
     const std::string turn = in.modality == Modality::Image ? kTurn : "<audio_soft_token>";
     return m->process(turn, list);
   };
-  expect_error([&] { one(image("not an image at all")); }, oc::ErrorKind::InvalidRequest, "messages[0].content[1]");
+  // Errors about the input carry its location; their messages do not name it.
+  auto located = [&](MediaInput in, const std::string& needle) {
+    try {
+      one(std::move(in));
+      ADD_FAILURE() << "no error; wanted one containing '" << needle << "'";
+    } catch (const oc::Error& e) {
+      EXPECT_EQ(e.kind(), oc::ErrorKind::InvalidRequest) << e.what();
+      EXPECT_EQ(e.location(), (oc::Location{0, 1, {}})) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("messages"), std::string::npos) << e.what();
+    }
+  };
+  located(image("not an image at all"), "");
   std::string truncated = bmp(30, 30, 1);
   truncated.resize(200);
-  expect_error([&] { one(image(truncated)); }, oc::ErrorKind::InvalidRequest, "messages[0].content[1]");
-  expect_error([&] { one(image("")); }, oc::ErrorKind::InvalidRequest, "empty");
-  expect_error([&] { one(audio("RIFF....WAVEjunk")); }, oc::ErrorKind::InvalidRequest, "messages[0].content[1]");
-  expect_error([&] { one(audio(wav(16000, 11.0, 440))); }, oc::ErrorKind::InvalidRequest, "limit");
+  located(image(truncated), "");
+  located(image(""), "empty");
+  located(audio("RIFF....WAVEjunk"), "");
+  located(audio(wav(16000, 11.0, 440)), "limit");
   // Placeholders and media must agree.
   MediaInput two[] = {image(bmp(8, 8, 1)), image(bmp(8, 8, 2))};
   expect_error([&] { m->process(kTurn, two); }, oc::ErrorKind::InvalidRequest, "placeholder");
