@@ -8,16 +8,16 @@
 namespace oc {
 
 enum class ErrorKind {
-  InvalidRequest,    // the client sent something wrong (400)
-  Unauthorized,      // missing or wrong API key (401)
-  NotFound,          // unknown model or route (404)
-  TooLarge,          // a body or media limit was exceeded (413)
-  Overloaded,        // the queue is full (429)
-  Unsupported,       // a valid request the server does not support (400, names the field)
-  ModelLoad,         // a model folder or file cannot be used
-  Cancelled,         // the request was cancelled (client gone, shutdown)
-  Unavailable,       // the server is not ready (503)
-  Internal,          // a bug or an unexpected runtime failure (500)
+  InvalidRequest,  // the client sent something wrong (400)
+  Unauthorized,    // missing or wrong API key (401)
+  NotFound,        // unknown model or route (404)
+  TooLarge,        // a body or media limit was exceeded (413)
+  Overloaded,      // the queue is full (429)
+  Unsupported,     // a valid request the server does not support (400, names the field)
+  ModelLoad,       // a model folder or file cannot be used
+  Cancelled,       // the request was cancelled (client gone, shutdown)
+  Unavailable,     // the server is not ready (503)
+  Internal,        // a bug or an unexpected runtime failure (500)
 };
 
 class Error : public std::runtime_error {
@@ -34,7 +34,5 @@ class Error : public std::runtime_error {
   std::string param_;
   std::string code_;
 };
-
-const char* error_kind_name(ErrorKind kind) noexcept;
 
 }  // namespace oc
