@@ -139,9 +139,20 @@ TEST_F(ServerTest, ErrorsAreOpenAiShaped) {
   EXPECT_EQ(http(port, "POST", "/v1/chat/completions", chat_body()).status, 200);
 }
 
+// The request is cancelled, not finished: the engine counts it as cancelled, having generated far
+// fewer tokens than the context allows (an uncancelled request runs to the context: 256 tokens at
+// 20 ms each, 5 s).
+void expect_cancelled(const engine::Engine& eng, const engine::EngineStats& before) {
+  const engine::EngineStats after = eng.stats();
+  EXPECT_EQ(after.requests_cancelled, before.requests_cancelled + 1);
+  EXPECT_EQ(after.requests_finished, before.requests_finished);
+  EXPECT_LT(after.completion_tokens_total - before.completion_tokens_total, 100u);
+}
+
 TEST_F(ServerTest, StreamDisconnectCancelsAtOnce) {
   model->behaviour.script = {fake_id("a")};  // never ends on its own
-  model->behaviour.step_delay = std::chrono::milliseconds(5);
+  model->behaviour.step_delay = std::chrono::milliseconds(20);
+  const engine::EngineStats before = eng->stats();
   int fd = connect_to(port);
   send_request(fd, "POST", "/v1/chat/completions", chat_body(R"(,"stream":true)"));
   char buf[1024];
@@ -158,11 +169,13 @@ TEST_F(ServerTest, StreamDisconnectCancelsAtOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
   EXPECT_EQ(eng->stats().running, 0u);
+  expect_cancelled(*eng, before);
 }
 
 TEST_F(ServerTest, NonStreamingDisconnectCancels) {
   model->behaviour.script = {fake_id("a")};
-  model->behaviour.step_delay = std::chrono::milliseconds(5);
+  model->behaviour.step_delay = std::chrono::milliseconds(20);
+  const engine::EngineStats before = eng->stats();
   int fd = connect_to(port);
   send_request(fd, "POST", "/v1/chat/completions", chat_body());
   auto t0 = std::chrono::steady_clock::now();
@@ -174,6 +187,8 @@ TEST_F(ServerTest, NonStreamingDisconnectCancels) {
   while (eng->stats().running != 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3))
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_EQ(eng->stats().running, 0u);
+  expect_cancelled(*eng, before);
 }
 
 class AuthTest : public ServerTest {
