@@ -6,7 +6,7 @@ MODEL ?= onnx-community/gemma-3n-E2B-it-ONNX
 ARGS ?=
 ORT_ROOT = $(shell scripts/fetch-onnxruntime.sh)
 
-.PHONY: setup configure build run test unit e2e fixtures bench format clean
+.PHONY: setup configure build run test unit e2e fixtures bench fuzz format clean
 
 setup:
 	scripts/setup.sh
@@ -27,6 +27,11 @@ test: setup build
 
 bench: setup build
 	scripts/run-bench.sh $(BUILD_DIR)
+
+# The fuzz targets (tests/fuzz) under ASan + UBSan in build-fuzz, each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 300
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 # Fixture models (tools/fixtures/README.md); BENCH=1 adds the benchmark fixture.
 fixtures:
