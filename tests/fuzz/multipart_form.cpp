@@ -2,6 +2,7 @@
 // into fields (Debian ships it as a compiled library, outside this instrumented build); what the
 // server makes of the fields is fuzzed here. Input framing: fields separated by '\0', each
 // "name\x01filename\x01content-type\x01data" (missing parts empty).
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 

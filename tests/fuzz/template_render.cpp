@@ -1,6 +1,7 @@
 // Chat templates (model files) parsed and rendered with client messages: every failure is a
 // TemplateError (a 400 for the client) or an oc::Error, within the step, output and depth limits.
 // Input: the template source, then '\0', then the user message (invalid UTF-8 is fine).
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 
