@@ -40,7 +40,7 @@ if [ $planted -eq 1 ]; then
   "$build/fuzz/fuzz_planted_bug" -max_total_time="$seconds" -artifact_prefix="$build/planted/" \
     "$build/planted/corpus" tests/fuzz/corpus/base64_data_uri >"$log" 2>&1
   if grep -q "ERROR: AddressSanitizer: heap-buffer-overflow" "$log" && ls "$build"/planted/crash-* >/dev/null 2>&1; then
-    echo "fuzz: planted bug found: $(grep -m1 -o 'READ of size [0-9]*' "$log") in $(grep -m1 -o 'parse_data_uri[^ ]*' "$log" || echo '?'), input saved as $(ls "$build"/planted/crash-* | head -1)"
+    echo "fuzz: planted bug found: $(grep -m1 '^SUMMARY' "$log" | sed 's/^SUMMARY: //; s/(.*//')"
     exit 0
   fi
   tail -20 "$log"; echo "fuzz: the planted bug was NOT found in ${seconds}s"; exit 1
