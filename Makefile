@@ -29,7 +29,7 @@ bench: setup build
 	scripts/run-bench.sh $(BUILD_DIR)
 
 # The fuzz targets (tests/fuzz) under ASan + UBSan in build-fuzz, each for FUZZ_SECONDS.
-FUZZ_SECONDS ?= 300
+FUZZ_SECONDS ?= 900
 fuzz: setup
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 

@@ -8,7 +8,7 @@
 #                  it reports it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-seconds="${FUZZ_SECONDS:-300}"
+seconds="${FUZZ_SECONDS:-900}"
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
 planted=0
 targets=()
