@@ -53,11 +53,22 @@ const char* type_name(const json& v) {
           "invalid_type");
 }
 
+// Deeper bodies are refused while parsing: converting and freeing values recurse.
+constexpr int kMaxJsonDepth = 128;
+
 json parse_body(std::string_view body) {
   json j;
   try {
-    j = json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
+    j = json::parse(body.begin(), body.end(), [](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxJsonDepth)
+        invalid(
+            "",
+            "The JSON body of your request is nested too deeply (over " + std::to_string(kMaxJsonDepth) + " levels).",
+            "invalid_json");
+      return true;
+    });
+  } catch (const json::exception& e) {
+    // Syntax errors and numbers out of range (1e999) alike: the client's JSON, never a server error.
     invalid("", std::string("We could not parse the JSON body of your request: ") + e.what(), "invalid_json");
   }
   if (!j.is_object())

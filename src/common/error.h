@@ -56,6 +56,4 @@ class Error : public std::runtime_error {
 // "what: message", or the message alone when `what` is empty (the caller locates the error).
 std::string prefixed(std::string_view what, const std::string& message);
 
-const char* error_kind_name(ErrorKind kind) noexcept;
-
 }  // namespace oc

@@ -262,7 +262,8 @@ std::array<uint32_t, 2> output_size(const Image& image, const ImageProcessorConf
 
 void preprocess_into(const Image& image, const ImageProcessorConfig& config, float* out) {
   check_image(image);
-  const auto [ow, oh] = output_size(image, config);
+  const std::array<uint32_t, 2> out_size = output_size(image, config);
+  const uint32_t ow = out_size[0], oh = out_size[1];  // named, not bound: lambdas below capture them
   if (ow == 0 || oh == 0) throw Error(ErrorKind::Internal, "image preprocessing: zero output size");
   // transformers.js: float32(pixel) * rescale_factor (double) -> float32; then
   // (value - mean) / std in double -> float32. A 256-entry table per channel is exact.

@@ -191,8 +191,6 @@ class Model {
   // The chat template to render with: `name` when given; else "tool_use" when the request has
   // tools and the model has such a template; else the default one. nullptr when there is none.
   const tmpl::ChatTemplate* chat_template(bool has_tools = false, std::string_view name = {}) const;
-  // Names of the model's templates ("default", "tool_use", ...).
-  std::vector<std::string> chat_template_names() const;
   // The template sources and special tokens as read from the folder: pass to tmpl::chat_context()
   // to build the render context (messages, add_generation_prompt, tools, bos/eos tokens...).
   const tmpl::ModelTemplates& templates() const { return templates_; }

@@ -101,6 +101,36 @@ TEST(ChatParse, Errors) {
             "messages[0].content[0].text");
 }
 
+// Numbers the JSON library cannot hold and bodies nested too deeply are the client's error
+// (invalid_json), on both endpoints, wherever they appear.
+TEST(ChatParse, OutOfRangeNumbersAndDeepNestingAreInvalidJson) {
+  auto code_of = [](auto parse, const std::string& body) {
+    try {
+      parse(body, ParseLimits{});
+    } catch (const Error& e) {
+      return std::to_string(static_cast<int>(e.kind())) + " " + e.code();
+    } catch (const std::exception& e) {
+      return std::string("escaped: ") + e.what();
+    }
+    return std::string("no error");
+  };
+  const std::string want = std::to_string(static_cast<int>(ErrorKind::InvalidRequest)) + " invalid_json";
+  const std::string deep = std::string(5000, '[') + std::string(5000, ']');
+  for (const std::string& body :
+       {chat(R"(,"temperature":1e999)"), chat(R"(,"seed":-1E+400)"), chat(R"(,"metadata":{"a":[1e999]})"),
+        std::string(R"({"x":1e999})"), std::string("1e999"),
+        R"({"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":)" + deep + "}]}"})
+    EXPECT_EQ(code_of(parse_chat_request, body), want) << body.substr(0, 120);
+  for (const std::string& body :
+       {std::string(R"({"model":"m","prompt":[1e999]})"), std::string(R"({"model":"m","prompt":"x","top_p":1e999})"),
+        R"({"model":"m","prompt":)" + deep + "}"})
+    EXPECT_EQ(code_of(parse_completion_request, body), want) << body.substr(0, 120);
+  // 100 levels are fine (real requests nest far less).
+  std::string nested = "{}";
+  for (int i = 0; i < 99; ++i) nested = R"({"a":)" + nested + "}";
+  EXPECT_EQ(code_of(parse_chat_request, chat(R"(,"metadata":)" + nested)), "no error");
+}
+
 TEST(ChatParse, UnsupportedFieldsAreNamed) {
   EXPECT_EQ(chat_error(chat(R"(,"tools":[{"type":"function","function":{"name":"f"}}])")),
             std::make_pair(ErrorKind::Unsupported, std::string("tools")));

@@ -139,11 +139,15 @@ TEST(EncoderCache, KeepsRecentEntriesWithinBudget) {
   EXPECT_EQ(cache.find("huge"), nullptr);
   EXPECT_EQ(cache.stats().entries, 2u);
   EXPECT_EQ(cache.stats().bytes, 200u);
-  const std::string x = "same bytes";
-  EXPECT_EQ(encoder_cache_key(Modality::Image, "v", x.data(), x.size()),
-            encoder_cache_key(Modality::Image, "v", x.data(), x.size()));
-  EXPECT_NE(encoder_cache_key(Modality::Image, "v", x.data(), x.size()),
-            encoder_cache_key(Modality::Audio, "v", x.data(), x.size()));
+  // The key is the content's: two copies of the same bytes (at different addresses) share it; one
+  // byte more, another modality or another encoder changes it.
+  const std::string x = "same bytes", y = x, z = x + "!";
+  ASSERT_NE(static_cast<const void*>(x.data()), static_cast<const void*>(y.data()));
+  const std::string key = encoder_cache_key(Modality::Image, "v", x.data(), x.size());
+  EXPECT_EQ(key, encoder_cache_key(Modality::Image, "v", y.data(), y.size()));
+  EXPECT_NE(key, encoder_cache_key(Modality::Image, "v", z.data(), z.size()));
+  EXPECT_NE(key, encoder_cache_key(Modality::Image, "w", x.data(), x.size()));
+  EXPECT_NE(key, encoder_cache_key(Modality::Audio, "v", x.data(), x.size()));
 }
 
 TEST(Gemma3nMedia, ImagePlaceholdersExpandAndLoadOnFirstUse) {
