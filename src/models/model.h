@@ -53,20 +53,30 @@ struct MediaSegment {
   Modality modality = Modality::Image;
   size_t position = 0;
   size_t length = 0;
-  size_t input_index = 0;       // index into the request's media inputs
-  std::vector<int64_t> shape;   // encoder input tensor shape (e.g. [1,3,768,768])
-  std::vector<float> features;  // encoder input (pixel values, log-mel frames)
-  std::vector<uint8_t> mask;    // optional encoder input mask (audio frames), 1 = valid
-  std::string content_hash;     // for encoder output caching across requests
+  size_t input_index = 0;           // index into the request's media inputs
+  std::vector<int64_t> shape;       // encoder input tensor shape (e.g. [1,3,768,768])
+  std::vector<float> features;      // encoder input (pixel values, log-mel frames)
+  std::vector<uint8_t> mask;        // optional encoder input mask (audio frames, pixels), 1 = valid
+  std::vector<int64_t> mask_shape;  // shape of `mask` when it has more than one dimension
+  std::string content_hash;         // for encoder output caching across requests
   // Set by the processor when the encoder output is already cached (features then stay empty).
   std::shared_ptr<const EncodedMedia> encoded;
 };
 
-// What the engine takes: the full prompt token sequence (media placeholders expanded) and the
-// media segments in order of position.
+// One piece of a prompt as the processor built it: a run of text tokens, or one media segment's
+// placeholders. Chunks cover the prompt's ids in order, without gaps.
+struct PromptChunk {
+  Modality modality = Modality::Text;  // Text: tokens of text (special tokens included)
+  size_t begin = 0, end = 0;           // [begin, end) in Prompt::ids
+  size_t media = 0;                    // non-text chunks: index into Prompt::media
+};
+
+// What the engine takes: the full prompt token sequence (media placeholders expanded), the
+// media segments in order of position, and the chunks the processor built them from.
 struct Prompt {
   std::vector<TokenId> ids;
   std::vector<MediaSegment> media;
+  std::vector<PromptChunk> chunks;     // empty for prompts not built by a processor (token ids given)
   size_t tokens_of(Modality m) const;  // placeholder tokens of one modality
 };
 
