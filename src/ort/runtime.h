@@ -30,7 +30,8 @@ struct SessionConfig {
   // 4-bit MatMulNBits compute (matmul_precision.h). The library keeps the graph as exported unless
   // asked; the onnx-chat binary defaults to auto (--matmul-precision).
   MatmulPrecision matmul_precision = MatmulPrecision::Exact;
-  // More ONNX Runtime session config entries, added last (benchmarks try settings with them).
+  // More ONNX Runtime session config entries; they replace the defaults above of the same key
+  // (benchmarks try settings with them).
   std::vector<std::pair<std::string, std::string>> config_entries;
 };
 
