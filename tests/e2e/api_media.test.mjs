@@ -216,7 +216,7 @@ describe('images', () => {
     assert.equal(r.timings.media_encoded + r.timings.media_cache_hits, 3, JSON.stringify(r.timings));
   });
 
-  test('a multi-turn chat about one image encodes it once (encoder cache)', async () => {
+  test('a multi-turn chat about one image encodes it once (prefix cache, then encoder cache)', async () => {
     // A fresh image (not sent by another test), then a second turn that keeps it in the history.
     const uri = dataUri('image/bmp', encodeBmp(testPattern(120, 80, 3, 77), 120, 80));
     const turn1 = userTurn(imagePart(uri), { type: 'text', text: 'What is this?' });
@@ -231,10 +231,22 @@ describe('images', () => {
       messages: [...turn1, { role: 'assistant', content: r1.choices[0].message.content },
         { role: 'user', content: 'And its colours?' }],
     });
+    // The second turn starts with the first: the image's rows come with the reused prefix.
     assert.equal(r2.timings.media_encoded, 0, 'no vision encoder run on the second turn');
-    assert.equal(r2.timings.media_cache_hits, 1);
     assert.equal(r2.timings.encode_image_ms, 0);
     assert.equal(r2.usage.prompt_tokens_details.image_tokens, r1.usage.prompt_tokens_details.image_tokens);
+    assert.ok(r2.usage.prompt_tokens_details.cached_tokens > r2.usage.prompt_tokens_details.image_tokens,
+      JSON.stringify(r2.usage));
+    // Another conversation about the same image differs before it: its encoder output is cached.
+    const r3 = await client.chat.completions.create({
+      model: MODEL,
+      max_tokens: 3,
+      temperature: 0,
+      messages: [{ role: 'system', content: 'Answer briefly.' }, ...turn1],
+    });
+    assert.equal(r3.timings.media_encoded, 0, JSON.stringify(r3.timings));
+    assert.equal(r3.timings.media_cache_hits, 1);
+    assert.equal(r3.timings.encode_image_ms, 0);
   });
 
   test('streaming with an image', async () => {
@@ -340,14 +352,14 @@ describe('bad images: 400 naming the problem, and the server keeps serving', () 
 });
 
 describe('audio', { skip: !haveAudioTools && 'sox / espeak-ng not installed' }, () => {
-  test('chat with input_audio (WAV), then the same clip again from the encoder cache', async () => {
+  test('chat with input_audio (WAV), then the same clip again from the prefix and encoder caches', async () => {
     // The first audio chat of this server: the clip is encoded; the second time it is a cache hit.
-    const ask = () =>
+    const ask = (system = []) =>
       client.chat.completions.create({
         model: MODEL,
         max_tokens: 4,
         temperature: 0,
-        messages: userTurn(audioPart(media.speech), { type: 'text', text: 'What is said here?' }),
+        messages: [...system, ...userTurn(audioPart(media.speech), { type: 'text', text: 'What is said here?' })],
       });
     const r = await ask();
     assert.equal(r.object, 'chat.completion');
@@ -355,12 +367,18 @@ describe('audio', { skip: !haveAudioTools && 'sox / espeak-ng not installed' }, 
     assert.equal(r.timings.media_encoded, 1, JSON.stringify(r.timings));
     assert.equal(r.timings.media_cache_hits, 0, JSON.stringify(r.timings));
     assert.ok(r.timings.encode_audio_ms > 0, JSON.stringify(r.timings));
+    // The same request again: its prompt, clip included, comes from the prefix cache.
     const again = await ask();
     assert.equal(again.timings.media_encoded, 0, 'no audio encoder run for a clip seen before');
-    assert.equal(again.timings.media_cache_hits, 1, JSON.stringify(again.timings));
     assert.equal(again.timings.encode_audio_ms, 0);
     assert.equal(again.usage.prompt_tokens_details.audio_tokens, r.usage.prompt_tokens_details.audio_tokens);
+    assert.ok(again.usage.prompt_tokens_details.cached_tokens > again.usage.prompt_tokens_details.audio_tokens);
     assert.deepEqual(again.choices[0].message, r.choices[0].message);
+    // A prompt that differs before the clip: the clip's encoder output is cached.
+    const other = await ask([{ role: 'system', content: 'Answer briefly.' }]);
+    assert.equal(other.timings.media_encoded, 0, JSON.stringify(other.timings));
+    assert.equal(other.timings.media_cache_hits, 1, JSON.stringify(other.timings));
+    assert.equal(other.timings.encode_audio_ms, 0);
   });
 
   test('transcriptions.create with a WAV and an MP3', async () => {
