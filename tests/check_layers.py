@@ -12,10 +12,11 @@ ALLOWED = {
     "tokenizer": {"common"},
     "template": {"common"},
     "media": {"common"},
+    "grammar": {"common", "tokenizer"},
     "models": {"common", "ort", "tokenizer", "template", "media"},
-    "engine": {"common", "ort", "tokenizer", "template", "media", "models"},
+    "engine": {"common", "ort", "tokenizer", "template", "media", "models", "grammar"},
     "hub": {"common", "ort", "tokenizer", "template", "media", "models"},
-    "api": {"common", "ort", "tokenizer", "template", "media", "models", "engine", "hub"},
+    "api": {"common", "ort", "tokenizer", "template", "media", "models", "engine", "hub", "grammar"},
 }
 CORE_FORBIDDEN = re.compile(r'#include\s*[<"](nlohmann/|httplib|curl/)')
 INCLUDE = re.compile(r'#include\s*"([a-z_]+)/')

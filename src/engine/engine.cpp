@@ -107,7 +107,8 @@ struct Choice {
   std::optional<Sampler> sampler;
   std::optional<IncrementalDecoder> detok;
   std::optional<StopMatcher> stop;
-  TokenId last = 0;  // sampled, not yet fed to the model
+  std::unique_ptr<grammar::Matcher> matcher;  // when the request has a constraint
+  TokenId last = 0;                           // sampled, not yet fed to the model
   int generated = 0;
   bool done = false;
 };
@@ -463,13 +464,15 @@ void Engine::Impl::step(Active& a) {
       c.sampler->add_context(ids);
       c.detok.emplace(model->tokenizer(), a.req.skip_special_tokens);
       c.stop.emplace(a.req.stop);
+      if (a.req.constraint) c.matcher = a.req.constraint->new_matcher();
     }
     a.prefill.reset();
     a.first_token = Clock::now();
     a.timings.prompt_ms = ms_between(a.admitted, a.first_token);
     for (int i = 0; i < a.req.n; ++i) {
       Choice& c = a.choices[i];
-      auto r = c.sampler->sample(a.req.n > 1 ? std::span<const float>(saved) : logits, want_lp, a.req.top_logprobs);
+      auto r = c.sampler->sample(a.req.n > 1 ? std::span<const float>(saved) : logits, want_lp, a.req.top_logprobs,
+                                 c.matcher.get(), a.max_tokens - c.generated);
       handle_token(a, c, i, r);
     }
     return;
@@ -480,7 +483,7 @@ void Engine::Impl::step(Active& a) {
     if (a.state->cancelled) return;
     TokenId one[1] = {c.last};
     std::span<const float> logits = c.seq->forward(one, a.state->run);
-    auto r = c.sampler->sample(logits, want_lp, a.req.top_logprobs);
+    auto r = c.sampler->sample(logits, want_lp, a.req.top_logprobs, c.matcher.get(), a.max_tokens - c.generated);
     handle_token(a, c, i, r);
   }
 }
@@ -495,6 +498,7 @@ void Engine::Impl::handle_token(Active& a, Choice& c, int index, const Sampler::
     finish_choice(a, c, index, FinishReason::Stop, std::move(tokens));
     return;
   }
+  if (c.matcher) c.matcher->accept(r.id);
   c.sampler->accept(r.id);
   c.last = r.id;
   std::string text = c.detok->push(r.id);

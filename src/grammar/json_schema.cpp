@@ -1,0 +1,792 @@
+#include "grammar/json_schema.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "common/error.h"
+#include "grammar/regex.h"
+
+namespace oc::grammar {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int64_t kMaxRepeat = 4096;  // bounds of lengths and counts the grammar spells out
+constexpr int kMaxDepth = 64;         // nesting of schemas (not of refs, which become rules)
+
+[[noreturn]] void unsupported(const std::string& where, const std::string& what) {
+  throw Error(ErrorKind::Unsupported,
+              "JSON Schema: " + what + (where.empty() ? std::string() : " (at '" + where + "')") +
+                  " is not supported by structured output",
+              "", "unsupported_schema");
+}
+
+[[noreturn]] void invalid(const std::string& where, const std::string& what) {
+  throw Error(ErrorKind::InvalidRequest,
+              "invalid JSON Schema: " + what + (where.empty() ? std::string() : " (at '" + where + "')"), "",
+              "invalid_schema");
+}
+
+std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+
+// Keywords that only annotate (ignored).
+const std::set<std::string> kAnnotations = {
+    "title",     "description", "default",          "examples",        "$comment", "$schema",     "readOnly",
+    "writeOnly", "deprecated",  "contentMediaType", "contentEncoding", "$defs",    "definitions", "$id"};
+
+// Keywords by the type they constrain.
+const std::set<std::string> kObjectWords = {"properties", "required", "additionalProperties", "minProperties",
+                                            "maxProperties"};
+const std::set<std::string> kArrayWords = {"items",    "prefixItems", "additionalItems",
+                                           "minItems", "maxItems",    "uniqueItems"};
+const std::set<std::string> kStringWords = {"minLength", "maxLength", "pattern", "format"};
+const std::set<std::string> kNumberWords = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"};
+
+enum TypeBit : unsigned { kNull = 1, kBool = 2, kInt = 4, kNum = 8, kStr = 16, kArr = 32, kObj = 64, kAll = 127 };
+
+unsigned type_bit(const std::string& t, const std::string& where) {
+  if (t == "null") return kNull;
+  if (t == "boolean") return kBool;
+  if (t == "integer") return kInt;
+  if (t == "number") return kNum | kInt;
+  if (t == "string") return kStr;
+  if (t == "array") return kArr;
+  if (t == "object") return kObj;
+  invalid(where, "unknown type '" + t + "'");
+}
+
+unsigned type_of_value(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return kNull;
+    case json::value_t::boolean:
+      return kBool;
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return kInt | kNum;
+    case json::value_t::number_float:
+      return v.get<double>() == std::floor(v.get<double>()) ? kInt | kNum : kNum;
+    case json::value_t::string:
+      return kStr;
+    case json::value_t::array:
+      return kArr;
+    default:
+      return kObj;
+  }
+}
+
+class Compiler {
+ public:
+  Compiler(GrammarBuilder& b, const json& root) : b_(b), root_(root) {}
+
+  Elem schema(const json& s, const std::string& where, int depth = 0) {
+    if (depth > kMaxDepth) unsupported(where, "nesting deeper than " + std::to_string(kMaxDepth));
+    if (s.is_boolean()) {
+      if (s.get<bool>()) return any();
+      invalid(where, "the schema 'false' matches nothing");
+    }
+    if (!s.is_object()) invalid(where, "a schema must be an object or a boolean");
+    for (const auto& [key, v] : s.items()) check_keyword(key, where);
+    if (s.contains("$ref")) return ref(s, where, depth);
+    json merged = s;
+    if (s.contains("allOf")) merged = merge_all_of(s, where);
+    if (merged.contains("anyOf") || merged.contains("oneOf")) return any_of(merged, where, depth);
+    return plain(merged, where, depth);
+  }
+
+  Elem any() {
+    if (any_ < 0) {
+      any_ = b_.new_rule();
+      for (unsigned t : {kObj, kArr, kStr, kNum, kBool, kNull}) b_.add_alt(any_, {typed(json::object(), t, "", 0)});
+    }
+    return GrammarBuilder::ref(any_);
+  }
+
+  Elem ws() {
+    if (!ws_) ws_ = b_.star({b_.bytes(ByteSet().set(' ').set('\t').set('\n').set('\r'))});
+    return *ws_;
+  }
+
+  Elem any_object() { return typed(json::object(), kObj, "", 0); }
+
+ private:
+  void check_keyword(const std::string& key, const std::string& where) {
+    static const std::set<std::string> known = [] {
+      std::set<std::string> k = {"type", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "nullable"};
+      for (const auto* set : {&kObjectWords, &kArrayWords, &kStringWords, &kNumberWords, &kAnnotations})
+        k.insert(set->begin(), set->end());
+      return k;
+    }();
+    if (!known.count(key)) unsupported(join(where, key), "the keyword '" + key + "'");
+  }
+
+  // ---- references, combinations ----
+
+  Elem ref(const json& s, const std::string& where, int depth) {
+    for (const auto& [key, v] : s.items())
+      if (key != "$ref" && !kAnnotations.count(key)) unsupported(join(where, key), "'" + key + "' beside '$ref'");
+    if (!s["$ref"].is_string()) invalid(join(where, "$ref"), "'$ref' must be a string");
+    const std::string target = s["$ref"].get<std::string>();
+    if (target.empty() || target[0] != '#') unsupported(join(where, "$ref"), "the reference '" + target + "'");
+    auto it = refs_.find(target);
+    if (it != refs_.end()) return GrammarBuilder::ref(it->second);
+    const json* node = &root_;
+    try {
+      if (target.size() > 1) node = &root_.at(json::json_pointer(target.substr(1)));
+    } catch (const json::exception&) {
+      invalid(join(where, "$ref"), "the reference '" + target + "' points at nothing");
+    }
+    const int32_t rule = b_.new_rule();  // before compiling the target, for recursion
+    refs_[target] = rule;
+    b_.add_alt(rule, {schema(*node, target, depth + 1)});
+    return GrammarBuilder::ref(rule);
+  }
+
+  json merge_all_of(const json& s, const std::string& where) {
+    const json& all = s["allOf"];
+    if (!all.is_array() || all.empty()) invalid(join(where, "allOf"), "'allOf' must be a non-empty array");
+    json out = s;
+    out.erase("allOf");
+    for (size_t i = 0; i < all.size(); ++i) {
+      const std::string w = join(where, "allOf[" + std::to_string(i) + "]");
+      if (all[i].is_boolean()) {
+        if (!all[i].get<bool>()) invalid(w, "the schema 'false' matches nothing");
+        continue;
+      }
+      if (!all[i].is_object()) invalid(w, "a schema must be an object or a boolean");
+      for (const auto& [key, v] : all[i].items()) {
+        check_keyword(key, w);
+        if (kAnnotations.count(key)) continue;
+        if (key == "allOf" || key == "$ref") unsupported(join(w, key), "'" + key + "' inside 'allOf'");
+        if (out.contains(key) && out[key] != v) {
+          if (key == "required" && v.is_array() && out[key].is_array()) {
+            for (const auto& r : v) out[key].push_back(r);
+            continue;
+          }
+          unsupported(join(w, key), "'allOf' branches that both set '" + key + "'");
+        }
+        out[key] = v;
+      }
+    }
+    return out;
+  }
+
+  // The types a schema's grammar can produce (for oneOf's disjointness).
+  unsigned types_of(const json& s, int depth = 0) {
+    if (depth > kMaxDepth) return kAll;
+    if (s.is_boolean()) return s.get<bool>() ? kAll : 0;
+    if (!s.is_object()) return kAll;
+    if (s.contains("$ref") && s["$ref"].is_string()) {
+      const std::string target = s["$ref"].get<std::string>();
+      try {
+        return types_of(target.size() > 1 ? root_.at(json::json_pointer(target.substr(1))) : root_, depth + 1);
+      } catch (const json::exception&) {
+        return kAll;
+      }
+    }
+    unsigned t = kAll;
+    if (s.contains("const")) t = type_of_value(s["const"]);
+    if (s.contains("enum") && s["enum"].is_array()) {
+      t = 0;
+      for (const auto& v : s["enum"]) t |= type_of_value(v);
+    }
+    if (t == kAll) t = declared_types(s, "");
+    for (const char* k : {"anyOf", "oneOf"})
+      if (s.contains(k) && s[k].is_array()) {
+        unsigned u = 0;
+        for (const auto& x : s[k]) u |= types_of(x, depth + 1);
+        t &= u;
+      }
+    return t;
+  }
+
+  Elem any_of(const json& s, const std::string& where, int depth) {
+    if (s.contains("anyOf") && s.contains("oneOf")) unsupported(where, "'anyOf' together with 'oneOf'");
+    const char* key = s.contains("anyOf") ? "anyOf" : "oneOf";
+    const json& branches = s[key];
+    if (!branches.is_array() || branches.empty())
+      invalid(join(where, key), std::string("'") + key + "' must be a non-empty array");
+    json base = s;
+    base.erase(key);
+    bool base_constrains = false;
+    for (const auto& [k, v] : base.items()) base_constrains |= !kAnnotations.count(k);
+    if (std::string(key) == "oneOf") {
+      // A grammar cannot exclude "matches two branches": only branches of disjoint types are taken.
+      unsigned seen = 0;
+      for (const auto& br : branches) {
+        unsigned t = types_of(br) & (base_constrains ? declared_types(base, where) : kAll);
+        if (t & kNum) t |= kInt;
+        if (t & seen) unsupported(join(where, "oneOf"), "'oneOf' with branches that may match the same value");
+        seen |= t;
+      }
+    }
+    const int32_t rule = b_.new_rule();
+    int alts = 0;
+    for (size_t i = 0; i < branches.size(); ++i) {
+      const std::string w = join(where, std::string(key) + "[" + std::to_string(i) + "]");
+      const json& br = branches[i];
+      if (br.is_boolean() && !br.get<bool>()) continue;
+      if (!base_constrains) {
+        b_.add_alt(rule, {schema(br, w, depth + 1)});
+      } else {
+        // The branch with the surrounding keywords merged in.
+        json m = base;
+        m["allOf"] = json::array({br.is_boolean() ? json::object() : br});
+        if (br.is_object() && (br.contains("$ref") || br.contains("allOf")))
+          unsupported(w, "a '$ref' or 'allOf' branch beside other keywords");
+        b_.add_alt(rule, {schema(m, w, depth + 1)});
+      }
+      ++alts;
+    }
+    if (alts == 0) invalid(join(where, key), "no branch can match");
+    return GrammarBuilder::ref(rule);
+  }
+
+  // ---- one schema without combinations ----
+
+  unsigned declared_types(const json& s, const std::string& where) {
+    if (s.contains("type")) {
+      const json& t = s["type"];
+      unsigned bits = 0;
+      if (t.is_string()) {
+        bits = type_bit(t.get<std::string>(), join(where, "type"));
+      } else if (t.is_array()) {
+        for (const auto& x : t) {
+          if (!x.is_string()) invalid(join(where, "type"), "'type' entries must be strings");
+          bits |= type_bit(x.get<std::string>(), join(where, "type"));
+        }
+      } else {
+        invalid(join(where, "type"), "'type' must be a string or an array");
+      }
+      if (s.value("nullable", false)) bits |= kNull;
+      return bits;
+    }
+    // No type: the keywords present say which type to produce (any value of another type would
+    // also match, but is never what the schema means).
+    unsigned bits = 0;
+    for (const auto& [key, v] : s.items()) {
+      if (kObjectWords.count(key)) bits |= kObj;
+      if (kArrayWords.count(key)) bits |= kArr;
+      if (kStringWords.count(key)) bits |= kStr;
+      if (kNumberWords.count(key)) bits |= kNum | kInt;
+    }
+    if (!bits) return kAll;
+    if (s.value("nullable", false)) bits |= kNull;
+    return bits;
+  }
+
+  Elem plain(const json& s, const std::string& where, int depth) {
+    const unsigned types = declared_types(s, where);
+    if (s.contains("const") || s.contains("enum")) {
+      std::vector<json> values;
+      if (s.contains("const")) values.push_back(s["const"]);
+      if (s.contains("enum")) {
+        if (!s["enum"].is_array()) invalid(join(where, "enum"), "'enum' must be an array");
+        for (const auto& v : s["enum"])
+          if (!s.contains("const") || v == s["const"]) values.push_back(v);
+        if (s.contains("const")) values.resize(std::min<size_t>(values.size(), 1));
+      }
+      std::vector<Seq> alts;
+      for (const auto& v : values) {
+        unsigned vt = type_of_value(v);
+        if (!(vt & types)) continue;
+        for (const auto& [key, x] : s.items())
+          if (key != "enum" && key != "const" && key != "type" && key != "nullable" && !kAnnotations.count(key))
+            unsupported(join(where, key), "'" + key + "' beside 'enum' or 'const'");
+        alts.push_back(b_.literal(v.dump(-1, ' ', false, json::error_handler_t::strict)));
+      }
+      if (alts.empty()) invalid(where, "no value of 'enum'/'const' matches the schema's type");
+      return GrammarBuilder::ref(b_.rule_of(std::move(alts)));
+    }
+    std::vector<Seq> alts;
+    for (unsigned t : {kObj, kArr, kStr, kInt, kNum, kBool, kNull}) {
+      if (!(types & t)) continue;
+      if (t == kInt && (types & kNum)) continue;  // number covers integers
+      alts.push_back({typed(s, t, where, depth)});
+    }
+    if (alts.size() == 1) return alts[0][0];
+    return GrammarBuilder::ref(b_.rule_of(std::move(alts)));
+  }
+
+  int64_t get_count(const json& s, const char* key, const std::string& where, int64_t def) {
+    if (!s.contains(key)) return def;
+    const json& v = s[key];
+    if (!v.is_number() || v.get<double>() < 0 || v.get<double>() != std::floor(v.get<double>()))
+      invalid(join(where, key), std::string("'") + key + "' must be a non-negative integer");
+    const double d = v.get<double>();
+    if (d > static_cast<double>(kMaxRepeat))
+      return def < 0 ? -1 : kMaxRepeat + 1;  // beyond what is spelled out: caller decides
+    return static_cast<int64_t>(d);
+  }
+
+  Elem typed(const json& s, unsigned t, const std::string& where, int depth) {
+    switch (t) {
+      case kNull:
+        return GrammarBuilder::ref(b_.rule_of({b_.literal("null")}));
+      case kBool:
+        return GrammarBuilder::ref(b_.rule_of({b_.literal("true"), b_.literal("false")}));
+      case kStr:
+        return string(s, where);
+      case kInt:
+        return number(s, where, true);
+      case kNum:
+        return number(s, where, false);
+      case kArr:
+        return array(s, where, depth);
+      default:
+        return object(s, where, depth);
+    }
+  }
+
+  // ---- strings ----
+
+  Elem string_char() {
+    if (!char_) {
+      const int32_t r = b_.new_rule();
+      ByteSet ascii;
+      for (unsigned c = 0x20; c < 0x80; ++c)
+        if (c != '"' && c != '\\') ascii.set(c);
+      b_.add_alt(r, {b_.bytes(ascii)});
+      Seq esc = b_.literal("\\");
+      esc.push_back(b_.bytes(ByteSet().set('"').set('\\').set('/').set('b').set('f').set('n').set('r').set('t')));
+      b_.add_alt(r, esc);
+      ByteSet hex;
+      for (unsigned char c : std::string("0123456789abcdefABCDEF")) hex.set(c);
+      Seq u = b_.literal("\\u");
+      for (int i = 0; i < 4; ++i) u.push_back(b_.bytes(hex));
+      b_.add_alt(r, u);
+      append_utf8_multibyte(r);
+      char_ = GrammarBuilder::ref(r);
+    }
+    return *char_;
+  }
+
+  void append_utf8_multibyte(int32_t r) {
+    const Elem cont = b_.byte_range(0x80, 0xBF);
+    b_.add_alt(r, {b_.byte_range(0xC2, 0xDF), cont});
+    b_.add_alt(r, {b_.byte_range(0xE0, 0xE0), b_.byte_range(0xA0, 0xBF), cont});
+    b_.add_alt(r, {b_.byte_range(0xE1, 0xEC), cont, cont});
+    b_.add_alt(r, {b_.byte_range(0xED, 0xED), b_.byte_range(0x80, 0x9F), cont});
+    b_.add_alt(r, {b_.byte_range(0xEE, 0xEF), cont, cont});
+    b_.add_alt(r, {b_.byte_range(0xF0, 0xF0), b_.byte_range(0x90, 0xBF), cont, cont});
+    b_.add_alt(r, {b_.byte_range(0xF1, 0xF3), cont, cont, cont});
+    b_.add_alt(r, {b_.byte_range(0xF4, 0xF4), b_.byte_range(0x80, 0x8F), cont, cont});
+  }
+
+  Elem string(const json& s, const std::string& where) {
+    const int64_t min = get_count(s, "minLength", where, 0);
+    int64_t max = get_count(s, "maxLength", where, -1);
+    if (min > kMaxRepeat) unsupported(join(where, "minLength"), "'minLength' above " + std::to_string(kMaxRepeat));
+    if (max > kMaxRepeat) max = kMaxRepeat;  // shorter strings still match
+    if (max >= 0 && max < min) invalid(where, "'maxLength' is below 'minLength'");
+    Seq body = b_.literal("\"");
+    if (s.contains("pattern") || s.contains("format")) {
+      if (s.contains("minLength") || s.contains("maxLength"))
+        unsupported(where, "'pattern' or 'format' together with 'minLength'/'maxLength'");
+      if (s.contains("pattern") && s.contains("format")) unsupported(where, "'pattern' together with 'format'");
+      std::string pattern;
+      if (s.contains("pattern")) {
+        if (!s["pattern"].is_string()) invalid(join(where, "pattern"), "'pattern' must be a string");
+        pattern = s["pattern"].get<std::string>();
+      } else {
+        if (!s["format"].is_string()) invalid(join(where, "format"), "'format' must be a string");
+        pattern = format_pattern(s["format"].get<std::string>(), join(where, "format"));
+      }
+      try {
+        body.push_back(add_regex(b_, pattern, string_char()));
+      } catch (const RegexError& e) {
+        unsupported(join(where, "pattern"), std::string("the pattern '") + pattern + "' (" + e.what() + ")");
+      }
+    } else {
+      body.push_back(b_.repeat({string_char()}, min, max));
+    }
+    append(body, b_.literal("\""));
+    return GrammarBuilder::ref(b_.rule_of({body}));
+  }
+
+  static std::string format_pattern(const std::string& f, const std::string& where) {
+    static const std::string date =
+        "[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]"
+        "))";
+    static const std::string time =
+        "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])";
+    if (f == "date") return "^" + date + "$";
+    if (f == "time") return "^" + time + "$";
+    if (f == "date-time") return "^" + date + "T" + time + "$";
+    if (f == "uuid") return "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+    if (f == "ipv4")
+      return "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$";
+    if (f == "email") return "^[a-z0-9]+(\\.[a-z0-9]+)*@[a-z0-9]+(-[a-z0-9]+)*(\\.[a-z0-9]+(-[a-z0-9]+)*)+$";
+    unsupported(where, "the format '" + f + "'");
+  }
+
+  // ---- numbers ----
+
+  Elem digits(int64_t min, int64_t max) { return b_.repeat({b_.byte_range('0', '9')}, min, max); }
+
+  // Digit strings of the same length from lo to hi (leading zeros allowed).
+  Seq fixed_range(const std::string& lo, const std::string& hi) {
+    if (lo.empty()) return {};
+    if (lo == hi) return b_.literal(lo);
+    const auto a = static_cast<unsigned char>(lo[0]), z = static_cast<unsigned char>(hi[0]);
+    const std::string rest_lo = lo.substr(1), rest_hi = hi.substr(1);
+    const size_t n = rest_lo.size();
+    if (a == z) {
+      Seq s = b_.literal(std::string(1, static_cast<char>(a)));
+      append(s, fixed_range(rest_lo, rest_hi));
+      return s;
+    }
+    std::vector<Seq> alts;
+    Seq first = b_.literal(std::string(1, static_cast<char>(a)));
+    append(first, fixed_range(rest_lo, std::string(n, '9')));
+    alts.push_back(first);
+    if (z > a + 1) {
+      Seq mid = {b_.byte_range(a + 1, z - 1)};
+      if (n) mid.push_back(digits(static_cast<int64_t>(n), static_cast<int64_t>(n)));
+      alts.push_back(mid);
+    }
+    Seq last = b_.literal(std::string(1, static_cast<char>(z)));
+    append(last, fixed_range(std::string(n, '0'), rest_hi));
+    alts.push_back(last);
+    return {GrammarBuilder::ref(b_.rule_of(std::move(alts)))};
+  }
+
+  // Non-negative integers from lo to hi (hi < 0: no upper bound), without leading zeros.
+  std::vector<Seq> natural_range(int64_t lo, int64_t hi) {
+    std::vector<Seq> alts;
+    const std::string slo = std::to_string(lo);
+    const size_t max_len = hi < 0 ? slo.size() : std::to_string(hi).size();
+    for (size_t len = slo.size(); len <= max_len; ++len) {
+      const std::string from = len == slo.size() ? slo : "1" + std::string(len - 1, '0');
+      const std::string to = hi >= 0 && len == max_len ? std::to_string(hi) : std::string(len, '9');
+      alts.push_back(fixed_range(from, to));
+    }
+    if (hi < 0) {  // longer numbers
+      Seq more = {b_.byte_range('1', '9'), digits(static_cast<int64_t>(slo.size()), -1)};
+      alts.push_back(more);
+    }
+    return alts;
+  }
+
+  Elem number(const json& s, const std::string& where, bool integer) {
+    if (s.contains("multipleOf")) {
+      const json& m = s["multipleOf"];
+      if (!(m.is_number() && m.get<double>() == 1 && integer)) unsupported(join(where, "multipleOf"), "'multipleOf'");
+    }
+    std::optional<double> lo, hi;
+    bool lo_ex = false, hi_ex = false;
+    auto bound = [&](const char* key, std::optional<double>& b, bool& ex, bool exclusive, bool is_lo) {
+      if (!s.contains(key)) return;
+      const json& v = s[key];
+      if (v.is_boolean()) {  // draft 4: exclusiveMinimum: true modifies minimum
+        if (v.get<bool>()) (is_lo ? lo_ex : hi_ex) = true;
+        return;
+      }
+      if (!v.is_number()) invalid(join(where, key), std::string("'") + key + "' must be a number");
+      const double d = v.get<double>();
+      if (!b || (is_lo ? d >= *b : d <= *b)) {
+        b = d;
+        ex = exclusive;
+      }
+    };
+    bound("minimum", lo, lo_ex, false, true);
+    bound("exclusiveMinimum", lo, lo_ex, true, true);
+    bound("maximum", hi, hi_ex, false, false);
+    bound("exclusiveMaximum", hi, hi_ex, true, false);
+    if (!lo && !hi) {
+      // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+      Seq n = {b_.optional(b_.literal("-")),
+               GrammarBuilder::ref(b_.rule_of({b_.literal("0"), {b_.byte_range('1', '9'), digits(0, 15)}}))};
+      if (!integer) {
+        Seq frac = b_.literal(".");
+        frac.push_back(digits(1, 15));
+        n.push_back(b_.optional(frac));
+        Seq exp = {b_.bytes(ByteSet().set('e').set('E')), b_.optional({b_.bytes(ByteSet().set('+').set('-'))}),
+                   digits(1, 2)};
+        n.push_back(b_.optional(exp));
+      }
+      return GrammarBuilder::ref(b_.rule_of({n}));
+    }
+    // Bounded: the integers inside the bounds (whole numbers are numbers too).
+    constexpr double kLimit = 1e15;
+    int64_t ilo = std::numeric_limits<int64_t>::min(), ihi = std::numeric_limits<int64_t>::max();
+    if (lo) {
+      if (std::abs(*lo) > kLimit) unsupported(where, "a bound beyond 1e15");
+      double c = std::ceil(*lo);
+      if (lo_ex && c == *lo) c += 1;
+      ilo = static_cast<int64_t>(c);
+    }
+    if (hi) {
+      if (std::abs(*hi) > kLimit) unsupported(where, "a bound beyond 1e15");
+      double f = std::floor(*hi);
+      if (hi_ex && f == *hi) f -= 1;
+      ihi = static_cast<int64_t>(f);
+    }
+    if (lo && hi && ilo > ihi) {
+      if (integer) invalid(where, "no integer lies between the bounds");
+      unsupported(where, "bounds with no whole number between them");
+    }
+    std::vector<Seq> alts;
+    if (!hi || ihi >= 0) {  // the non-negative part
+      for (auto& a : natural_range(std::max<int64_t>(lo ? ilo : 0, 0), hi ? ihi : -1)) alts.push_back(std::move(a));
+    }
+    if (!lo || ilo < 0) {  // the negative part: "-" then |x| from max(1, -hi) to -lo
+      const int64_t from = hi ? std::max<int64_t>(1, ihi < 0 ? -ihi : 1) : 1;
+      for (auto& a : natural_range(from, lo ? -ilo : -1)) {
+        Seq neg = b_.literal("-");
+        append(neg, a);
+        alts.push_back(std::move(neg));
+      }
+    }
+    return GrammarBuilder::ref(b_.rule_of(std::move(alts)));
+  }
+
+  // ---- arrays ----
+
+  Elem array(const json& s, const std::string& where, int depth) {
+    if (s.contains("uniqueItems") && s["uniqueItems"] == true && get_count(s, "maxItems", where, -1) != 1 &&
+        get_count(s, "maxItems", where, -1) != 0)
+      unsupported(join(where, "uniqueItems"), "'uniqueItems'");
+    const int64_t min = get_count(s, "minItems", where, 0);
+    int64_t max = get_count(s, "maxItems", where, -1);
+    if (min > kMaxRepeat) unsupported(join(where, "minItems"), "'minItems' above " + std::to_string(kMaxRepeat));
+    if (max > kMaxRepeat) max = kMaxRepeat;
+    if (max >= 0 && max < min) invalid(where, "'maxItems' is below 'minItems'");
+    // The tuple part and what follows it.
+    std::vector<Elem> tuple;
+    const json* tuple_json = nullptr;
+    const char* tuple_key = nullptr;
+    if (s.contains("prefixItems")) {
+      tuple_json = &s["prefixItems"];
+      tuple_key = "prefixItems";
+    } else if (s.contains("items") && s["items"].is_array()) {
+      tuple_json = &s["items"];
+      tuple_key = "items";
+    }
+    if (tuple_json) {
+      if (!tuple_json->is_array()) invalid(join(where, tuple_key), "must be an array");
+      for (size_t i = 0; i < tuple_json->size(); ++i) {
+        const json& item = (*tuple_json)[i];
+        if (item.is_boolean() && !item.get<bool>()) break;  // no value can take this place
+        tuple.push_back(schema(item, join(where, std::string(tuple_key) + "[" + std::to_string(i) + "]"), depth + 1));
+      }
+    }
+    const json* rest_json = nullptr;
+    std::string rest_where;
+    if (tuple_json && std::string(tuple_key) == "items") {
+      if (s.contains("additionalItems")) rest_json = &s["additionalItems"], rest_where = join(where, "additionalItems");
+    } else if (s.contains("items")) {
+      rest_json = &s["items"], rest_where = join(where, "items");
+    }
+    std::optional<Elem> rest;
+    if (rest_json) {
+      if (!(rest_json->is_boolean() && !rest_json->get<bool>())) rest = schema(*rest_json, rest_where, depth + 1);
+    } else if (!tuple_json || static_cast<int64_t>(tuple.size()) < min) {
+      rest = any();  // unconstrained items (only produced where needed with a tuple)
+    }
+    const int64_t k = static_cast<int64_t>(tuple.size());
+    if (!rest && min > k) invalid(where, "'minItems' asks for more items than the schema allows");
+    Seq body = b_.literal("[");
+    body.push_back(ws());
+    body.push_back(items_from(0, min, max, tuple, rest));
+    append(body, b_.literal("]"));
+    return GrammarBuilder::ref(b_.rule_of({body}));
+  }
+
+  // Items from index j on, after j items were written.
+  Elem items_from(int64_t j, int64_t min, int64_t max, const std::vector<Elem>& tuple,
+                  const std::optional<Elem>& rest) {
+    const int64_t k = static_cast<int64_t>(tuple.size());
+    auto sep = [&](int64_t at) {
+      Seq s;
+      if (at > 0) {
+        s = b_.literal(",");
+        s.push_back(ws());
+      }
+      return s;
+    };
+    auto one = [&](int64_t at) {
+      Seq s = sep(at);
+      s.push_back(at < k ? tuple[static_cast<size_t>(at)] : *rest);
+      s.push_back(ws());
+      return s;
+    };
+    if (max >= 0 && j >= max) return GrammarBuilder::ref(b_.rule_of({{}}));
+    if (j >= k && !rest) return GrammarBuilder::ref(b_.rule_of({{}}));
+    if (j >= k && j >= min && j > 0) {
+      // Only `rest` items remain: (, rest){0, max - j}
+      return b_.repeat(one(j), 0, max < 0 ? -1 : max - j);
+    }
+    Seq next = one(j);
+    next.push_back(items_from(j + 1, min, max, tuple, rest));
+    if (j < min) return GrammarBuilder::ref(b_.rule_of({next}));
+    return GrammarBuilder::ref(b_.rule_of({next, {}}));
+  }
+
+  // ---- objects ----
+
+  Elem object(const json& s, const std::string& where, int depth) {
+    std::vector<std::pair<std::string, Elem>> props;
+    std::vector<bool> required;
+    std::set<std::string> req;
+    if (s.contains("required")) {
+      if (!s["required"].is_array()) invalid(join(where, "required"), "'required' must be an array");
+      for (const auto& r : s["required"]) {
+        if (!r.is_string()) invalid(join(where, "required"), "'required' entries must be strings");
+        req.insert(r.get<std::string>());
+      }
+    }
+    std::set<std::string> declared;
+    if (s.contains("properties")) {
+      if (!s["properties"].is_object()) invalid(join(where, "properties"), "'properties' must be an object");
+      for (const auto& [name, sub] : s["properties"].items()) {
+        const std::string w = join(join(where, "properties"), name);
+        if (sub.is_boolean() && !sub.get<bool>()) {
+          if (req.count(name)) invalid(w, "a required property whose schema is 'false'");
+          continue;
+        }
+        props.emplace_back(name, schema(sub, w, depth + 1));
+        required.push_back(req.count(name) > 0);
+        declared.insert(name);
+      }
+    }
+    for (const auto& name : req)
+      if (!declared.count(name)) {
+        props.emplace_back(name, any());
+        required.push_back(true);
+      }
+    // Extra properties: only where the schema asks for them by a schema, or says nothing at all.
+    std::optional<Elem> extra;
+    if (s.contains("additionalProperties")) {
+      const json& ap = s["additionalProperties"];
+      if (!ap.is_boolean())
+        extra = schema(ap, join(where, "additionalProperties"), depth + 1);
+      else if (ap.get<bool>() && props.empty())
+        extra = any();
+    } else if (props.empty()) {
+      extra = any();
+    }
+    const int64_t min_props = get_count(s, "minProperties", where, 0);
+    const int64_t max_props = get_count(s, "maxProperties", where, -1);
+    if (min_props > static_cast<int64_t>(req.size()) && !extra)
+      unsupported(join(where, "minProperties"), "'minProperties' above the number of required properties");
+    if (min_props > static_cast<int64_t>(req.size()) && !props.empty())
+      unsupported(join(where, "minProperties"), "'minProperties' above the number of required properties");
+    if (max_props >= 0 && max_props < static_cast<int64_t>(props.size()))
+      unsupported(join(where, "maxProperties"), "'maxProperties' below the number of properties");
+    if (max_props >= 0 && max_props < static_cast<int64_t>(req.size()))
+      invalid(where, "'maxProperties' is below the number of required properties");
+
+    Seq body = b_.literal("{");
+    body.push_back(ws());
+    const size_t n = props.size();
+    auto kv = [&](const std::string& name, Elem value) {
+      Seq s2 = b_.literal(json(name).dump(-1, ' ', false, json::error_handler_t::replace));
+      s2.push_back(ws());
+      append(s2, b_.literal(":"));
+      s2.push_back(ws());
+      s2.push_back(value);
+      s2.push_back(ws());
+      return s2;
+    };
+    std::optional<Elem> extra_kv;
+    if (extra) {
+      Seq e = {string(json::object(), "")};
+      e.push_back(ws());
+      append(e, b_.literal(":"));
+      e.push_back(ws());
+      e.push_back(*extra);
+      e.push_back(ws());
+      extra_kv = GrammarBuilder::ref(b_.rule_of({e}));
+    }
+    auto comma = [&] {
+      Seq c = b_.literal(",");
+      c.push_back(ws());
+      return c;
+    };
+    // after[i]: something was written, properties i.. remain; first[i]: nothing written yet.
+    std::vector<Elem> after(n + 1), first(n + 1);
+    {
+      Seq tail;
+      if (extra_kv) {
+        const int64_t room = max_props < 0 ? -1 : std::max<int64_t>(0, max_props - static_cast<int64_t>(n));
+        Seq one = comma();
+        one.push_back(*extra_kv);
+        tail.push_back(b_.repeat(one, 0, room));
+      }
+      after[n] = GrammarBuilder::ref(b_.rule_of({tail}));
+      std::vector<Seq> start = {{}};
+      if (extra_kv && max_props != 0) {
+        Seq st = {*extra_kv};
+        const int64_t room = max_props < 0 ? -1 : max_props - 1;
+        Seq one = comma();
+        one.push_back(*extra_kv);
+        st.push_back(b_.repeat(one, std::max<int64_t>(0, min_props - 1), room));
+        start = {st};
+        if (min_props == 0) start.push_back({});
+      }
+      first[n] = GrammarBuilder::ref(b_.rule_of(std::move(start)));
+    }
+    for (size_t i = n; i-- > 0;) {
+      Seq with = comma();
+      append(with, kv(props[i].first, props[i].second));
+      with.push_back(after[i + 1]);
+      Seq lead = kv(props[i].first, props[i].second);
+      lead.push_back(after[i + 1]);
+      if (required[i]) {
+        after[i] = GrammarBuilder::ref(b_.rule_of({with}));
+        first[i] = GrammarBuilder::ref(b_.rule_of({lead}));
+      } else {
+        after[i] = GrammarBuilder::ref(b_.rule_of({with, {after[i + 1]}}));
+        first[i] = GrammarBuilder::ref(b_.rule_of({lead, {first[i + 1]}}));
+      }
+    }
+    body.push_back(first[0]);
+    append(body, b_.literal("}"));
+    return GrammarBuilder::ref(b_.rule_of({body}));
+  }
+
+  GrammarBuilder& b_;
+  const json& root_;
+  std::map<std::string, int32_t> refs_;
+  int32_t any_ = -1;
+  std::optional<Elem> ws_, char_;
+};
+
+json parse_schema(std::string_view text) {
+  try {
+    return json::parse(text.begin(), text.end());
+  } catch (const json::exception& e) {
+    invalid("", std::string("the schema is not valid JSON: ") + e.what());
+  }
+}
+
+}  // namespace
+
+Elem add_json_schema(GrammarBuilder& b, std::string_view schema_json) {
+  const json root = parse_schema(schema_json);
+  Compiler c(b, root);
+  try {
+    return c.schema(root, "");
+  } catch (const json::exception& e) {
+    invalid("", e.what());
+  }
+}
+
+Elem add_any_json(GrammarBuilder& b, bool object_only) {
+  const json root = json::object();
+  Compiler c(b, root);
+  return object_only ? c.any_object() : c.any();
+}
+
+Elem add_json_whitespace(GrammarBuilder& b) {
+  return b.star({b.bytes(ByteSet().set(' ').set('\t').set('\n').set('\r'))});
+}
+
+}  // namespace oc::grammar
