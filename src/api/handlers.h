@@ -1,7 +1,11 @@
 // Handlers of the generation endpoints (internal to the API layer).
 #pragma once
 
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 
 #include "api/http_server.h"
 #include "api/media_input.h"
@@ -12,12 +16,27 @@
 
 namespace oc::api {
 
+// Stored conversations of /v1/responses (previous_response_id): the newest `capacity` responses.
+class ResponseStore {
+ public:
+  explicit ResponseStore(size_t capacity);
+  void put(const std::string& id, std::vector<ChatMessage> conversation);
+  std::optional<std::vector<ChatMessage>> get(const std::string& id) const;
+
+ private:
+  mutable std::mutex mu_;
+  size_t capacity_;
+  std::deque<std::string> order_;
+  std::unordered_map<std::string, std::vector<ChatMessage>> items_;
+};
+
 struct HandlerContext {
   std::shared_ptr<engine::Engine> engine;  // never null
   ServedName served;
   ParseLimits limits;
   MediaPolicy media;
   ApiMetrics* metrics = nullptr;
+  std::shared_ptr<ResponseStore> responses;  // null: nothing is stored
 };
 
 // Throw oc::Error for everything that fails before the response starts (parse, model name,
@@ -25,6 +44,11 @@ struct HandlerContext {
 // error event.
 void handle_chat_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res);
 void handle_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res);
+// POST /v1/responses (on the chat completions path).
+void handle_responses(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res);
+// The engine request of a chat request (media, chat template with tools, output constraint,
+// prompt), as chat completions and responses build it.
+engine::GenerationRequest chat_generation(const HandlerContext& ctx, const ChatRequest& cr, const std::string& id);
 // POST /v1/audio/transcriptions (translate = false) and /v1/audio/translations (true).
 void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res, bool translate);
 

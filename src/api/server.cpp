@@ -21,6 +21,8 @@ struct ApiServer::Impl {
   ServerOptions options;
   std::unique_ptr<HttpServer> http;
   ApiMetrics metrics;
+  // Conversations of /v1/responses for previous_response_id (the newest 1024).
+  std::shared_ptr<ResponseStore> responses = std::make_shared<ResponseStore>(1024);
   mutable std::mutex mutex;
   std::shared_ptr<engine::Engine> engine;
   int64_t started = static_cast<int64_t>(std::time(nullptr));
@@ -173,6 +175,10 @@ struct ApiServer::Impl {
                 wrap("chat", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
                   handle_chat_completions(context(e), req, res);
                 }));
+    http->route("POST", "/v1/responses",
+                wrap("responses", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
+                  handle_responses(context(e), req, res);
+                }));
     http->route("POST", "/v1/completions",
                 wrap("completions", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
                   handle_completions(context(e), req, res);
@@ -204,6 +210,7 @@ struct ApiServer::Impl {
     c.limits.max_audio_clips = options.media.max_audio_clips;
     c.media = options.media;
     c.metrics = &metrics;
+    c.responses = responses;
     return c;
   }
 };

@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 
@@ -19,6 +20,7 @@ using json = nlohmann::json;
 
 constexpr int64_t kMaxRepeat = 4096;  // bounds of lengths and counts the grammar spells out
 constexpr int kMaxDepth = 64;         // nesting of schemas (not of refs, which become rules)
+constexpr int kMaxDigits = 15;        // integer digits of generated numbers (exact in a double)
 
 [[noreturn]] void unsupported(const std::string& where, const std::string& what) {
   throw Error(ErrorKind::Unsupported,
@@ -41,7 +43,8 @@ const std::set<std::string> kAnnotations = {
     "writeOnly", "deprecated",  "contentMediaType", "contentEncoding", "$defs",    "definitions", "$id"};
 
 // Keywords by the type they constrain.
-const std::set<std::string> kObjectWords = {"properties", "required", "additionalProperties", "minProperties",
+const std::set<std::string> kObjectWords = {"properties",        "required",     "additionalProperties",
+                                            "patternProperties", "dependencies", "minProperties",
                                             "maxProperties"};
 const std::set<std::string> kArrayWords = {"items",    "prefixItems", "additionalItems",
                                            "minItems", "maxItems",    "uniqueItems"};
@@ -118,7 +121,7 @@ class Compiler {
  private:
   void check_keyword(const std::string& key, const std::string& where) {
     static const std::set<std::string> known = [] {
-      std::set<std::string> k = {"type", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "nullable"};
+      std::set<std::string> k = {"type", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "nullable", "not"};
       for (const auto* set : {&kObjectWords, &kArrayWords, &kStringWords, &kNumberWords, &kAnnotations})
         k.insert(set->begin(), set->end());
       return k;
@@ -169,6 +172,11 @@ class Compiler {
             for (const auto& r : v) out[key].push_back(r);
             continue;
           }
+          if (key == "properties" && v.is_object() && out[key].is_object()) {
+            for (const auto& [name, sub] : v.items())
+              out[key][name] = out[key].contains(name) ? json{{"allOf", json::array({out[key][name], sub})}} : sub;
+            continue;
+          }
           unsupported(join(w, key), "'allOf' branches that both set '" + key + "'");
         }
         out[key] = v;
@@ -180,7 +188,7 @@ class Compiler {
   // The types a schema's grammar can produce (for oneOf's disjointness).
   unsigned types_of(const json& s, int depth = 0) {
     if (depth > kMaxDepth) return kAll;
-    if (s.is_boolean()) return s.get<bool>() ? kAll : 0;
+    if (s.is_boolean()) return s.get<bool>() ? static_cast<unsigned>(kAll) : 0u;
     if (!s.is_object()) return kAll;
     if (s.contains("$ref") && s["$ref"].is_string()) {
       const std::string target = s["$ref"].get<std::string>();
@@ -282,7 +290,24 @@ class Compiler {
   }
 
   Elem plain(const json& s, const std::string& where, int depth) {
-    const unsigned types = declared_types(s, where);
+    unsigned types = declared_types(s, where);
+    if (s.contains("not")) {
+      // Whole types the negated schema could match are left out (values of the other types never
+      // match it); a negated schema without a type is refused.
+      const json& n = s["not"];
+      unsigned excluded = 0;
+      if (n.is_boolean())
+        excluded = n.get<bool>() ? static_cast<unsigned>(kAll) : 0u;
+      else if (n.is_object() && n.empty())
+        excluded = kAll;
+      else if (n.is_object() && n.contains("type"))
+        excluded = declared_types(n, join(where, "not"));
+      else
+        unsupported(join(where, "not"), "'not' of a schema without 'type'");
+      if (excluded & kNum) excluded |= kInt;
+      types &= ~excluded;
+      if (!types) invalid(where, "'not' leaves no value");
+    }
     if (s.contains("const") || s.contains("enum")) {
       std::vector<json> values;
       if (s.contains("const")) values.push_back(s["const"]);
@@ -308,7 +333,10 @@ class Compiler {
     for (unsigned t : {kObj, kArr, kStr, kInt, kNum, kBool, kNull}) {
       if (!(types & t)) continue;
       if (t == kInt && (types & kNum)) continue;  // number covers integers
-      alts.push_back({typed(s, t, where, depth)});
+      if (t == kNum)
+        alts.push_back({number(s, where, false, !(types & kInt))});  // without kInt: not integers
+      else
+        alts.push_back({typed(s, t, where, depth)});
     }
     if (alts.size() == 1) return alts[0][0];
     return GrammarBuilder::ref(b_.rule_of(std::move(alts)));
@@ -422,6 +450,12 @@ class Compiler {
     if (f == "uuid") return "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
     if (f == "ipv4")
       return "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$";
+    if (f == "hostname" || f == "host-name")
+      return "^[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?){0,3}$";
+    if (f == "uri") return "^https?://[a-z0-9]{1,20}(\\.[a-z0-9]{1,20}){0,3}(/[a-z0-9._~-]{0,20}){0,4}$";
+    if (f == "ipv6") return "^[0-9a-f]{1,4}(:[0-9a-f]{1,4}){7}$";
+    if (f == "ip-address") return format_pattern("ipv4", where);
+    if (f == "regex") return "^[a-z0-9 ]{0,20}$";
     if (f == "email") return "^[a-z0-9]+(\\.[a-z0-9]+)*@[a-z0-9]+(-[a-z0-9]+)*(\\.[a-z0-9]+(-[a-z0-9]+)*)+$";
     unsupported(where, "the format '" + f + "'");
   }
@@ -457,28 +491,69 @@ class Compiler {
     return {GrammarBuilder::ref(b_.rule_of(std::move(alts)))};
   }
 
-  // Non-negative integers from lo to hi (hi < 0: no upper bound), without leading zeros.
+  // Non-negative integers from lo to hi, without leading zeros.
   std::vector<Seq> natural_range(int64_t lo, int64_t hi) {
     std::vector<Seq> alts;
     const std::string slo = std::to_string(lo);
-    const size_t max_len = hi < 0 ? slo.size() : std::to_string(hi).size();
+    const size_t max_len = std::to_string(hi).size();
     for (size_t len = slo.size(); len <= max_len; ++len) {
       const std::string from = len == slo.size() ? slo : "1" + std::string(len - 1, '0');
-      const std::string to = hi >= 0 && len == max_len ? std::to_string(hi) : std::string(len, '9');
+      const std::string to = len == max_len ? std::to_string(hi) : std::string(len, '9');
       alts.push_back(fixed_range(from, to));
-    }
-    if (hi < 0) {  // longer numbers
-      Seq more = {b_.byte_range('1', '9'), digits(static_cast<int64_t>(slo.size()), -1)};
-      alts.push_back(more);
     }
     return alts;
   }
 
-  Elem number(const json& s, const std::string& where, bool integer) {
-    if (s.contains("multipleOf")) {
-      const json& m = s["multipleOf"];
-      if (!(m.is_number() && m.get<double>() == 1 && integer)) unsupported(join(where, "multipleOf"), "'multipleOf'");
+  // Multiples of k with up to kMaxDigits digits: the digits run through the remainders mod k.
+  Elem multiples(int64_t k) {
+    // rem[r][n]: digits that bring remainder r to 0 with at most n more digits.
+    std::vector<std::vector<int32_t>> rem(static_cast<size_t>(k), std::vector<int32_t>(kMaxDigits, -1));
+    for (int n = 0; n < kMaxDigits; ++n)
+      for (int64_t r = 0; r < k; ++r) {
+        std::vector<Seq> alts;
+        if (r == 0) alts.push_back({});
+        if (n > 0)
+          for (int d = 0; d <= 9; ++d) {
+            Seq step = b_.literal(std::string(1, static_cast<char>('0' + d)));
+            step.push_back(GrammarBuilder::ref(rem[static_cast<size_t>((r * 10 + d) % k)][n - 1]));
+            alts.push_back(std::move(step));
+          }
+        if (alts.empty()) alts.push_back({b_.bytes(ByteSet())});  // nothing
+        rem[static_cast<size_t>(r)][n] = b_.rule_of(std::move(alts));
+      }
+    std::vector<Seq> alts = {b_.literal("0")};
+    for (int d = 1; d <= 9; ++d) {
+      Seq first = b_.literal(std::string(1, static_cast<char>('0' + d)));
+      first.push_back(GrammarBuilder::ref(rem[static_cast<size_t>(d % k)][kMaxDigits - 1]));
+      alts.push_back(first);
+      Seq neg = b_.literal("-");
+      append(neg, first);
+      alts.push_back(std::move(neg));
     }
+    return GrammarBuilder::ref(b_.rule_of(std::move(alts)));
+  }
+
+  // -?(0|[1-9][0-9]{0,14}) then a fraction and exponent (numbers), or a fraction that does not end
+  // in 0 (numbers that are not integers).
+  Elem free_number(bool integer, bool fraction_required) {
+    Seq n = {b_.optional(b_.literal("-")),
+             GrammarBuilder::ref(b_.rule_of({b_.literal("0"), {b_.byte_range('1', '9'), digits(0, kMaxDigits - 1)}}))};
+    if (fraction_required) {
+      append(n, b_.literal("."));
+      n.push_back(digits(0, 5));
+      n.push_back(b_.byte_range('1', '9'));
+    } else if (!integer) {
+      Seq frac = b_.literal(".");
+      frac.push_back(digits(1, kMaxDigits));
+      n.push_back(b_.optional(frac));
+      Seq exp = {b_.bytes(ByteSet().set('e').set('E')), b_.optional({b_.bytes(ByteSet().set('+').set('-'))}),
+                 digits(1, 2)};
+      n.push_back(b_.optional(exp));
+    }
+    return GrammarBuilder::ref(b_.rule_of({n}));
+  }
+
+  Elem number(const json& s, const std::string& where, bool integer, bool not_integer = false) {
     std::optional<double> lo, hi;
     bool lo_ex = false, hi_ex = false;
     auto bound = [&](const char* key, std::optional<double>& b, bool& ex, bool exclusive, bool is_lo) {
@@ -499,46 +574,40 @@ class Compiler {
     bound("exclusiveMinimum", lo, lo_ex, true, true);
     bound("maximum", hi, hi_ex, false, false);
     bound("exclusiveMaximum", hi, hi_ex, true, false);
-    if (!lo && !hi) {
-      // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-      Seq n = {b_.optional(b_.literal("-")),
-               GrammarBuilder::ref(b_.rule_of({b_.literal("0"), {b_.byte_range('1', '9'), digits(0, 15)}}))};
-      if (!integer) {
-        Seq frac = b_.literal(".");
-        frac.push_back(digits(1, 15));
-        n.push_back(b_.optional(frac));
-        Seq exp = {b_.bytes(ByteSet().set('e').set('E')), b_.optional({b_.bytes(ByteSet().set('+').set('-'))}),
-                   digits(1, 2)};
-        n.push_back(b_.optional(exp));
-      }
-      return GrammarBuilder::ref(b_.rule_of({n}));
+    if (s.contains("multipleOf")) {
+      const json& m = s["multipleOf"];
+      if (!m.is_number() || !(m.get<double>() > 0)) invalid(join(where, "multipleOf"), "'multipleOf' must be > 0");
+      const double k = m.get<double>();
+      if (k != std::floor(k) || k > 1000 || lo || hi || not_integer)
+        unsupported(join(where, "multipleOf"), "'multipleOf' other than a whole number up to 1000 without bounds");
+      return multiples(static_cast<int64_t>(k));
     }
-    // Bounded: the integers inside the bounds (whole numbers are numbers too).
-    constexpr double kLimit = 1e15;
-    int64_t ilo = std::numeric_limits<int64_t>::min(), ihi = std::numeric_limits<int64_t>::max();
+    if (!lo && !hi) return free_number(integer, not_integer);
+    if (not_integer) unsupported(where, "bounds on numbers that must not be integers");
+    // Bounded: the integers inside the bounds (whole numbers are numbers too), at most kMaxDigits
+    // digits (bounds further out change nothing).
+    const double limit = std::pow(10.0, kMaxDigits) - 1;
+    double flo = -limit, fhi = limit;
     if (lo) {
-      if (std::abs(*lo) > kLimit) unsupported(where, "a bound beyond 1e15");
       double c = std::ceil(*lo);
       if (lo_ex && c == *lo) c += 1;
-      ilo = static_cast<int64_t>(c);
+      flo = std::max(flo, c);
     }
     if (hi) {
-      if (std::abs(*hi) > kLimit) unsupported(where, "a bound beyond 1e15");
       double f = std::floor(*hi);
       if (hi_ex && f == *hi) f -= 1;
-      ihi = static_cast<int64_t>(f);
+      fhi = std::min(fhi, f);
     }
-    if (lo && hi && ilo > ihi) {
+    if (flo > fhi) {
       if (integer) invalid(where, "no integer lies between the bounds");
       unsupported(where, "bounds with no whole number between them");
     }
+    const auto ilo = static_cast<int64_t>(flo), ihi = static_cast<int64_t>(fhi);
     std::vector<Seq> alts;
-    if (!hi || ihi >= 0) {  // the non-negative part
-      for (auto& a : natural_range(std::max<int64_t>(lo ? ilo : 0, 0), hi ? ihi : -1)) alts.push_back(std::move(a));
-    }
-    if (!lo || ilo < 0) {  // the negative part: "-" then |x| from max(1, -hi) to -lo
-      const int64_t from = hi ? std::max<int64_t>(1, ihi < 0 ? -ihi : 1) : 1;
-      for (auto& a : natural_range(from, lo ? -ilo : -1)) {
+    if (ihi >= 0)  // the non-negative part
+      for (auto& a : natural_range(std::max<int64_t>(ilo, 0), ihi)) alts.push_back(std::move(a));
+    if (ilo < 0) {  // the negative part: "-" then |x| from max(1, -hi) to -lo
+      for (auto& a : natural_range(std::max<int64_t>(1, -std::min<int64_t>(ihi, 0)), -ilo)) {
         Seq neg = b_.literal("-");
         append(neg, a);
         alts.push_back(std::move(neg));
@@ -642,34 +711,77 @@ class Compiler {
         req.insert(r.get<std::string>());
       }
     }
+    // Properties that are better left out: triggers of dependencies (unless required: then their
+    // dependencies are required too) and names a patternProperties pattern matches.
+    std::set<std::string> left_out;
+    if (s.contains("dependencies")) {
+      const json& deps = s["dependencies"];
+      if (!deps.is_object()) invalid(join(where, "dependencies"), "'dependencies' must be an object");
+      for (const auto& [trigger, dep] : deps.items()) {
+        if (!req.count(trigger)) {
+          left_out.insert(trigger);
+          continue;
+        }
+        if (!dep.is_array())
+          unsupported(join(join(where, "dependencies"), trigger), "a schema dependency of a required property");
+        for (const auto& d : dep)
+          if (d.is_string()) req.insert(d.get<std::string>());
+      }
+    }
+    std::vector<std::regex> patterns;
+    if (s.contains("patternProperties")) {
+      if (!s["patternProperties"].is_object())
+        invalid(join(where, "patternProperties"), "'patternProperties' must be an object");
+      for (const auto& [pattern, sub] : s["patternProperties"].items()) {
+        try {
+          patterns.emplace_back(pattern, std::regex::ECMAScript);
+        } catch (const std::regex_error&) {
+          unsupported(join(where, "patternProperties"), "the pattern '" + pattern + "'");
+        }
+      }
+    }
+    auto pattern_matches = [&](const std::string& name) {
+      for (const auto& re : patterns)
+        if (std::regex_search(name, re)) return true;
+      return false;
+    };
     std::set<std::string> declared;
     if (s.contains("properties")) {
       if (!s["properties"].is_object()) invalid(join(where, "properties"), "'properties' must be an object");
       for (const auto& [name, sub] : s["properties"].items()) {
         const std::string w = join(join(where, "properties"), name);
-        if (sub.is_boolean() && !sub.get<bool>()) {
-          if (req.count(name)) invalid(w, "a required property whose schema is 'false'");
+        declared.insert(name);
+        const bool nothing = (sub.is_boolean() && !sub.get<bool>()) ||
+                             (sub.is_object() && sub.size() == 1 && sub.contains("not") &&
+                              (sub["not"] == true || (sub["not"].is_object() && sub["not"].empty())));
+        if (nothing || left_out.count(name) || pattern_matches(name)) {
+          if (req.count(name) && nothing) invalid(w, "a required property that no value matches");
+          if (req.count(name) && (left_out.count(name) || pattern_matches(name)))
+            unsupported(w, "a required property that a 'patternProperties' pattern also matches");
           continue;
         }
         props.emplace_back(name, schema(sub, w, depth + 1));
         required.push_back(req.count(name) > 0);
-        declared.insert(name);
       }
     }
     for (const auto& name : req)
       if (!declared.count(name)) {
+        if (pattern_matches(name))
+          unsupported(where, "a required property that a 'patternProperties' pattern also matches");
         props.emplace_back(name, any());
         required.push_back(true);
       }
-    // Extra properties: only where the schema asks for them by a schema, or says nothing at all.
+    // Extra properties: only where the schema asks for them by a schema, or says nothing at all
+    // (never beside patternProperties or dependencies, which extra names could trigger).
     std::optional<Elem> extra;
+    const bool no_extra = !patterns.empty() || s.contains("dependencies");
     if (s.contains("additionalProperties")) {
       const json& ap = s["additionalProperties"];
-      if (!ap.is_boolean())
+      if (!ap.is_boolean() && !no_extra)
         extra = schema(ap, join(where, "additionalProperties"), depth + 1);
-      else if (ap.get<bool>() && props.empty())
+      else if (ap.is_boolean() && ap.get<bool>() && props.empty() && !no_extra)
         extra = any();
-    } else if (props.empty()) {
+    } else if (props.empty() && !no_extra && !s.contains("properties")) {
       extra = any();
     }
     const int64_t min_props = get_count(s, "minProperties", where, 0);

@@ -166,7 +166,7 @@ TEST(GrammarMatcher, SteersToCompletionWithinTheBudget) {
       out += tokenizer().id_to_token(t);
     }
     EXPECT_TRUE(m->complete()) << out;
-    EXPECT_NO_THROW((void)nlohmann::json::parse(out)) << out;
+    EXPECT_TRUE(nlohmann::json::accept(out)) << out;
   }
 }
 
