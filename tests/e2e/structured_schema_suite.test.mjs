@@ -1,6 +1,6 @@
 // Grammar-constrained output against the public JSON-Schema test suite (npm json-schema-test-suite,
-// drafts 3 and 4): every schema the server accepts, on the random-weight fixture with the real
-// Gemma vocabulary, over several seeds and `n` choices, gives output that parses and validates
+// drafts 3 and 4, with the sub-schemas that stand alone): every schema the server accepts, on the
+// random-weight fixture with the real Gemma vocabulary, over several seeds, gives output that parses and validates
 // (ajv, draft-04, with formats). Schemas the server refuses answer 400 naming what it cannot
 // enforce; at least 100 distinct schemas must be accepted.
 import { test, before, after } from 'node:test';
@@ -17,8 +17,8 @@ const addFormats = require('ajv-formats');
 
 const MODEL = 'gemma3n-gemmatok';
 const SEEDS = [1, 2];
-const N = 2;
-const MAX_TOKENS = 160;
+const N = 1;
+const MAX_TOKENS = 48;
 let server;
 
 // Distinct schemas of the suite: each test group's schema and, as schemas of their own, the
@@ -56,7 +56,7 @@ function suiteSchemas() {
 }
 
 before(async () => {
-  server = await startServer({ model: fixtureModel(MODEL), args: ['--max-running', '2'] });
+  server = await startServer({ model: fixtureModel(MODEL) });
 });
 
 after(async () => {

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "common/error.h"
+#include "engine/sampler.h"
 #include "grammar/json_schema.h"
 #include "grammar/matcher.h"
 
@@ -168,6 +169,39 @@ TEST(GrammarMatcher, SteersToCompletionWithinTheBudget) {
     EXPECT_TRUE(m->complete()) << out;
     EXPECT_TRUE(nlohmann::json::accept(out)) << out;
   }
+}
+
+// The sampler keeps the drawn token when the grammar allows it and otherwise draws again among the
+// allowed ones, under every sampling mode.
+TEST(GrammarSampling, SamplerDrawsOnlyAllowedTokens) {
+  auto c = constraint_for(R"({"type":"boolean"})");
+  std::vector<float> logits(tokenizer().vocab_size(), 0.0f);
+  logits['x'] = 50;  // the model's favourite is not allowed
+  logits['t'] = 5;
+  for (float temperature : {0.0f, 1.0f}) {
+    for (int top_k : {0, 3}) {
+      engine::ResolvedSampling p;
+      p.temperature = temperature;
+      p.top_k = top_k;
+      engine::Sampler sampler(p, 42);
+      auto m = c->new_matcher();
+      std::string out;
+      for (int i = 0; i < 8 && !m->complete(); ++i) {
+        const auto r = sampler.sample(logits, false, 0, m.get(), 100);
+        m->accept(r.id);
+        out += tokenizer().id_to_token(r.id);
+      }
+      EXPECT_TRUE(out == "true" || out == "false") << out;
+      if (temperature == 0) EXPECT_EQ(out, "true");
+    }
+  }
+  // A token the grammar allows is kept as drawn.
+  engine::ResolvedSampling greedy;
+  greedy.temperature = 0;
+  engine::Sampler sampler(greedy, 1);
+  auto m = c->new_matcher();
+  logits['f'] = 60;
+  EXPECT_EQ(sampler.sample(logits, false, 0, m.get(), 100).id, 'f');
 }
 
 }  // namespace
