@@ -16,7 +16,7 @@
 namespace oc::api {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 [[noreturn]] void invalid(const std::string& param, const std::string& message, const std::string& code = {}) {
   throw Error(ErrorKind::InvalidRequest, message, param, code);

@@ -16,7 +16,7 @@ namespace oc::grammar {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 constexpr int64_t kMaxRepeat = 4096;  // bounds of lengths and counts the grammar spells out
 constexpr int kMaxDepth = 64;         // nesting of schemas (not of refs, which become rules)
@@ -96,9 +96,10 @@ class Compiler {
     }
     if (!s.is_object()) invalid(where, "a schema must be an object or a boolean");
     for (const auto& [key, v] : s.items()) check_keyword(key, where);
-    if (s.contains("$ref")) return ref(s, where, depth);
-    json merged = s;
-    if (s.contains("allOf")) merged = merge_all_of(s, where);
+    const json norm = draft3_aliases(s, where);
+    if (norm.contains("$ref")) return ref(norm, where, depth);
+    json merged = norm;
+    if (norm.contains("allOf")) merged = merge_all_of(norm, where);
     if (merged.contains("anyOf") || merged.contains("oneOf")) return any_of(merged, where, depth);
     return plain(merged, where, depth);
   }
@@ -121,12 +122,37 @@ class Compiler {
  private:
   void check_keyword(const std::string& key, const std::string& where) {
     static const std::set<std::string> known = [] {
-      std::set<std::string> k = {"type", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "nullable", "not"};
+      std::set<std::string> k = {"type", "enum",     "const",       "anyOf",      "oneOf",  "allOf",
+                                 "$ref", "nullable", "not",         "divisibleBy", "disallow", "extends"};
       for (const auto* set : {&kObjectWords, &kArrayWords, &kStringWords, &kNumberWords, &kAnnotations})
         k.insert(set->begin(), set->end());
       return k;
     }();
     if (!known.count(key)) unsupported(join(where, key), "the keyword '" + key + "'");
+  }
+
+  // Draft 3's divisibleBy, disallow (of types) and extends, as multipleOf, not and allOf.
+  static json draft3_aliases(const json& s, const std::string& where) {
+    if (!s.contains("divisibleBy") && !s.contains("disallow") && !s.contains("extends")) return s;
+    json out = s;
+    auto rename = [&](const char* from, const char* to, json value) {
+      if (!s.contains(from)) return;
+      if (s.contains(to)) unsupported(join(where, from), std::string("'") + from + "' beside '" + to + "'");
+      out.erase(from);
+      out[to] = std::move(value);
+    };
+    if (s.contains("disallow")) {
+      const json& d = s["disallow"];
+      bool types = d.is_string() || d.is_array();
+      if (d.is_array())
+        for (const auto& x : d) types &= x.is_string();
+      if (!types) unsupported(join(where, "disallow"), "'disallow' of schemas");
+      rename("disallow", "not", json{{"type", d}});
+    }
+    if (s.contains("divisibleBy")) rename("divisibleBy", "multipleOf", s["divisibleBy"]);
+    if (s.contains("extends"))
+      rename("extends", "allOf", s["extends"].is_array() ? s["extends"] : json::array({s["extends"]}));
+    return out;
   }
 
   // ---- references, combinations ----
@@ -577,9 +603,12 @@ class Compiler {
     if (s.contains("multipleOf")) {
       const json& m = s["multipleOf"];
       if (!m.is_number() || !(m.get<double>() > 0)) invalid(join(where, "multipleOf"), "'multipleOf' must be > 0");
-      const double k = m.get<double>();
+      // k = p / 2^e exactly: the multiples of p (whole numbers that are multiples of k).
+      double k = m.get<double>();
+      for (int e = 0; e < 10 && k != std::floor(k); ++e) k *= 2;
       if (k != std::floor(k) || k > 1000 || lo || hi || not_integer)
-        unsupported(join(where, "multipleOf"), "'multipleOf' other than a whole number up to 1000 without bounds");
+        unsupported(join(where, "multipleOf"),
+                    "'multipleOf' other than p / 2^e (p a whole number up to 1000) without bounds");
       return multiples(static_cast<int64_t>(k));
     }
     if (!lo && !hi) return free_number(integer, not_integer);
@@ -619,11 +648,13 @@ class Compiler {
   // ---- arrays ----
 
   Elem array(const json& s, const std::string& where, int depth) {
-    if (s.contains("uniqueItems") && s["uniqueItems"] == true && get_count(s, "maxItems", where, -1) != 1 &&
-        get_count(s, "maxItems", where, -1) != 0)
-      unsupported(join(where, "uniqueItems"), "'uniqueItems'");
     const int64_t min = get_count(s, "minItems", where, 0);
     int64_t max = get_count(s, "maxItems", where, -1);
+    if (s.contains("uniqueItems") && s["uniqueItems"] == true) {
+      // Arrays of at most one item are unique.
+      if (min > 1) unsupported(join(where, "uniqueItems"), "'uniqueItems' with 'minItems' above 1");
+      max = max < 0 ? 1 : std::min<int64_t>(max, 1);
+    }
     if (min > kMaxRepeat) unsupported(join(where, "minItems"), "'minItems' above " + std::to_string(kMaxRepeat));
     if (max > kMaxRepeat) max = kMaxRepeat;
     if (max >= 0 && max < min) invalid(where, "'maxItems' is below 'minItems'");
