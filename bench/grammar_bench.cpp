@@ -56,6 +56,21 @@ void BM_FirstMask(benchmark::State& state) {
 }
 BENCHMARK(BM_FirstMask)->Unit(benchmark::kMillisecond);
 
+// The heaviest first mask: inside a JSON string of a new request (almost every token allowed, every
+// parser state new).
+void BM_FirstMaskInString(benchmark::State& state) {
+  TokenTable::of(gemma());
+  const std::vector<TokenId> prefix = gemma().encode(R"({"name": "Ada)", false);
+  std::vector<uint32_t> words;
+  for (auto _ : state) {
+    auto c = make_constraint();
+    auto m = c->new_matcher();
+    for (TokenId id : prefix) m->accept(id);
+    benchmark::DoNotOptimize(m->mask(1000, gemma().vocab_size(), words));
+  }
+}
+BENCHMARK(BM_FirstMaskInString)->Unit(benchmark::kMillisecond);
+
 // Whole outputs of `budget` tokens, every token drawn uniformly from the full mask (each step a
 // miss). per_token: seconds per generated token.
 void BM_PerTokenMiss(benchmark::State& state) {

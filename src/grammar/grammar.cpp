@@ -83,11 +83,14 @@ Grammar GrammarBuilder::finish(int32_t root) {
   // Fewest bytes per rule, to a fixpoint (recursive rules start infinite).
   const int64_t inf = Grammar::kInfinite;
   std::vector<int64_t> rule_len(rules_.size(), inf);
+  auto byte_len = [&](const Elem& e) {
+    return g.sets[static_cast<size_t>(e.arg)].none() ? inf : 1;
+  };  // empty: no match
   auto alt_len = [&](int32_t pos) {
     int64_t n = 0;
     for (; g.elems[pos].kind != Elem::Kind::End; ++pos) {
       const Elem& e = g.elems[pos];
-      n += e.kind == Elem::Kind::Bytes ? 1 : rule_len[static_cast<size_t>(e.arg)];
+      n += e.kind == Elem::Kind::Bytes ? byte_len(e) : rule_len[static_cast<size_t>(e.arg)];
       if (n >= inf) return inf;
     }
     return n;
@@ -110,7 +113,7 @@ Grammar GrammarBuilder::finish(int32_t root) {
   for (size_t i = g.elems.size(); i-- > 0;) {
     const Elem& e = g.elems[i];
     if (e.kind == Elem::Kind::End) continue;
-    const int64_t own = e.kind == Elem::Kind::Bytes ? 1 : rule_len[static_cast<size_t>(e.arg)];
+    const int64_t own = e.kind == Elem::Kind::Bytes ? byte_len(e) : rule_len[static_cast<size_t>(e.arg)];
     g.suffix_len[i] = std::min(inf, own + g.suffix_len[i + 1]);
   }
   return g;

@@ -122,8 +122,8 @@ class Compiler {
  private:
   void check_keyword(const std::string& key, const std::string& where) {
     static const std::set<std::string> known = [] {
-      std::set<std::string> k = {"type", "enum",     "const",       "anyOf",      "oneOf",  "allOf",
-                                 "$ref", "nullable", "not",         "divisibleBy", "disallow", "extends"};
+      std::set<std::string> k = {"type", "enum",     "const", "anyOf",       "oneOf",    "allOf",
+                                 "$ref", "nullable", "not",   "divisibleBy", "disallow", "extends"};
       for (const auto* set : {&kObjectWords, &kArrayWords, &kStringWords, &kNumberWords, &kAnnotations})
         k.insert(set->begin(), set->end());
       return k;

@@ -132,8 +132,12 @@ class Automaton {
     }
   }
 
+  // A configuration from which no input completes the grammar is dead.
   int32_t intern(std::vector<int32_t> tops, bool accept) {
     if (tops.empty() && !accept) return kDead;
+    if (!accept && std::all_of(tops.begin(), tops.end(),
+                               [&](int32_t f) { return frames_[static_cast<size_t>(f)].dist >= Grammar::kInfinite; }))
+      return kDead;
     std::sort(tops.begin(), tops.end());
     tops.erase(std::unique(tops.begin(), tops.end()), tops.end());
     std::string key(1, accept ? '1' : '0');
