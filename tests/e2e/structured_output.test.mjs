@@ -126,12 +126,13 @@ describe('response_format', () => {
     let r = await post(server, '/v1/chat/completions', {
       model: MODEL,
       messages: [{ role: 'user', content: 'x' }],
-      response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'array', uniqueItems: true } } },
+      response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'array', contains: { type: 'string' } } } },
     });
     assert.equal(r.status, 400);
     let e = r.json.error;
     assert.equal(e.param, 'response_format.json_schema.schema');
-    assert.match(e.message, /uniqueItems/);
+    assert.match(e.message, /contains/);
+    assert.equal(e.code, 'unsupported_schema');
     r = await post(server, '/v1/chat/completions', {
       model: MODEL,
       messages: [{ role: 'user', content: 'x' }],
