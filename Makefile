@@ -6,7 +6,7 @@ MODEL ?= onnx-community/gemma-3n-E2B-it-ONNX
 ARGS ?=
 ORT_ROOT = $(shell scripts/fetch-onnxruntime.sh)
 
-.PHONY: setup configure build run test unit e2e fixtures bench format clean
+.PHONY: setup configure build run test unit e2e fixtures bench bench-real bench-concurrency soak replicas format clean
 
 setup:
 	scripts/setup.sh
@@ -27,6 +27,29 @@ test: setup build
 
 bench: setup build
 	scripts/run-bench.sh $(BUILD_DIR)
+
+# Aggregate throughput and latency at 1-16 concurrent streams (bench/concurrency.sh).
+bench-concurrency: setup build
+	bench/concurrency.sh $(BUILD_DIR)
+
+# The real Gemma 3 4B q4 graphs with random weights (3.5 GB written once; MODEL=DIR reuses a
+# prepared folder): exact vs auto matmul precision, server / model layer / bare loop, load time,
+# peak RSS, and the agreement of auto with exact (bench/real_graph_bench.sh).
+bench-real: build
+	$(if $(MODEL_DIR),MODEL=$(MODEL_DIR)) bench/real_graph_bench.sh $(BUILD_DIR)
+
+# Soak: SOAK_SECONDS of mixed load (text, image, audio, streams, n > 1, clients hanging up) on the
+# Gemma-3n fixture; fails on a 5xx, RSS growth >= 5 %, or fds / threads not back to baseline.
+SOAK_SECONDS ?= 1800
+soak: setup build fixtures
+	ONNX_CHAT_BIN=$(BUILD_DIR)/onnx-chat ONNX_CHAT_FIXTURES=$(BUILD_DIR)/fixtures \
+	  node tests/soak/soak.mjs --seconds $(SOAK_SECONDS) --report $(BUILD_DIR)/soak-report.json
+
+# REPLICAS servers of MODEL behind nginx on 127.0.0.1:LB_PORT (docs/DEPLOY.md); Ctrl-C stops all.
+REPLICAS ?= 2
+LB_PORT ?= 8080
+replicas: setup build
+	scripts/replicas.sh --replicas $(REPLICAS) --port $(LB_PORT) --model $(MODEL) --bin $(BUILD_DIR)/onnx-chat -- $(ARGS)
 
 # Fixture models (tools/fixtures/README.md); BENCH=1 adds the benchmark fixture.
 fixtures:

@@ -74,9 +74,7 @@ int run_generate(Options& o) {
     throw Error(ErrorKind::InvalidRequest, "give exactly one of --messages FILE and --prompt TEXT");
   models::LoadOptions lo;
   lo.preset = o.preset;
-  lo.session.intra_op_threads = o.threads;
-  lo.session.provider = o.provider;
-  lo.session.device_id = o.device_id;
+  lo.session = session_config(o);
   std::shared_ptr<models::Model> model = models::load_model(o.model, lo);
   const std::string text = o.prompt.empty() ? render_messages(*model, o.messages_file) : o.prompt;
   engine::Engine eng(model, {.max_queued = 1, .max_running = 1});
@@ -140,9 +138,10 @@ int run_generate(Options& o) {
 
 const RegisterCommand reg{{"generate", "generate from one prompt without a server (greedy by default)",
                            [](CLI::App& cmd, Options& o) -> std::function<int()> {
-                             add_options(cmd, o,
-                                         {"model", "preset", "provider", "device-id", "threads", "messages", "prompt",
-                                          "max-tokens", "temperature", "seed", "json", "log-level"});
+                             add_options(
+                                 cmd, o,
+                                 {"model", "preset", "provider", "device-id", "threads", "matmul-precision", "messages",
+                                  "prompt", "max-tokens", "temperature", "seed", "json", "log-level"});
                              return [&o] { return run_generate(o); };
                            }}};
 

@@ -11,6 +11,7 @@
 #include "inspect_checks.h"
 #include "models/io_layout.h"
 #include "models/repo.h"
+#include "ort/matmul_precision.h"
 #include "ort/onnx_file.h"
 
 namespace oc::app {
@@ -65,6 +66,32 @@ ordered_json kv_json(const models::DecoderIo& io) {
           {"logits", io.logits},
           {"vocab", io.vocab},
           {"problems", io.problems}};
+}
+
+// The 4-bit MatMulNBits nodes of a graph: their accuracy_level as exported and what loading with
+// --matmul-precision makes of them (the graph is rewritten in memory, never on disk).
+ordered_json matmul_json(const ort::OnnxFileInfo& file, const Options& options) {
+  const auto precision = ort::parse_matmul_precision(options.matmul_precision).value_or(ort::MatmulPrecision::Auto);
+  const ort::MatmulPlan plan = ort::plan_matmul_precision(file, precision, options.provider);
+  ordered_json levels = ordered_json::object();
+  for (const auto& [level, n] : file.matmul_4bit_levels) levels[std::to_string(level)] = n;
+  return {{"nodes", plan.nodes},
+          {"accuracy_levels", levels},
+          {"loads_as", plan.effective},
+          {"accuracy_level", plan.level ? ordered_json(*plan.level) : ordered_json(nullptr)},
+          {"nodes_changed", plan.changed}};
+}
+
+std::string matmul_line(const ort::OnnxFileInfo& file, const Options& options) {
+  const auto precision = ort::parse_matmul_precision(options.matmul_precision).value_or(ort::MatmulPrecision::Auto);
+  const ort::MatmulPlan plan = ort::plan_matmul_precision(file, precision, options.provider);
+  if (plan.nodes == 0) return {};
+  std::string exported;
+  for (const auto& [level, n] : file.matmul_4bit_levels)
+    exported += (exported.empty() ? "" : ", ") + std::to_string(n) + " at " +
+                (level ? "accuracy_level " + std::to_string(level) : std::string("accuracy_level unset"));
+  return std::to_string(plan.nodes) + " 4-bit MatMulNBits (" + exported + "): load as " + plan.effective + " (" +
+         std::to_string(plan.changed) + " changed, --matmul-precision " + options.matmul_precision + ")";
 }
 
 ComponentIo read_io(const models::Component& c, const models::Variant& v) {
@@ -189,6 +216,7 @@ int run_inspect(const std::string& path, const Options& options) {
         for (const auto& [op, n] : info.file.op_counts)
           if (op.find('.') != std::string::npos || op == "MatMul" || op == "Gather" || op == "If") ops[op] = n;
         jv["notable_ops"] = ops;
+        jv["matmul_nbits_4bit"] = matmul_json(info.file, options);
         if (info.decoder) jv["kv_cache"] = kv_json(*info.decoder);
         vars.push_back(jv);
       }
@@ -199,6 +227,7 @@ int run_inspect(const std::string& path, const Options& options) {
     ordered_json jm = ordered_json::object();
     for (const auto& m : mods) jm[m.name] = {{"ready", m.ready}, {"missing", m.missing}};
     out["modalities"] = jm;
+    out["matmul_precision"] = to_lower(options.matmul_precision);
     ordered_json preset{{"name", options.preset.empty() ? "Q4_MIXED" : options.preset}};
     ordered_json chosen = ordered_json::object();
     for (const auto& [name, v] : choice.chosen) chosen[name] = v->dtype;
@@ -227,6 +256,8 @@ int run_inspect(const std::string& path, const Options& options) {
       for (const auto& r : refs) missing += fs::exists(v.onnx.parent_path() / r) ? 0 : 1;
       if (missing) std::printf(" [%zu referenced weight file%s missing]", missing, missing == 1 ? "" : "s");
       std::printf("\n");
+      const std::string matmul = matmul_line(io[c.name].at(v.dtype).file, options);
+      if (!matmul.empty()) std::printf("               %s\n", matmul.c_str());
     }
     // Inputs/outputs of the first variant, then what differs in the others.
     const auto& first = io[c.name].at(c.variants.front().dtype);
@@ -295,7 +326,8 @@ RegisterCommand reg{
      [](CLI::App& cmd, Options& options) -> std::function<int()> {
        auto path = std::make_shared<std::string>();
        cmd.add_option("path", *path, "model folder")->required();
-       add_options(cmd, options, {"json", "check", "preset", "threads", "provider", "device-id", "log-level"});
+       add_options(cmd, options,
+                   {"json", "check", "preset", "threads", "provider", "device-id", "matmul-precision", "log-level"});
        return [path, &options] {
          return options.check ? run_inspect_checks(*path, options) : run_inspect(*path, options);
        };

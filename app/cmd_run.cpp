@@ -215,10 +215,11 @@ int run_chat(Options& o, const RunFlags& given) {
 }
 
 RegisterCommand reg{{"run", "chat with a model in the terminal", [](CLI::App& cmd, Options& o) {
-                       add_options(cmd, o,
-                                   {"model-arg", "model", "preset", "revision", "modalities", "cache-dir",
-                                    "download-workers", "download-retries", "provider", "device-id", "threads",
-                                    "context", "system", "max-tokens", "temperature", "seed", "log-level"});
+                       add_options(
+                           cmd, o,
+                           {"model-arg", "model", "preset", "revision", "modalities", "cache-dir", "download-workers",
+                            "download-retries", "provider", "device-id", "threads", "matmul-precision", "context",
+                            "system", "max-tokens", "temperature", "seed", "log-level"});
                        CLI::Option* max_tokens = cmd.get_option("--max-tokens");
                        CLI::Option* temperature = cmd.get_option("--temperature");
                        return [&o, max_tokens, temperature] {

@@ -23,6 +23,10 @@ namespace oc::app {
 namespace {
 
 int serve(const Options& o) {
+  if (o.model.empty()) {
+    std::fprintf(stderr, "onnx-chat serve: %s\n", no_model_message().c_str());
+    return 2;
+  }
   // Every thread started from here on inherits the blocked set; the main thread takes the
   // signals with sigwait.
   sigset_t set;
@@ -58,10 +62,16 @@ int serve(const Options& o) {
   std::string load_error;
   std::thread loader([&] {
     try {
-      LoadedEngine loaded = load_engine(o);
+      LoadedEngine loaded = load_engine(o, server.track_loading(o.model, hub::stderr_progress()));
       server.set_repo_id(loaded.repo_id);
       server.set_engine(loaded.engine);
-      log::info("ready: serving " + server.engine()->model().id());
+      const models::Model& model = server.engine()->model();
+      std::string lazy;
+      for (auto m : {models::Modality::Image, models::Modality::Audio})
+        if (model.supports(m) && !model.loaded(m))
+          lazy += std::string(lazy.empty() ? "" : " and ") + models::modality_name(m);
+      log::info("ready: serving " + model.id() + " at http://" + o.host + ":" + std::to_string(port) + "/" +
+                (lazy.empty() ? "" : " (the " + lazy + " encoders load on first use)"));
     } catch (const std::exception& e) {
       load_error = e.what();
       kill(getpid(), SIGUSR1);
@@ -119,20 +129,23 @@ int serve(const Options& o) {
   return 0;
 }
 
-RegisterCommand reg{{"serve", "serve the OpenAI-compatible HTTP API", [](CLI::App& cmd, Options& o) {
-                       add_options(cmd, o, {"model",        "preset",           "revision",         "modalities",
-                                            "cache-dir",    "verify",           "download-workers", "download-retries",
-                                            "provider",     "device-id",        "threads",          "host",
-                                            "port",         "api-key",          "cors-origins",     "max-body-bytes",
-                                            "http-threads", "shutdown-timeout", "queue-size",       "parallel",
-                                            "context",      "log-level"});
-                       // media input
-                       add_options(
-                           cmd, o,
-                           {"max-images", "max-audio-clips", "max-image-pixels", "max-audio-seconds", "max-media-mb",
-                            "encoder-cache-mb", "media-url-allow", "media-file-allow", "media-fetch-timeout"});
-                       return [&o] { return serve(o); };
-                     }}};
+RegisterCommand reg{
+    {"serve", "serve the OpenAI-compatible HTTP API", [](CLI::App& cmd, Options& o) {
+       add_options(cmd, o, {"model",        "preset",           "revision",         "modalities",
+                            "cache-dir",    "verify",           "download-workers", "download-retries",
+                            "provider",     "device-id",        "threads",          "host",
+                            "port",         "api-key",          "cors-origins",     "max-body-bytes",
+                            "http-threads", "shutdown-timeout", "queue-size",       "parallel",
+                            "context",      "matmul-precision", "log-level",
+                            "log-format"});
+       // scheduling and memory
+       add_options(cmd, o, {"kv-budget-mb", "step-tokens", "prefill-chunk", "no-prefix-cache", "request-timeout"});
+       // media input
+       add_options(cmd, o,
+                   {"max-images", "max-audio-clips", "max-image-pixels", "max-audio-seconds", "max-media-mb",
+                    "encoder-cache-mb", "media-url-allow", "media-file-allow", "media-fetch-timeout"});
+       return [&o] { return serve(o); };
+     }}};
 
 }  // namespace
 }  // namespace oc::app

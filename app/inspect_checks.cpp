@@ -9,6 +9,7 @@
 #include "api/chat_prompt.h"
 #include "common/error.h"
 #include "engine/engine.h"
+#include "model_setup.h"
 #include "models/family.h"
 
 namespace oc::app {
@@ -86,9 +87,7 @@ Check encoder_rows(models::Model& model, models::Modality m, models::MediaInput 
 int run_inspect_checks(const std::string& path, const Options& options) {
   models::LoadOptions lo;
   lo.preset = options.preset;
-  lo.session.intra_op_threads = options.threads;
-  lo.session.provider = options.provider;
-  lo.session.device_id = options.device_id;
+  lo.session = session_config(options);
   lo.media.encoder_cache_bytes = 0;
   std::shared_ptr<models::Model> model = models::load_model(path, lo);
   std::vector<Check> checks;

@@ -6,7 +6,7 @@
 
 #include "commands.h"
 #include "common/error.h"
-#include "common/log.h"
+#include "common/log_fields.h"
 #include "ort/runtime.h"
 
 namespace oc::app {
@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   }
   oc::log::Level level;
   if (oc::log::parse_level(options.log_level, level)) oc::log::set_level(level);
+  oc::log::Format format;
+  if (oc::log::parse_format(options.log_format, format)) oc::log::set_format(format);
   for (auto& [sub, run] : runners) {
     if (!sub->parsed()) continue;
     try {

@@ -1,17 +1,24 @@
 #include "model_setup.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/sysinfo.h"
 #include "hub/progress.h"
 #include "hub/resolve.h"
 #include "hub/select.h"
 #include "models/family.h"
 
 namespace oc::app {
+
+std::string no_model_message() {
+  return "no model given: pass --model with a model folder or a hub repo id (or set ONNX_CHAT_MODEL), e.g. "
+         "--model onnx-community/gemma-3n-E2B-it-ONNX; `make run` serves that one";
+}
 
 hub::ResolveOptions resolve_options(const Options& o) {
   hub::ResolveOptions ro;
@@ -24,6 +31,16 @@ hub::ResolveOptions resolve_options(const Options& o) {
   ro.retries = o.download_retries;
   ro.progress = hub::stderr_progress();
   return ro;
+}
+
+ort::SessionConfig session_config(const Options& o) {
+  ort::SessionConfig s;
+  s.provider = o.provider;
+  s.device_id = o.device_id;
+  s.intra_op_threads = o.threads;
+  // The option row only lets the five names through.
+  s.matmul_precision = ort::parse_matmul_precision(o.matmul_precision).value_or(ort::MatmulPrecision::Auto);
+  return s;
 }
 
 models::MediaOptions media_options(const Options& o) {
@@ -41,10 +58,10 @@ models::MediaOptions media_options(const Options& o) {
   return m;
 }
 
-LoadedEngine load_engine(const Options& o) {
-  if (o.model.empty())
-    throw Error(ErrorKind::InvalidRequest, "no model given: pass --model FOLDER or a hub repo id (or ONNX_CHAT_MODEL)");
+LoadedEngine load_engine(const Options& o, hub::ProgressFn progress) {
+  if (o.model.empty()) throw Error(ErrorKind::InvalidRequest, no_model_message());
   hub::ResolveOptions ro = resolve_options(o);
+  if (progress) ro.progress = std::move(progress);
   hub::ResolvedModel resolved = hub::resolve_model(o.model, ro);
   if (resolved.source != hub::ResolvedModel::Source::LocalFolder)
     log::info("model " + resolved.repo_id + "@" + resolved.revision + " (" + hub::source_name(resolved.source) +
@@ -57,9 +74,7 @@ LoadedEngine load_engine(const Options& o) {
     auto slash = resolved.repo_id.rfind('/');
     lo.id = slash == std::string::npos ? resolved.repo_id : resolved.repo_id.substr(slash + 1);
   }
-  lo.session.provider = o.provider;
-  lo.session.device_id = o.device_id;
-  lo.session.intra_op_threads = o.threads;
+  lo.session = session_config(o);
   lo.media = media_options(o);
   auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<models::Model> model = models::load_model(resolved.folder, lo);
@@ -72,6 +87,12 @@ LoadedEngine load_engine(const Options& o) {
   cfg.max_queued = o.queue_size;
   cfg.max_running = o.parallel > 0 ? o.parallel : 1;
   cfg.max_context = o.context > 0 ? static_cast<size_t>(o.context) : 0;
+  cfg.step_tokens = o.step_tokens;
+  cfg.prefill_chunk = o.prefill_chunk;
+  cfg.prefix_cache = !o.no_prefix_cache;
+  cfg.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, o.request_timeout) * 1000));
+  cfg.kv_budget_bytes = o.kv_budget_mb >= 0 ? static_cast<size_t>(o.kv_budget_mb * 1048576.0) : available_memory() / 2;
+  if (cfg.kv_budget_bytes > 0) log::info("KV cache budget " + human_bytes(cfg.kv_budget_bytes));
   return {std::make_shared<engine::Engine>(std::move(model), cfg), resolved.repo_id};
 }
 

@@ -18,8 +18,12 @@ struct LoadedEngine {
 };
 
 // --model as a local folder or a hub repo id (org/name[@rev][/PRESET], or a cached model's name):
-// the hub layer resolves it to a folder, downloading what the preset needs. Throws oc::Error.
-LoadedEngine load_engine(const Options& options);
+// the hub layer resolves it to a folder, downloading what the preset needs (progress to `progress`
+// when given, else drawn on stderr). Throws oc::Error.
+LoadedEngine load_engine(const Options& options, hub::ProgressFn progress = {});
+
+// The ONNX Runtime session settings from --provider, --device-id, --threads, --matmul-precision.
+ort::SessionConfig session_config(const Options& options);
 
 // Media limits and the encoder cache from --max-image-pixels, --max-audio-seconds, --max-media-mb,
 // --encoder-cache-mb. Throws oc::Error(InvalidRequest) for negative values.
@@ -29,6 +33,9 @@ models::MediaOptions media_options(const Options& options);
 // `label` (the path when empty). Throws oc::Error(InvalidRequest) when the file cannot be read.
 models::MediaInput media_from_file(const std::filesystem::path& path, models::Modality modality,
                                    std::string label = {});
+
+// What to say when --model is missing: how to name one.
+std::string no_model_message();
 
 // The hub resolution options the command line gives (preset, revision, modalities, cache, download
 // settings), with progress on stderr.

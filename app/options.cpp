@@ -37,7 +37,8 @@ const std::vector<Row>& table() {
       {"revision", "--revision", "", "hub branch, tag or commit (default main; also org/name@REV)",
        bind_member(&Options::revision)},
       {"modalities", "--modalities", "ONNX_CHAT_MODALITIES",
-       "inputs to fetch and load encoders for: text, image, audio, all (comma-separated)",
+       "inputs to fetch encoders for (comma-separated: text, image, audio, all); `text` saves disk; encoders load on "
+       "first use",
        bind_member(&Options::modalities)},
       {"cache-dir", "--cache-dir", "HF_HUB_CACHE",
        "hub cache folder shared with huggingface_hub (default $HF_HOME/hub, ~/.cache/huggingface/hub); "
@@ -56,6 +57,14 @@ const std::vector<Row>& table() {
        bind_member(&Options::device_id)},
       {"threads", "--threads", "ONNX_CHAT_THREADS", "intra-op threads per session (0: one per physical core available)",
        bind_member(&Options::threads)},
+      {"matmul-precision", "--matmul-precision", "ONNX_CHAT_MATMUL_PRECISION",
+       "compute of 4-bit quantized matmuls: auto (int8 activations on CPU, the export's own elsewhere), exact (as "
+       "exported), int8, fp16, fp32",
+       [](CLI::App& cmd, Options& o, const Row& row) {
+         return cmd.add_option(row.flag, o.matmul_precision, row.help)
+             ->capture_default_str()
+             ->check(CLI::IsMember({"auto", "exact", "int8", "fp16", "fp32"}, CLI::ignore_case));
+       }},
       {"host", "--host", "ONNX_CHAT_HOST", "address to listen on", bind_member(&Options::host)},
       {"port", "--port", "COMFYAI_ONNX_PORT", "port to listen on", bind_member(&Options::port)},
       {"api-key", "--api-key", "ONNX_CHAT_API_KEY", "require 'Authorization: Bearer KEY' on /v1 routes",
@@ -102,14 +111,37 @@ const std::vector<Row>& table() {
        "seconds allowed to fetch one image URL", bind_member(&Options::media_fetch_timeout)},
       {"queue-size", "--queue-size", "ONNX_CHAT_QUEUE_SIZE",
        "requests waiting beyond the running ones; more answer 429", bind_member(&Options::queue_size)},
-      {"parallel", "--parallel", "ONNX_CHAT_PARALLEL", "requests generated at once (interleaved)",
+      {"parallel", "--parallel", "ONNX_CHAT_PARALLEL",
+       "requests running at once (their sequences decode in one batched run where the model allows)",
        bind_member(&Options::parallel)},
+      {"kv-budget-mb", "--kv-budget-mb", "ONNX_CHAT_KV_BUDGET_MB",
+       "memory for KV caches of running requests and cached prefixes; requests wait beyond it (0: unlimited; "
+       "default: half the memory available at start)",
+       bind_member(&Options::kv_budget_mb)},
+      {"step-tokens", "--step-tokens", "ONNX_CHAT_STEP_TOKENS",
+       "prompt tokens prefilled per step while other requests decode (smaller: smoother streams)",
+       bind_member(&Options::step_tokens)},
+      {"prefill-chunk", "--prefill-chunk", "ONNX_CHAT_PREFILL_CHUNK",
+       "prompt tokens per decoder run when nothing else decodes", bind_member(&Options::prefill_chunk)},
+      {"no-prefix-cache", "--no-prefix-cache", "ONNX_CHAT_NO_PREFIX_CACHE",
+       "do not keep finished sequences for reuse by prompts that start the same way",
+       bind_flag(&Options::no_prefix_cache)},
+      {"request-timeout", "--request-timeout", "ONNX_CHAT_REQUEST_TIMEOUT",
+       "seconds a request may take from arrival to its last token (0: no limit)",
+       bind_member(&Options::request_timeout)},
       {"context", "--context", "ONNX_CHAT_CONTEXT", "context length limit in tokens (0: the model's)",
        bind_member(&Options::context)},
       {"system", "--system", "ONNX_CHAT_SYSTEM", "system prompt of the interactive chat",
        bind_member(&Options::system_prompt)},
       {"log-level", "--log-level", "ONNX_CHAT_LOG_LEVEL", "debug, info, warn, error, off",
        bind_member(&Options::log_level)},
+      {"log-format", "--log-format", "ONNX_CHAT_LOG_FORMAT",
+       "log lines as text or json (one object a line; the request log lines carry their fields either way)",
+       [](CLI::App& cmd, Options& o, const Row& row) {
+         return cmd.add_option(row.flag, o.log_format, row.help)
+             ->capture_default_str()
+             ->check(CLI::IsMember({"text", "json"}));
+       }},
       {"json", "--json", "", "machine-readable JSON output", bind_flag(&Options::json)},
       {"check", "--check", "",
        "inspect: also load the model and run it (encoder rows per image and per 5 s clip, the logits of a short "

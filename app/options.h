@@ -18,10 +18,11 @@ struct Options {
   std::string provider = "cpu";
   int device_id = 0;
   int threads = 0;
+  std::string matmul_precision = "auto";
   // hub: model resolution, cache and downloads
-  std::string revision;             // hub branch, tag or commit
-  std::string modalities = "text";  // encoders to load: text, image, audio, all
-  std::string cache_dir;            // empty: HF_HUB_CACHE / $HF_HOME/hub
+  std::string revision;            // hub branch, tag or commit
+  std::string modalities = "all";  // inputs to fetch encoders for: text, image, audio, all
+  std::string cache_dir;           // empty: HF_HUB_CACHE / $HF_HOME/hub
   bool verify = false;
   int download_workers = 4;
   int download_retries = 5;
@@ -45,9 +46,15 @@ struct Options {
   int media_fetch_timeout = 10;               // seconds per image URL
   // engine
   int queue_size = 64;
-  int parallel = 4;
-  int context = 0;  // 0: the model's
+  int parallel = 16;
+  int context = 0;           // 0: the model's
+  double kv_budget_mb = -1;  // < 0: from the machine's memory; 0: unlimited
+  int step_tokens = 64;
+  int prefill_chunk = 256;
+  bool no_prefix_cache = false;
+  double request_timeout = 0;  // seconds; 0: none
   std::string log_level = "info";
+  std::string log_format = "text";
   // interactive chat (run); it shares --max-tokens/--temperature/--seed with generate, but when
   // they are not given it replies up to the context with the model's sampling defaults
   std::string system_prompt;

@@ -4,13 +4,20 @@
 //             past tensors (the cache is reallocated by ONNX Runtime every step)
 //   sequence  onnx-chat's model layer (models::load_model + Sequence::forward: prefill in chunks,
 //             GroupQueryAttention cache in one shared buffer)
-// on the same files and prompt ids (bench/server_bench.mjs and bench/tjs_bench.mjs use the same).
-//   decoder_bench --model DIR --mode bare|sequence [--prompt-tokens 64] [--decode-tokens 16]
-//                 [--preset Q4_MIXED] [--threads 0] [--chunk 256]
+// on the same files and prompt ids (bench/server_bench.mjs and bench/tjs_bench.mjs use the same),
+// with the load time, the peak RSS, the size of the loaded files and of the KV cache.
+//   agree     the matmul precision's effect on the output: greedy decoding of --steps tokens in
+//             --reference precision (exact), then the same tokens fed to the model in --precision;
+//             prints the share of steps whose top-1 token agrees and the largest logit difference.
+//   decoder_bench --model DIR --mode bare|sequence|agree [--prompt-tokens 64] [--decode-tokens 16]
+//                 [--preset Q4_MIXED] [--threads 0] [--chunk 256] [--precision auto]
+//                 [--steps 256] [--reference exact] [--prompt "Once upon a time"]
+//                 [--session-config KEY=VALUE ...] (ONNX Runtime session config entries to try)
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -28,39 +35,63 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::vector<int64_t> make_prompt(int n) {  // the generator of bench/tjs_bench.mjs
+// The generator of bench/tjs_bench.mjs (Gemma's vocabulary); ids below `vocab` for smaller ones.
+std::vector<int64_t> make_prompt(int n, size_t vocab) {
   std::vector<int64_t> ids = {2};
   uint64_t x = 12345;
   while (static_cast<int>(ids.size()) < n) {
     x = (x * 1103515245ull + 12345ull) % 2147483648ull;
-    ids.push_back(1000 + static_cast<int64_t>(x % 199000));
+    ids.push_back(vocab > 200000 ? 1000 + static_cast<int64_t>(x % 199000) : 3 + static_cast<int64_t>(x % (vocab - 3)));
   }
   return ids;
 }
 
-int64_t argmax(std::span<const float> row) {
-  return std::max_element(row.begin(), row.end()) - row.begin();
-}
+int64_t argmax(std::span<const float> row) { return std::max_element(row.begin(), row.end()) - row.begin(); }
 
 struct Result {
-  double prefill_tps = 0, decode_tps = 0;
+  double load_s = 0, prefill_tps = 0, decode_tps = 0;
+  uint64_t kv_bytes = 0;  // the KV cache at the end of the run
   std::vector<int64_t> first;
 };
+
+// Bytes of one token's keys and values over all layers.
+uint64_t kv_bytes_per_token(const oc::models::KvLayout& kv) {
+  return static_cast<uint64_t>(kv.layers) * 2 * static_cast<uint64_t>(kv.kv_heads) *
+         static_cast<uint64_t>(kv.head_dim) * oc::ort::element_size(kv.type);
+}
+
+// The decoder variant the preset chooses and the bytes of every component loaded at start (the
+// text components: embed_tokens and the decoder).
+struct Files {
+  const oc::models::Variant* decoder = nullptr;
+  const oc::models::Variant* embed = nullptr;
+  uint64_t bytes = 0;
+};
+
+Files chosen_files(oc::models::VariantChoice& choice) {
+  Files f;
+  f.decoder =
+      choice.chosen.count("decoder_model_merged") ? choice.chosen["decoder_model_merged"] : choice.chosen.at("model");
+  if (choice.chosen.count("embed_tokens")) f.embed = choice.chosen["embed_tokens"];
+  f.bytes = f.decoder->bytes + (f.embed ? f.embed->bytes : 0);
+  return f;
+}
 
 Result run_bare(const oc::models::RepoInfo& repo, const std::string& preset, const oc::ort::SessionConfig& cfg,
                 const std::vector<int64_t>& prompt, int decode) {
   using namespace oc::models;
   auto choice = choose_variants(repo, preset);
-  const Variant* dec_v = choice.chosen.count("decoder_model_merged") ? choice.chosen["decoder_model_merged"]
-                                                                      : choice.chosen.at("model");
+  const Files files = chosen_files(choice);
+  Result r;
+  auto t_load = Clock::now();
   std::unique_ptr<oc::ort::Session> embed;
-  if (choice.chosen.count("embed_tokens")) embed = std::make_unique<oc::ort::Session>(choice.chosen["embed_tokens"]->onnx, cfg);
-  oc::ort::Session dec(dec_v->onnx, cfg);
+  if (files.embed) embed = std::make_unique<oc::ort::Session>(files.embed->onnx, cfg);
+  oc::ort::Session dec(files.decoder->onnx, cfg);
+  r.load_s = since(t_load);
   DecoderIo io = infer_decoder_io(dec.inputs(), dec.outputs(), false);
   KvCache kv(io.kv, io.kv.kv_heads, io.kv.head_dim);
   RunControl ctl;
   std::vector<float> scratch;
-  Result r;
   size_t length = 0;
   auto step = [&](const std::vector<int64_t>& ids) -> int64_t {
     const int64_t n = static_cast<int64_t>(ids.size());
@@ -101,7 +132,16 @@ Result run_bare(const oc::models::RepoInfo& repo, const std::string& preset, con
     if (r.first.size() < 2) r.first.push_back(next);
   }
   r.decode_tps = decode / since(t0);
+  r.kv_bytes = 2 * length * kv_bytes_per_token(io.kv);  // past and present both alive during a step
   return r;
+}
+
+// The capacity of the model layer's shared KV buffer after `length` tokens (SharedKvCache: 256
+// rows, doubled as needed).
+size_t shared_kv_capacity(size_t length) {
+  size_t cap = 256;
+  while (cap < length) cap *= 2;
+  return cap;
 }
 
 Result run_sequence(const std::string& dir, const std::string& preset, const oc::ort::SessionConfig& cfg,
@@ -109,15 +149,18 @@ Result run_sequence(const std::string& dir, const std::string& preset, const oc:
   oc::models::LoadOptions lo;
   lo.preset = preset;
   lo.session = cfg;
+  Result r;
+  auto t_load = Clock::now();
   auto model = oc::models::load_model(dir, lo);
+  r.load_s = since(t_load);
   auto seq = model->new_sequence();
   oc::models::RunControl ctl;
   std::vector<oc::models::TokenId> ids(prompt.begin(), prompt.end());
-  Result r;
   auto t0 = Clock::now();
   std::span<const float> logits;
   for (size_t off = 0; off < ids.size(); off += chunk)
-    logits = seq->forward(std::span<const oc::models::TokenId>(ids).subspan(off, std::min(chunk, ids.size() - off)), ctl);
+    logits =
+        seq->forward(std::span<const oc::models::TokenId>(ids).subspan(off, std::min(chunk, ids.size() - off)), ctl);
   oc::models::TokenId next = static_cast<oc::models::TokenId>(argmax(logits));
   r.prefill_tps = prompt.size() / since(t0);
   r.first.push_back(next);
@@ -127,39 +170,133 @@ Result run_sequence(const std::string& dir, const std::string& preset, const oc:
     if (r.first.size() < 2) r.first.push_back(next);
   }
   r.decode_tps = decode / since(t0);
+  const auto repo = oc::models::discover_repo(dir);
+  auto choice = oc::models::choose_variants(repo, preset);
+  const auto dec = oc::ort::read_onnx_file(chosen_files(choice).decoder->onnx);
+  const auto io =
+      oc::models::infer_decoder_io(dec.inputs, dec.outputs, dec.has_op("com.microsoft.GroupQueryAttention"));
+  r.kv_bytes =
+      (io.kv.group_query_attention ? shared_kv_capacity(seq->length()) : 2 * seq->length()) * kv_bytes_per_token(io.kv);
   return r;
+}
+
+// Greedy decoding in the reference precision, then the same tokens teacher-forced in `precision`:
+// the share of steps whose top-1 token agrees, and the largest absolute logit difference.
+struct Agreement {
+  int steps = 0, agree = 0;
+  double max_diff = 0;
+};
+
+Agreement run_agree(const std::string& dir, const std::string& preset, oc::ort::SessionConfig cfg,
+                    oc::ort::MatmulPrecision reference, oc::ort::MatmulPrecision precision, const std::string& text,
+                    int steps) {
+  using oc::models::TokenId;
+  oc::models::LoadOptions lo;
+  lo.preset = preset;
+  std::vector<TokenId> tokens;
+  std::vector<std::vector<float>> ref_logits;
+  oc::models::RunControl ctl;
+  {
+    lo.session = cfg;
+    lo.session.matmul_precision = reference;
+    auto model = oc::models::load_model(dir, lo);
+    auto seq = model->new_sequence();
+    std::vector<TokenId> prompt = model->tokenizer().encode(text, true);
+    std::span<const float> logits = seq->forward(prompt, ctl);
+    for (int i = 0; i < steps; ++i) {
+      ref_logits.emplace_back(logits.begin(), logits.end());
+      tokens.push_back(static_cast<TokenId>(argmax(logits)));
+      logits = seq->forward({&tokens.back(), 1}, ctl);
+    }
+    tokens.insert(tokens.begin(), prompt.begin(), prompt.end());
+  }
+  lo.session = cfg;
+  lo.session.matmul_precision = precision;
+  auto model = oc::models::load_model(dir, lo);
+  auto seq = model->new_sequence();
+  const size_t prompt_len = tokens.size() - static_cast<size_t>(steps);
+  std::span<const float> logits = seq->forward(std::span<const TokenId>(tokens).first(prompt_len), ctl);
+  Agreement a;
+  for (int i = 0; i < steps; ++i) {
+    const auto& ref = ref_logits[static_cast<size_t>(i)];
+    ++a.steps;
+    if (argmax(logits) == argmax(ref)) ++a.agree;
+    for (size_t v = 0; v < ref.size(); ++v)
+      a.max_diff = std::max(a.max_diff, static_cast<double>(std::fabs(logits[v] - ref[v])));
+    logits = seq->forward({&tokens[prompt_len + static_cast<size_t>(i)], 1}, ctl);
+  }
+  return a;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model, mode = "sequence", preset = "Q4_MIXED";
-  int prompt_tokens = 64, decode = 16, threads = 0;
+  std::string model, mode = "sequence", preset = "Q4_MIXED", precision_name = "auto", reference_name = "exact";
+  std::string text = "Once upon a time";
+  int prompt_tokens = 64, decode = 16, threads = 0, steps = 256;
   size_t chunk = 256;
+  std::vector<std::pair<std::string, std::string>> entries;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--model") model = v;
-    else if (k == "--mode") mode = v;
-    else if (k == "--preset") preset = v;
-    else if (k == "--prompt-tokens") prompt_tokens = std::stoi(v);
-    else if (k == "--decode-tokens") decode = std::stoi(v);
-    else if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--chunk") chunk = static_cast<size_t>(std::stoul(v));
+    if (k == "--model")
+      model = v;
+    else if (k == "--mode")
+      mode = v;
+    else if (k == "--preset")
+      preset = v;
+    else if (k == "--prompt-tokens")
+      prompt_tokens = std::stoi(v);
+    else if (k == "--decode-tokens")
+      decode = std::stoi(v);
+    else if (k == "--threads")
+      threads = std::stoi(v);
+    else if (k == "--chunk")
+      chunk = static_cast<size_t>(std::stoul(v));
+    else if (k == "--precision")
+      precision_name = v;
+    else if (k == "--reference")
+      reference_name = v;
+    else if (k == "--steps")
+      steps = std::stoi(v);
+    else if (k == "--prompt")
+      text = v;
+    else if (k == "--session-config" && v.find('=') != std::string::npos)  // an ONNX Runtime config entry
+      entries.emplace_back(v.substr(0, v.find('=')), v.substr(v.find('=') + 1));
   }
-  if (model.empty()) {
-    std::fprintf(stderr, "usage: decoder_bench --model DIR --mode bare|sequence [--prompt-tokens N] ...\n");
+  const auto precision = oc::ort::parse_matmul_precision(precision_name);
+  const auto reference = oc::ort::parse_matmul_precision(reference_name);
+  if (model.empty() || !precision || !reference) {
+    std::fprintf(stderr, "usage: decoder_bench --model DIR --mode bare|sequence|agree [--precision auto] ...\n");
     return 2;
   }
   oc::ort::SessionConfig cfg;
   cfg.intra_op_threads = threads;
-  auto prompt = make_prompt(prompt_tokens);
-  Result r = mode == "bare" ? run_bare(oc::models::discover_repo(model), preset, cfg, prompt, decode)
+  cfg.matmul_precision = *precision;
+  cfg.config_entries = entries;
+  if (mode == "agree") {
+    Agreement a = run_agree(model, preset, cfg, *reference, *precision, text, steps);
+    std::printf(
+        "{\"mode\":\"agree\",\"precision\":\"%s\",\"reference\":\"%s\",\"steps\":%d,\"top1_agreement\":%.4f,"
+        "\"max_logit_diff\":%.6g}\n",
+        precision_name.c_str(), reference_name.c_str(), a.steps, a.steps ? double(a.agree) / a.steps : 0.0, a.max_diff);
+    return 0;
+  }
+  auto repo = oc::models::discover_repo(model);
+  auto choice = oc::models::choose_variants(repo, preset);
+  const uint64_t file_bytes = chosen_files(choice).bytes;
+  const auto dec = oc::ort::read_onnx_file(chosen_files(choice).decoder->onnx);
+  const auto io = oc::models::infer_decoder_io(dec.inputs, dec.outputs, false);
+  auto prompt = make_prompt(prompt_tokens, io.vocab > 0 ? static_cast<size_t>(io.vocab) : 262144);
+  Result r = mode == "bare" ? run_bare(repo, preset, cfg, prompt, decode)
                             : run_sequence(model, preset, cfg, prompt, decode, chunk);
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  std::printf("{\"mode\":\"%s\",\"prompt_tokens\":%d,\"prefill_tps\":%.3f,\"decode_tps\":%.3f,\"peak_rss_kb\":%ld,"
-              "\"first_tokens\":[%lld,%lld]}\n",
-              mode.c_str(), prompt_tokens, r.prefill_tps, r.decode_tps, u.ru_maxrss,
-              static_cast<long long>(r.first.at(0)), static_cast<long long>(r.first.size() > 1 ? r.first[1] : -1));
+  std::printf(
+      "{\"mode\":\"%s\",\"precision\":\"%s\",\"prompt_tokens\":%d,\"chunk\":%zu,\"load_s\":%.3f,"
+      "\"prefill_tps\":%.3f,\"decode_tps\":%.3f,\"peak_rss_kb\":%ld,\"file_bytes\":%llu,\"kv_bytes\":%llu,"
+      "\"first_tokens\":[%lld,%lld]}\n",
+      mode.c_str(), precision_name.c_str(), prompt_tokens, chunk, r.load_s, r.prefill_tps, r.decode_tps, u.ru_maxrss,
+      static_cast<unsigned long long>(file_bytes), static_cast<unsigned long long>(r.kv_bytes),
+      static_cast<long long>(r.first.at(0)), static_cast<long long>(r.first.size() > 1 ? r.first[1] : -1));
   return 0;
 }

@@ -5,7 +5,8 @@
 // prefill tokens/s = prompt tokens / time to the first token; decode tokens/s = the tokens after
 // the first / the time after the first.
 //   node bench/server_bench.mjs --bin build/onnx-chat --model DIR [--prompt-tokens 256]
-//        [--decode-tokens 64] [--reps 3] [--port 18431] [--threads 0]
+//        [--decode-tokens 64] [--reps 3] [--port 18431] [--threads 0] [--matmul-precision auto]
+// Also reports load_s: from the spawn to /ready answering 200.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -25,8 +26,9 @@ while (ids.length < promptTokens) {
   ids.push(1000 + Number(x % 199000n));
 }
 
+const spawned = performance.now();
 const server = spawn(args.bin, ['serve', '--model', args.model, '--port', String(port), '--threads', String(args.threads ?? 0),
-  '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  '--matmul-precision', args['matmul-precision'] ?? 'auto', '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'inherit'] });
 const stop = () => { try { server.kill('SIGTERM'); } catch {} };
 process.on('exit', stop);
 
@@ -75,6 +77,7 @@ async function once() {
 
 try {
   await ready();
+  const loadS = (performance.now() - spawned) / 1000;
   let prefill = 0, decode = 0, sprefill = 0, sdecode = 0;
   for (let r = 1 - warmup; r <= reps; ++r) {
     const m = await once();
@@ -89,7 +92,8 @@ try {
     const status = fs.readFileSync(`/proc/${server.pid}/status`, 'utf8');
     rss = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
   } catch {}
-  console.log(JSON.stringify({ mode: 'server', prefill_tps: prefill, decode_tps: decode, peak_rss_kb: rss,
+  console.log(JSON.stringify({ mode: 'server', precision: args['matmul-precision'] ?? 'auto', load_s: loadS,
+    prefill_tps: prefill, decode_tps: decode, peak_rss_kb: rss,
     server_timings: { prefill_tps: sprefill, decode_tps: sdecode } }));
 } finally {
   stop();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything onnx-chat needs to build and test on Debian 12: system packages (only the
-# missing ones), ONNX Runtime from the npm registry, and the node packages of the test suite.
-#   usage: scripts/setup.sh [--no-node]
+# missing ones), ONNX Runtime from the npm registry, the node packages the web page is built from
+# (webui/), and those of the test suite (tests/; Chromium drives the browser tests).
+#   usage: scripts/setup.sh [--no-node]   (--no-node: skip the test suite's node packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +13,8 @@ packages=(
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libexif-dev libstb-dev
   libsndfile1-dev libmpg123-dev libsoxr-dev libkissfft-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-onnx python3-numpy sox espeak-ng
+  python3 python3-onnx python3-numpy python3-yaml sox espeak-ng nginx
+  chromium
 )
 
 missing=()
@@ -33,6 +35,12 @@ fi
 
 ort="$(scripts/fetch-onnxruntime.sh)"
 echo "setup: ONNX Runtime at $ort"
+
+# The page's bundler and libraries: the build runs them from webui/node_modules, offline.
+if [ ! -f webui/node_modules/.package-lock.json ] || [ webui/package-lock.json -nt webui/node_modules/.package-lock.json ]; then
+  echo "setup: installing the web page's node packages"
+  (cd webui && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 if [ "${1:-}" != "--no-node" ]; then
   if [ ! -f tests/node_modules/.package-lock.json ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then

@@ -44,7 +44,6 @@ struct Job {
   bool tool_calls = false;          // chat with tools: tool-call text becomes message.tool_calls
   std::vector<int32_t> prompt_ids;  // when return_token_ids
   std::string echo;                 // completions: prompt text to prepend
-  Clock::time_point start = Clock::now();
 };
 
 struct Choice {
@@ -138,10 +137,9 @@ struct Collected {
   bool client_gone = false;
 };
 
-Collected collect(const Job& job, engine::RequestHandle& handle, const HttpRequest& req, ApiMetrics* metrics) {
+Collected collect(const Job& job, engine::RequestHandle& handle, const HttpRequest& req, RequestTrace& trace) {
   Collected c;
   c.choices.resize(static_cast<size_t>(job.n));
-  bool first_token = true;
   auto last_check = Clock::now();
   for (;;) {
     auto ev = handle.next(kPoll);
@@ -150,7 +148,7 @@ Collected collect(const Job& job, engine::RequestHandle& handle, const HttpReque
       if (req.client_connected && !req.client_connected()) {
         handle.cancel();
         c.client_gone = true;
-        if (metrics) metrics->count_disconnect();
+        trace.client_gone();
         return c;
       }
     }
@@ -160,6 +158,7 @@ Collected collect(const Job& job, engine::RequestHandle& handle, const HttpReque
     }
     if (ev->kind == engine::Event::Kind::Error) throw Error(ev->error_kind, ev->message);
     if (ev->kind == engine::Event::Kind::Done) {
+      trace.done(ev->usage, ev->timings);
       c.usage = ev->usage;
       c.timings = ev->timings;
       return c;
@@ -167,10 +166,7 @@ Collected collect(const Job& job, engine::RequestHandle& handle, const HttpReque
     if (ev->index < 0 || ev->index >= job.n) continue;
     Choice& ch = c.choices[static_cast<size_t>(ev->index)];
     if (ev->kind == engine::Event::Kind::Delta) {
-      if (first_token && !ev->tokens.empty() && metrics) {
-        metrics->observe_ttft(std::chrono::duration<double>(Clock::now() - job.start).count());
-        first_token = false;
-      }
+      trace.tokens(ev->index, ev->tokens.size());
       ch.text += ev->text;
       for (auto& t : ev->tokens) {
         ch.ids.push_back(t.id);
@@ -320,34 +316,32 @@ class ChunkWriter {
   bool first_ = true;
 };
 
-void stream_events(const Job& job, engine::RequestHandle& handle, StreamSink& sink, ApiMetrics* metrics) {
+void stream_events(const Job& job, engine::RequestHandle& handle, StreamSink& sink, RequestTrace& trace) {
   ChunkWriter w(job, sink);
   auto gone = [&] {
     handle.cancel();
-    if (metrics) metrics->count_disconnect();
+    trace.client_gone();
+  };
+  auto fail = [&](const Error& e) {
+    ApiError a = api_error(e);
+    trace.error(a);
+    w.error(a);
   };
   for (int i = 0; i < job.n; ++i) {
     bool ok = job.api == Api::Chat ? w.role(i) : (job.echo.empty() || w.echo(i));
     if (!ok) return gone();
   }
-  bool first_token = true;
   for (;;) {
     auto ev = handle.next(kPoll);
     if (!ev) {
       if (!sink.client_connected()) return gone();
-      if (handle.finished()) {
-        w.error(api_error(Error(ErrorKind::Internal, "generation ended without a result")));
-        return;
-      }
+      if (handle.finished()) return fail(Error(ErrorKind::Internal, "generation ended without a result"));
       continue;
     }
     bool ok = true;
     switch (ev->kind) {
       case engine::Event::Kind::Delta:
-        if (first_token && !ev->tokens.empty() && metrics) {
-          metrics->observe_ttft(std::chrono::duration<double>(Clock::now() - job.start).count());
-          first_token = false;
-        }
+        trace.tokens(ev->index, ev->tokens.size());
         if (ev->text.empty() && !(job.logprobs || job.return_token_ids)) {
           ok = sink.client_connected();
           break;
@@ -357,19 +351,19 @@ void stream_events(const Job& job, engine::RequestHandle& handle, StreamSink& si
       case engine::Event::Kind::Finish:
         if (ev->finish_reason == engine::FinishReason::Cancelled) {
           if (!sink.client_connected()) return gone();
-          w.error(api_error(Error(ErrorKind::Cancelled, "the request was cancelled (server shutting down)")));
+          fail(Error(ErrorKind::Cancelled, "the request was cancelled (server shutting down)"));
           handle.cancel();
           return;
         }
         ok = w.finish(ev->index, ev->finish_reason, ev->tokens);
         break;
       case engine::Event::Kind::Done:
+        trace.done(ev->usage, ev->timings);
         if (job.include_usage && !w.usage(ev->usage, ev->timings)) return gone();
         w.done();
         return;
       case engine::Event::Kind::Error:
-        w.error(api_error(Error(ev->error_kind, ev->message)));
-        return;
+        return fail(Error(ev->error_kind, ev->message));
     }
     if (!ok) return gone();
   }
@@ -434,9 +428,11 @@ engine::GenerationRequest new_generation(const Job& job, const CommonRequest& cr
 void respond(const HandlerContext& ctx, Job job, engine::GenerationRequest gr, const HttpRequest& req,
              HttpResponse& res) {
   if (job.return_token_ids) job.prompt_ids = gr.prompt.ids;
+  ctx.trace->set_id(job.id);
+  ctx.trace->set_shape(job.stream, job.n);
   engine::RequestHandle handle = submit(ctx, std::move(gr));
   if (!job.stream) {
-    Collected c = collect(job, handle, req, ctx.metrics);
+    Collected c = collect(job, handle, req, *ctx.trace);
     if (c.client_gone) {
       res.status = 499;  // nobody reads it
       res.body = "{}";
@@ -450,12 +446,13 @@ void respond(const HandlerContext& ctx, Job job, engine::GenerationRequest gr, c
   res.set_header("X-Accel-Buffering", "no");
   auto h = std::make_shared<engine::RequestHandle>(std::move(handle));
   auto j = std::make_shared<Job>(std::move(job));
-  ApiMetrics* metrics = ctx.metrics;
-  res.stream = [h, j, metrics](StreamSink& sink) {
+  res.stream = [h, j, trace = ctx.trace](StreamSink& sink) {
     try {
-      stream_events(*j, *h, sink, metrics);
+      stream_events(*j, *h, sink, *trace);
     } catch (...) {
-      sink.write(error_sse(api_error(std::current_exception())));
+      ApiError a = api_error(std::current_exception());
+      trace->error(a);
+      sink.write(error_sse(a));
     }
     h->cancel();
   };

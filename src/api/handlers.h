@@ -9,9 +9,9 @@
 
 #include "api/http_server.h"
 #include "api/media_input.h"
-#include "api/metrics.h"
 #include "api/model_names.h"
 #include "api/openai_types.h"
+#include "api/request_trace.h"
 #include "engine/engine.h"
 
 namespace oc::api {
@@ -35,7 +35,7 @@ struct HandlerContext {
   ServedName served;
   ParseLimits limits;
   MediaPolicy media;
-  ApiMetrics* metrics = nullptr;
+  std::shared_ptr<RequestTrace> trace;       // never null
   std::shared_ptr<ResponseStore> responses;  // null: nothing is stored
 };
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -188,6 +189,14 @@ class HttplibServer final : public HttpServer {
               return true;
             },
             [stream](bool) { *stream = nullptr; });
+      } else if (res.has_header("Content-Encoding")) {
+        // Already encoded (the embedded web page's gzip): a body of known length, which the
+        // library sends as is instead of compressing it again.
+        auto body = std::make_shared<std::string>(std::move(out.body));
+        res.set_content_provider(body->size(), out.content_type,
+                                 [body](size_t offset, size_t length, httplib::DataSink& sink) {
+                                   return sink.write(body->data() + offset, std::min(length, body->size() - offset));
+                                 });
       } else {
         res.set_content(out.body, out.content_type.c_str());
       }

@@ -156,7 +156,9 @@ void check_modalities(const models::Model& model, const std::vector<const Conten
     const std::string name = models::modality_name(m);
     throw Error(ErrorKind::Unsupported,
                 "The model '" + model.id() + "' does not take " + name + " input ('" + p->label + "' is " +
-                    (p->is_image() ? "an image" : "audio") + "); see /v1/models for the modalities it supports.",
+                    (p->is_image() ? "an image" : "audio") + "): it is served without a " + name +
+                    " encoder. If its hub repo has one, start the server with --modalities " + name +
+                    " (or all, the default) to fetch it; /v1/models lists the modalities it takes.",
                 p->label, "unsupported_modality");
   }
 }

@@ -1,33 +1,35 @@
-// Counters of the API layer and their Prometheus text (with the engine's own stats).
+// The metrics of the API layer (named in metrics.cpp) and their Prometheus text, with the engine's
+// own stats. Adding a metric: declare it in the constructor, feed it from a method here or from
+// prometheus() (engine numbers).
 #pragma once
 
-#include <atomic>
-#include <cstdint>
-#include <map>
-#include <mutex>
 #include <string>
 
+#include "api/metrics_registry.h"
 #include "engine/engine.h"
 
 namespace oc::api {
 
 class ApiMetrics {
  public:
+  ApiMetrics();
+
   // One finished HTTP exchange of an endpoint ("chat", "completions", "models", ...).
   void count_request(const std::string& endpoint, int status);
-  void count_disconnect() { disconnects_++; }
-  // Time to first token of a request, seconds (histogram).
+  // An error answered (or sent as an SSE event after the headers): status and OpenAI error code.
+  void count_error(const std::string& endpoint, int status, const std::string& code);
+  void count_disconnect();
+  // Time to first token of a request, seconds.
   void observe_ttft(double seconds);
-  std::string prometheus(const engine::EngineStats* stats) const;
+  // Time between two tokens of one choice, seconds.
+  void observe_inter_token(double seconds);
+  // A generation's end: queue time, encoder time per modality, cached and media prompt tokens.
+  void observe_done(const engine::Usage& usage, const engine::Timings& timings);
+
+  std::string prometheus(const engine::EngineStats* stats);
 
  private:
-  mutable std::mutex mutex_;
-  std::map<std::pair<std::string, int>, uint64_t> requests_;
-  std::atomic<uint64_t> disconnects_{0};
-  static constexpr double kTtftBuckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
-  uint64_t ttft_counts_[std::size(kTtftBuckets)] = {};
-  uint64_t ttft_count_ = 0;
-  double ttft_sum_ = 0;
+  MetricsRegistry registry_;
 };
 
 }  // namespace oc::api

@@ -8,7 +8,8 @@
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "api/http_server.h"
-#include "api/webui.h"
+#include "api/request_trace.h"
+#include "api/web_assets.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "models/variants.h"
@@ -26,6 +27,8 @@ struct ApiServer::Impl {
   mutable std::mutex mutex;
   std::shared_ptr<engine::Engine> engine;
   int64_t started = static_cast<int64_t>(std::time(nullptr));
+  hub::ProgressBoard download;
+  std::string loading_model;  // guarded by mutex
 
   std::shared_ptr<engine::Engine> current_engine() const {
     std::lock_guard lock(mutex);
@@ -84,11 +87,16 @@ struct ApiServer::Impl {
     return h;
   }
 
-  // Wraps a handler: auth (for /v1), error mapping, metrics. Handlers never let an exception out.
-  Handler wrap(std::string endpoint, bool needs_auth, bool needs_engine,
-               std::function<void(const HttpRequest&, HttpResponse&, const std::shared_ptr<engine::Engine>&)> fn) {
+  using RouteFn = std::function<void(const HttpRequest&, HttpResponse&, const std::shared_ptr<engine::Engine>&,
+                                     const std::shared_ptr<RequestTrace>&)>;
+
+  // Wraps a handler: auth (for /v1), error mapping, metrics, the request log line. Handlers never
+  // let an exception out.
+  Handler wrap_traced(std::string endpoint, bool needs_auth, bool needs_engine, RouteFn fn) {
     return [this, endpoint = std::move(endpoint), needs_auth, needs_engine, fn = std::move(fn)](const HttpRequest& req,
                                                                                                 HttpResponse& res) {
+      auto trace = std::make_shared<RequestTrace>(metrics, endpoint, req, needs_auth);
+      res.set_header("X-Request-Id", trace->request_id());
       try {
         if (needs_auth && !authorized(req))
           throw Error(ErrorKind::Unauthorized,
@@ -105,14 +113,33 @@ struct ApiServer::Impl {
                       "", "request_too_large");
         auto e = current_engine();
         if (needs_engine && !e) throw Error(ErrorKind::Unavailable, "the model is still loading; retry shortly");
-        fn(req, res, e);
+        fn(req, res, e, trace);
       } catch (...) {
         ApiError a = api_error(std::current_exception());
         if (a.status >= 500) log::warn(endpoint + ": " + a.message);
         write_error(res, a);
+        trace->error(a);
       }
+      trace->set_status(res.status);
       metrics.count_request(endpoint, res.status);
     };
+  }
+
+  Handler wrap(std::string endpoint, bool needs_auth, bool needs_engine,
+               std::function<void(const HttpRequest&, HttpResponse&, const std::shared_ptr<engine::Engine>&)> fn) {
+    return wrap_traced(std::move(endpoint), needs_auth, needs_engine,
+                       [fn = std::move(fn)](const HttpRequest& req, HttpResponse& res, const auto& e, const auto&) {
+                         fn(req, res, e);
+                       });
+  }
+
+  // A generation endpoint: its handler gets the context (engine, limits, trace).
+  Handler generation(std::string endpoint,
+                     std::function<void(const HandlerContext&, const HttpRequest&, HttpResponse&)> handler) {
+    return wrap_traced(
+        std::move(endpoint), true, true,
+        [this, handler = std::move(handler)](const HttpRequest& req, HttpResponse& res, const auto& e,
+                                             const auto& trace) { handler(context(e, trace), req, res); });
   }
 
   json model_entry(const std::string& id, const engine::Engine& e) const {
@@ -121,6 +148,7 @@ struct ApiServer::Impl {
     for (const auto& c : e.model().components()) {
       json o = {{"name", c.name}, {"dtype", c.dtype}, {"bytes", c.bytes}, {"loaded", c.loaded}};
       if (!c.note.empty()) o["note"] = c.note;
+      if (!c.matmul_precision.empty()) o["matmul_precision"] = c.matmul_precision;
       components.push_back(o);
     }
     json modalities = json::object();
@@ -134,11 +162,45 @@ struct ApiServer::Impl {
                   {"loaded", true},
                   {"family", info.family},
                   {"preset", s.preset},
+                  {"matmul_precision", info.matmul_precision},
                   {"context_length", e.context_length()},
                   {"modalities", modalities},
                   {"components", components}};
     if (!s.repo_id.empty()) entry["repo_id"] = s.repo_id;
     return entry;
+  }
+
+  // /ready while the model is not served yet: 503 with an OpenAI error body, plus what is
+  // happening (downloading with its progress, or loading) for the page and scripts.
+  void loading_status(HttpResponse& res) {
+    const bool downloading = download.has_progress() && download.latest().phase != "done";
+    std::string model;
+    {
+      std::lock_guard lock(mutex);
+      model = loading_model;
+    }
+    std::string message = downloading ? "the model is downloading" : "the model is still loading";
+    write_error(res, api_error(Error(ErrorKind::Unavailable, message)));
+    json body = json::parse(res.body);
+    body["status"] = "loading";
+    body["phase"] = downloading ? "downloading" : "loading";
+    body["message"] = message;
+    if (!model.empty()) body["model"] = model;
+    if (download.has_progress()) {
+      const hub::Progress p = download.latest();
+      json active = json::array();
+      for (const auto& f : p.active) active.push_back({{"path", f.path}, {"done", f.done}, {"total", f.total}});
+      body["download"] = {{"repo_id", p.repo_id},
+                          {"phase", p.phase},
+                          {"total_bytes", p.total_bytes},
+                          {"done_bytes", p.done_bytes},
+                          {"files_total", p.files_total},
+                          {"files_done", p.files_done},
+                          {"rate_bps", p.rate_bps},
+                          {"eta_s", p.eta_s},
+                          {"active", active}};
+    }
+    res.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   }
 
   void install_routes() {
@@ -148,9 +210,14 @@ struct ApiServer::Impl {
     http->route("GET", "/health", wrap("health", false, false, [](const HttpRequest&, HttpResponse& res, const auto&) {
                   res.body = R"({"status":"ok"})";
                 }));
-    http->route("GET", "/ready", wrap("ready", false, false, [](const HttpRequest&, HttpResponse& res, const auto& e) {
-                  if (!e) throw Error(ErrorKind::Unavailable, "the model is still loading");
-                  res.body = json{{"status", "ready"}, {"model", e->model().id()}}.dump();
+    http->route("GET", "/ready",
+                wrap("ready", false, false, [this](const HttpRequest&, HttpResponse& res, const auto& e) {
+                  if (!e) return loading_status(res);
+                  json modalities = json::object();
+                  for (auto m : {models::Modality::Image, models::Modality::Audio})
+                    modalities[models::modality_name(m)] = {{"supported", e->model().supports(m)},
+                                                            {"loaded", e->model().loaded(m)}};
+                  res.body = json{{"status", "ready"}, {"model", e->model().id()}, {"modalities", modalities}}.dump();
                 }));
     http->route("GET", "/metrics",
                 wrap("metrics", false, false, [this](const HttpRequest&, HttpResponse& res, const auto& e) {
@@ -171,29 +238,20 @@ struct ApiServer::Impl {
                   check_model_name(name, served(*e));
                   res.body = model_entry(name, *e).dump(-1, ' ', false, json::error_handler_t::replace);
                 }));
-    http->route("POST", "/v1/chat/completions",
-                wrap("chat", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
-                  handle_chat_completions(context(e), req, res);
-                }));
-    http->route("POST", "/v1/responses",
-                wrap("responses", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
-                  handle_responses(context(e), req, res);
-                }));
-    http->route("POST", "/v1/completions",
-                wrap("completions", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
-                  handle_completions(context(e), req, res);
-                }));
+    http->route("POST", "/v1/chat/completions", generation("chat", handle_chat_completions));
+    http->route("POST", "/v1/responses", generation("responses", handle_responses));
+    http->route("POST", "/v1/completions", generation("completions", handle_completions));
     http->route("POST", "/v1/audio/transcriptions",
-                wrap("transcriptions", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
-                  handle_transcriptions(context(e), req, res, false);
+                generation("transcriptions", [](const HandlerContext& c, const HttpRequest& req, HttpResponse& res) {
+                  handle_transcriptions(c, req, res, false);
                 }));
     http->route("POST", "/v1/audio/translations",
-                wrap("translations", true, true, [this](const HttpRequest& req, HttpResponse& res, const auto& e) {
-                  handle_transcriptions(context(e), req, res, true);
+                generation("translations", [](const HandlerContext& c, const HttpRequest& req, HttpResponse& res) {
+                  handle_transcriptions(c, req, res, true);
                 }));
-    http->route("GET", "/", wrap("webui", false, false, [](const HttpRequest&, HttpResponse& res, const auto&) {
-                  res.content_type = "text/html; charset=utf-8";
-                  res.body = std::string(web_ui_html());
+    http->route("GET", "/|/assets/.+",
+                wrap("webui", false, false, [](const HttpRequest& req, HttpResponse& res, const auto&) {
+                  if (!serve_web_asset(req, res)) throw Error(ErrorKind::NotFound, "no such file: " + req.path);
                 }));
     http->route("OPTIONS", "/.*", [](const HttpRequest&, HttpResponse& res) {
       res.status = 204;
@@ -201,7 +259,7 @@ struct ApiServer::Impl {
     });
   }
 
-  HandlerContext context(const std::shared_ptr<engine::Engine>& e) {
+  HandlerContext context(const std::shared_ptr<engine::Engine>& e, const std::shared_ptr<RequestTrace>& trace) {
     HandlerContext c;
     c.engine = e;
     c.served = served(*e);
@@ -209,7 +267,7 @@ struct ApiServer::Impl {
     c.limits.max_images = options.media.max_images;
     c.limits.max_audio_clips = options.media.max_audio_clips;
     c.media = options.media;
-    c.metrics = &metrics;
+    c.trace = trace;
     c.responses = responses;
     return c;
   }
@@ -236,6 +294,14 @@ void ApiServer::set_engine(std::shared_ptr<engine::Engine> engine) {
 }
 
 std::shared_ptr<engine::Engine> ApiServer::engine() const { return impl_->current_engine(); }
+
+hub::ProgressFn ApiServer::track_loading(std::string model, hub::ProgressFn forward) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->loading_model = std::move(model);
+  }
+  return impl_->download.callback(std::move(forward));
+}
 
 void ApiServer::set_repo_id(std::string repo_id) {
   std::lock_guard lock(impl_->mutex);

@@ -8,6 +8,7 @@
 
 #include "api/media_input.h"
 #include "engine/engine.h"
+#include "hub/progress.h"
 
 namespace oc::api {
 
@@ -35,6 +36,9 @@ class ApiServer {
   // The engine serving requests; until it is set /ready answers 503 and /v1 routes 503.
   void set_engine(std::shared_ptr<engine::Engine> engine);
   std::shared_ptr<engine::Engine> engine() const;
+  // While the model loads, /ready (503) reports `model` (what --model named) and the download's
+  // progress: the returned callback records it and then calls `forward` (the terminal's printer).
+  hub::ProgressFn track_loading(std::string model, hub::ProgressFn forward);
   // The served model's hub repo id (accepted as a model name, listed in /v1/models); call before
   // set_engine.
   void set_repo_id(std::string repo_id);

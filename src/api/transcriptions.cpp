@@ -102,7 +102,7 @@ class TextJoiner {
 // Runs one window's generation to its end. on_text gets each text delta and returns false when the
 // client is gone; connected() is polled while waiting. Returns false when the client went away (the
 // request is then cancelled).
-bool generate(engine::RequestHandle& handle, Window& w, Totals& totals,
+bool generate(engine::RequestHandle& handle, Window& w, Totals& totals, RequestTrace& trace,
               const std::function<bool(const std::string&)>& on_text, const std::function<bool()>& connected) {
   auto last_check = Clock::now();
   for (;;) {
@@ -120,6 +120,7 @@ bool generate(engine::RequestHandle& handle, Window& w, Totals& totals,
     }
     switch (ev->kind) {
       case engine::Event::Kind::Delta:
+        trace.tokens(0, ev->tokens.size());
         w.text += ev->text;
         for (const auto& t : ev->tokens) {
           w.ids.push_back(t.id);
@@ -136,6 +137,7 @@ bool generate(engine::RequestHandle& handle, Window& w, Totals& totals,
           throw Error(ErrorKind::Cancelled, "the request was cancelled (server shutting down)");
         break;
       case engine::Event::Kind::Done:
+        trace.done(ev->usage, ev->timings);
         totals.add(ev->usage);
         w.text = trim_ascii(w.text);
         return true;
@@ -236,8 +238,9 @@ void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, Ht
   if (!model.supports(models::Modality::Audio) || spec.sample_rate <= 0)
     throw Error(ErrorKind::Unsupported,
                 "The model '" + model.id() +
-                    "' does not take audio input, so it cannot transcribe; see /v1/models "
-                    "for the modalities it supports.",
+                    "' does not take audio input, so it cannot transcribe: it is served without an audio encoder. "
+                    "If its hub repo has one, start the server with --modalities audio (or all, the default) to "
+                    "fetch it; /v1/models lists the modalities it takes.",
                 "model", "unsupported_modality");
 
   // Decode (limits from --max-audio-seconds / --max-media-mb), then one window per encoder pass.
@@ -301,6 +304,8 @@ void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, Ht
   audio.samples.shrink_to_fit();
 
   const std::string id = random_id();
+  ctx.trace->set_id(id);
+  ctx.trace->set_shape(tr.stream, 1);
   const size_t context = eng->context_length();
   if (!tr.stream) {
     Totals totals;
@@ -308,8 +313,8 @@ void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, Ht
       Window& w = (*windows)[i];
       engine::RequestHandle h = eng->submit(window_request(id, i, w, tr, context));
       if (!generate(
-              h, w, totals, [](const std::string&) { return true; }, req.client_connected)) {
-        if (ctx.metrics) ctx.metrics->count_disconnect();
+              h, w, totals, *ctx.trace, [](const std::string&) { return true; }, req.client_connected)) {
+        ctx.trace->client_gone();
         res.status = 499;  // nobody reads it
         res.body = "{}";
         return;
@@ -325,8 +330,7 @@ void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, Ht
   res.content_type = "text/event-stream";
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  ApiMetrics* metrics = ctx.metrics;
-  res.stream = [eng, windows, first, tr, id, context, metrics](StreamSink& sink) {
+  res.stream = [eng, windows, first, tr, id, context, trace = ctx.trace](StreamSink& sink) {
     Totals totals;
     TextJoiner joiner;
     std::string text;
@@ -342,15 +346,17 @@ void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, Ht
         Window& w = (*windows)[i];
         joiner.start_window();
         engine::RequestHandle h = i == 0 ? std::move(*first) : eng->submit(window_request(id, i, w, tr, context));
-        if (!generate(h, w, totals, on_text, connected)) {
-          if (metrics) metrics->count_disconnect();
+        if (!generate(h, w, totals, *trace, on_text, connected)) {
+          trace->client_gone();
           return;
         }
       }
       sink.write("data: " +
                  dump(json{{"type", "transcript.text.done"}, {"text", text}, {"usage", token_usage(totals)}}) + "\n\n");
     } catch (...) {
-      sink.write(error_sse(api_error(std::current_exception())));
+      ApiError a = api_error(std::current_exception());
+      trace->error(a);
+      sink.write(error_sse(a));
     }
   };
 }

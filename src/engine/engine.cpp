@@ -4,12 +4,14 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <random>
 #include <thread>
 
 #include "common/log.h"
+#include "engine/prefix_cache.h"
 #include "engine/sampler.h"
 #include "engine/text_stream.h"
 
@@ -44,6 +46,7 @@ struct RequestState {
   bool terminal_queued = false;    // Done or Error pushed
   bool terminal_returned = false;  // ... and handed to the caller
   std::atomic<bool> cancelled{false};
+  bool ended_by_engine = false;  // loop thread only: Done or Error pushed, resources to free
   models::RunControl run;
   std::shared_ptr<Shared> shared;  // the engine's queue: outlives the engine while handles exist
 
@@ -107,10 +110,12 @@ struct Choice {
   std::optional<Sampler> sampler;
   std::optional<IncrementalDecoder> detok;
   std::optional<StopMatcher> stop;
+  std::vector<TokenId> generated_ids;         // sampled tokens (the last one is not in the cache yet)
   std::unique_ptr<grammar::Matcher> matcher;  // when the request has a constraint
   TokenId last = 0;                           // sampled, not yet fed to the model
   int generated = 0;
   bool done = false;
+  bool in_batch = false;
 };
 
 struct Active {
@@ -119,13 +124,16 @@ struct Active {
   ResolvedSampling params;
   uint64_t seed = 0;
   int max_tokens = 0;
-  Clock::time_point submitted, admitted, first_token;
+  size_t reserved_bytes = 0;  // KV budget held while running
+  Clock::time_point submitted, admitted, first_token, deadline;
   bool started = false;
   std::unique_ptr<models::Sequence> prefill;
   size_t prefilled = 0;
+  models::Prompt rest;  // the prompt's media not in a reused prefix, until the encoders ran
   std::vector<Choice> choices;
   Usage usage;
   Timings timings;
+  bool decoding() const { return !choices.empty(); }
 };
 
 }  // namespace
@@ -201,40 +209,63 @@ struct Engine::Impl {
   std::shared_ptr<models::Model> model;
   EngineConfig config;
   size_t context = 0;
+  size_t bytes_per_token = 0;
   std::vector<TokenId> eos_ids;
   std::shared_ptr<Shared> sh = std::make_shared<Shared>();
   std::thread thread;
 
+  // Loop-thread state.
+  std::list<std::unique_ptr<Active>> active;
+  std::unique_ptr<models::DecodeBatch> batch;  // null: the model's sequences run one at a time
+  std::unique_ptr<PrefixCache> prefixes;
+  models::RunControl batch_run;  // decode steps of several requests: terminated only at shutdown
+  size_t reserved = 0;           // KV budget held by running requests
+  size_t last_batch = 0;
+  Active* last_prefill = nullptr;  // round robin over requests in prefill
+
+  size_t reservation(const GenerationRequest& r, int max_tokens) const;
   void loop();
-  void step(Active& a);
-  void start(Active& a);
+  bool admit();
+  void start_admitted();
+  void take_prefix(Active& a);
+  void record(Active& a, const models::EncodeStats& st);
+  void decode_step();
+  void prefill_step();
+  void end(Active& a);
+  void publish_stats();
   void handle_token(Active& a, Choice& c, int index, const Sampler::Result& r);
   void finish_choice(Active& a, Choice& c, int index, FinishReason reason, std::vector<TokenInfo> tokens = {},
                      std::string stop = {});
+  void release(Choice& c, bool keep);
   void finish(Active& a, bool cancelled);
   void fail(Active& a, const Error& e);
+  void guarded(Active& a, const std::function<void()>& f);
   bool is_eos(const Active& a, TokenId id) const;
   TokenInfo token_info(const Active& a, const Sampler::Result& r) const;
 };
 
 Engine::Engine(std::shared_ptr<models::Model> model, EngineConfig config) : impl_(std::make_unique<Impl>()) {
   if (!model) throw Error(ErrorKind::Internal, "engine created without a model");
-  impl_->model = std::move(model);
-  impl_->config = config;
-  impl_->config.max_running = std::max(1, config.max_running);
-  impl_->config.max_queued = std::max(0, config.max_queued);
-  impl_->config.prefill_chunk = std::max(1, config.prefill_chunk);
-  impl_->context = impl_->model->context_length();
-  if (config.max_context > 0 && (impl_->context == 0 || config.max_context < impl_->context))
-    impl_->context = config.max_context;
-  impl_->eos_ids = impl_->model->generation_defaults().eos_ids;
-  impl_->thread = std::thread([this] { impl_->loop(); });
+  auto& im = *impl_;
+  im.model = std::move(model);
+  im.config = config;
+  im.config.max_running = std::max(1, config.max_running);
+  im.config.max_queued = std::max(0, config.max_queued);
+  im.config.prefill_chunk = std::max(1, config.prefill_chunk);
+  im.config.step_tokens = std::max(1, config.step_tokens);
+  im.context = im.model->context_length();
+  if (config.max_context > 0 && (im.context == 0 || config.max_context < im.context)) im.context = config.max_context;
+  im.eos_ids = im.model->generation_defaults().eos_ids;
+  im.bytes_per_token = im.model->kv_bytes_per_token();
+  im.batch = im.model->new_batch();
+  if (im.config.prefix_cache) im.prefixes = std::make_unique<PrefixCache>(im.bytes_per_token);
+  im.sh->totals.kv_budget_bytes = im.config.kv_budget_bytes;
+  im.thread = std::thread([this] { impl_->loop(); });
 }
 
 Engine::~Engine() { shutdown(false); }
 
 const models::Model& Engine::model() const { return *impl_->model; }
-std::shared_ptr<models::Model> Engine::shared_model() const { return impl_->model; }
 size_t Engine::context_length() const { return impl_->context; }
 
 EngineStats Engine::stats() const {
@@ -244,6 +275,13 @@ EngineStats Engine::stats() const {
   s.queued = sh.incoming.size();
   s.running = sh.running;
   return s;
+}
+
+// KV bytes a request holds at most: its prompt once per choice (forks copy it) plus its new tokens
+// (max_tokens, or the first 256 when unset: such a request grows past it without a reservation).
+size_t Engine::Impl::reservation(const GenerationRequest& r, int max_tokens) const {
+  const size_t fresh = r.max_tokens ? static_cast<size_t>(max_tokens) : std::min<size_t>(max_tokens, 256);
+  return bytes_per_token * static_cast<size_t>(r.n) * (r.prompt.ids.size() + fresh);
 }
 
 RequestHandle Engine::submit(GenerationRequest request) {
@@ -301,7 +339,16 @@ RequestHandle Engine::submit(GenerationRequest request) {
   }
   const size_t room = im.context > 0 ? im.context - prompt.size() : static_cast<size_t>(INT32_MAX);
   a->max_tokens = static_cast<int>(std::min<size_t>(request.max_tokens ? *request.max_tokens : room, room));
+  a->reserved_bytes = im.reservation(request, a->max_tokens);
+  if (im.config.kv_budget_bytes > 0 && a->reserved_bytes > im.config.kv_budget_bytes)
+    throw Error(ErrorKind::InvalidRequest,
+                "the request needs " + std::to_string(a->reserved_bytes >> 20) + " MB of KV cache (prompt " +
+                    std::to_string(prompt.size()) + " tokens, n " + std::to_string(request.n) +
+                    ", max_tokens); the server's KV budget is " + std::to_string(im.config.kv_budget_bytes >> 20) +
+                    " MB",
+                request.max_tokens ? "max_tokens" : "messages", "context_length_exceeded");
   a->submitted = Clock::now();
+  if (im.config.request_timeout.count() > 0) a->deadline = a->submitted + im.config.request_timeout;
   a->usage.prompt_tokens = static_cast<int>(prompt.size());
   a->usage.image_tokens = static_cast<int>(request.prompt.tokens_of(models::Modality::Image));
   a->usage.audio_tokens = static_cast<int>(request.prompt.tokens_of(models::Modality::Audio));
@@ -340,6 +387,7 @@ void Engine::shutdown(bool finish_inflight) {
       }
     }
   }
+  if (!finish_inflight) im.batch_run.terminate();
   for (auto& s : to_cancel) s->cancel();
   im.sh->notify();
   if (im.thread.joinable()) im.thread.join();
@@ -347,67 +395,118 @@ void Engine::shutdown(bool finish_inflight) {
 
 // --- the loop --------------------------------------------------------------------------------
 
+// Moves queued requests in while there is room: fewer than max_running, and their KV reservation
+// fits the budget beside the running ones (evicting cached prefixes first). A request that does not
+// fit waits, and so do the ones behind it (first come, first served). Returns whether the loop has
+// anything to do; false and stopping: the loop ends.
+bool Engine::Impl::admit() {
+  std::unique_lock lock(sh->mu);
+  while (active.size() < static_cast<size_t>(config.max_running) && !sh->incoming.empty()) {
+    auto& next = sh->incoming.front();
+    if (config.kv_budget_bytes > 0) {
+      const size_t budget = config.kv_budget_bytes, wanted = reserved + next->reserved_bytes;
+      if (!active.empty() && wanted > budget) break;
+      if (prefixes) prefixes->shrink_to(budget - std::min(budget, wanted));
+    }
+    auto a = std::move(next);
+    sh->incoming.pop_front();
+    a->admitted = Clock::now();
+    a->timings.queue_ms = ms_between(a->submitted, a->admitted);
+    reserved += a->reserved_bytes;
+    sh->running++;
+    sh->running_states.push_back(a->state.get());
+    active.push_back(std::move(a));
+  }
+  if (!active.empty()) return true;
+  if (sh->stopping && sh->incoming.empty()) return false;
+  sh->cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return sh->wake; });
+  sh->wake = false;
+  return true;
+}
+
 void Engine::Impl::loop() {
-  std::list<std::unique_ptr<Active>> active;
   while (true) {
-    {
-      std::unique_lock lock(sh->mu);
-      while (active.size() < static_cast<size_t>(config.max_running) && !sh->incoming.empty()) {
-        auto a = std::move(sh->incoming.front());
-        sh->incoming.pop_front();
-        a->admitted = Clock::now();
-        a->timings.queue_ms = ms_between(a->submitted, a->admitted);
-        sh->running++;
-        sh->running_states.push_back(a->state.get());
-        active.push_back(std::move(a));
-      }
-      if (active.empty()) {
-        if (sh->stopping && sh->incoming.empty()) break;
-        sh->cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return sh->wake; });
-        sh->wake = false;
-        continue;
+    if (!admit()) break;
+    if (active.empty()) continue;
+    // Requests that were cancelled or ran out of time end first, freeing their rows.
+    const auto now = Clock::now();
+    for (auto& a : active) {
+      if (a->state->cancelled) {
+        finish(*a, true);
+      } else if (a->deadline != Clock::time_point{} && now >= a->deadline) {
+        fail(*a, Error(ErrorKind::Unavailable,
+                       "the request did not finish within the server's request timeout (" +
+                           std::to_string(config.request_timeout.count() / 1000) + " s)",
+                       "", "timeout"));
       }
     }
+    start_admitted();
+    decode_step();
+    prefill_step();
     for (auto it = active.begin(); it != active.end();) {
-      Active& a = **it;
-      bool ended = false;
-      if (a.state->cancelled) {
-        finish(a, true);
-        ended = true;
-      } else {
-        try {
-          step(a);
-          ended = !a.choices.empty() &&
-                  std::all_of(a.choices.begin(), a.choices.end(), [](const Choice& c) { return c.done; });
-          if (ended) finish(a, false);
-        } catch (const Error& e) {
-          if (a.state->cancelled || e.kind() == ErrorKind::Cancelled) {
-            finish(a, true);
-          } else {
-            fail(a, e);
-          }
-          ended = true;
-        } catch (const std::exception& e) {
-          if (a.state->cancelled) {
-            finish(a, true);
-          } else {
-            fail(a, Error(ErrorKind::Internal, std::string("generation failed: ") + e.what()));
-          }
-          ended = true;
-        }
-      }
-      if (ended) {
-        {
-          std::lock_guard lock(sh->mu);
-          sh->running--;
-          std::erase(sh->running_states, a.state.get());
-        }
-        it = active.erase(it);  // frees the sequences (KV cache) now
+      if ((*it)->state->ended_by_engine) {
+        end(**it);
+        it = active.erase(it);
       } else {
         ++it;
       }
     }
+    publish_stats();
   }
+  if (prefixes) prefixes->clear();
+}
+
+// Runs f for one request; an error ends that request only.
+void Engine::Impl::guarded(Active& a, const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    if (a.state->cancelled || e.kind() == ErrorKind::Cancelled)
+      finish(a, true);
+    else
+      fail(a, e);
+  } catch (const std::exception& e) {
+    if (a.state->cancelled)
+      finish(a, true);
+    else
+      fail(a, Error(ErrorKind::Internal, std::string("generation failed: ") + e.what()));
+  }
+}
+
+// Frees what an ended request held: its rows in the batch, its sequences, its KV reservation.
+void Engine::Impl::end(Active& a) {
+  for (auto& c : a.choices) release(c, false);
+  a.prefill.reset();
+  a.choices.clear();
+  reserved -= std::min(reserved, a.reserved_bytes);
+  if (last_prefill == &a) last_prefill = nullptr;
+  std::lock_guard lock(sh->mu);
+  sh->running--;
+  std::erase(sh->running_states, a.state.get());
+}
+
+void Engine::Impl::release(Choice& c, bool keep) {
+  if (c.in_batch && c.seq) batch->leave(*c.seq, keep);
+  c.in_batch = false;
+  if (!keep) c.seq.reset();
+}
+
+void Engine::Impl::publish_stats() {
+  size_t used = 0;
+  for (const auto& a : active) {
+    if (a->prefill) used += a->prefill->length();
+    for (const auto& c : a->choices)
+      if (c.seq) used += c.seq->length();
+  }
+  used *= bytes_per_token;
+  std::lock_guard lock(sh->mu);
+  auto& t = sh->totals;
+  t.batch_size = last_batch;
+  t.prefix_cache_bytes = prefixes ? prefixes->bytes() : 0;
+  t.prefix_cache_entries = prefixes ? prefixes->entries() : 0;
+  t.prefix_cache_hits = prefixes ? prefixes->hits() : 0;
+  t.prefix_tokens_reused = prefixes ? prefixes->tokens_reused() : 0;
+  t.kv_bytes_in_use = used + t.prefix_cache_bytes;
 }
 
 bool Engine::Impl::is_eos(const Active& a, TokenId id) const {
@@ -433,59 +532,210 @@ TokenInfo Engine::Impl::token_info(const Active& a, const Sampler::Result& r) co
   return t;
 }
 
-void Engine::Impl::start(Active& a) {
+// Admission work on the loop thread for the requests admitted this step: the longest cached prefix
+// of each, then the encoders for the media behind it, together for all of them where the model
+// batches its encoders (one request's failure then retries the others alone).
+void Engine::Impl::start_admitted() {
+  std::vector<Active*> fresh;
+  for (auto& a : active)
+    if (!a->state->ended_by_engine && !a->started) {
+      guarded(*a, [&] { take_prefix(*a); });
+      if (!a->state->ended_by_engine) fresh.push_back(a.get());
+    }
+  std::vector<Active*> with_media;
+  for (Active* a : fresh)
+    if (!a->rest.media.empty()) with_media.push_back(a);
+  if (with_media.size() > 1) {
+    std::vector<models::Sequence*> seqs;
+    std::vector<const models::Prompt*> prompts;
+    for (Active* a : with_media) {
+      seqs.push_back(a->prefill.get());
+      prompts.push_back(&a->rest);
+    }
+    try {
+      const auto stats = model->begin_all(seqs, prompts, batch_run);
+      for (size_t i = 0; i < with_media.size(); ++i) record(*with_media[i], stats[i]);
+      std::erase_if(fresh,
+                    [&](Active* a) { return std::find(with_media.begin(), with_media.end(), a) != with_media.end(); });
+    } catch (const std::exception& e) {
+      log::debug(std::string("encoding several requests together failed, one by one now: ") + e.what());
+      for (Active* a : with_media) a->prefill = a->prefill->fork_prefix(a->prefilled);  // drop what was placed
+    }
+  }
+  for (Active* a : fresh) guarded(*a, [&] { record(*a, a->prefill->begin(a->rest, a->state->run)); });
+}
+
+// The longest cached prefix, or a fresh sequence; `rest` is the prompt with the media the prefix
+// does not already hold.
+void Engine::Impl::take_prefix(Active& a) {
   a.started = true;
-  a.prefill = model->new_sequence();
-  const models::EncodeStats st = a.prefill->begin(a.req.prompt, a.state->run);
+  if (prefixes) {
+    auto m = prefixes->take(a.req.prompt);
+    if (m.seq) {
+      a.prefill = std::move(m.seq);
+      a.prefilled = m.tokens;
+      a.usage.cached_tokens = static_cast<int>(m.tokens);
+    }
+  }
+  if (!a.prefill) a.prefill = model->new_sequence();
+  a.rest.ids = a.req.prompt.ids;
+  for (const auto& seg : a.req.prompt.media)
+    if (seg.position >= a.prefilled) a.rest.media.push_back(seg);
+}
+
+void Engine::Impl::record(Active& a, const models::EncodeStats& st) {
   a.timings.encode_image_ms = st.image_ms;
   a.timings.encode_audio_ms = st.audio_ms;
   a.timings.media_encoded = st.encoded;
   a.timings.media_cache_hits = st.cache_hits;
+  // The sequence holds what it needs of the media: their inputs can go (position, length and
+  // content hash stay, for the prefix cache).
+  a.rest.media.clear();
+  for (auto& seg : a.req.prompt.media) {
+    std::vector<float>().swap(seg.features);
+    std::vector<uint8_t>().swap(seg.mask);
+    seg.encoded.reset();
+  }
 }
 
-void Engine::Impl::step(Active& a) {
-  const bool want_lp = a.req.logprobs || a.req.top_logprobs > 0;
-  if (!a.started) start(a);
-  if (a.prefill) {
-    const auto& ids = a.req.prompt.ids;
-    const size_t n = std::min(ids.size() - a.prefilled, static_cast<size_t>(config.prefill_chunk));
-    std::span<const float> logits =
-        a.prefill->forward(std::span<const TokenId>(ids).subspan(a.prefilled, n), a.state->run);
-    a.prefilled += n;
-    if (a.prefilled < ids.size()) return;
-    // Prompt done: one sequence per choice (forks share the prefill), first token of each.
-    std::vector<float> saved;
-    if (a.req.n > 1) saved.assign(logits.begin(), logits.end());
-    a.choices.resize(static_cast<size_t>(a.req.n));
-    for (int i = 0; i < a.req.n; ++i) {
-      Choice& c = a.choices[i];
-      c.seq = i + 1 < a.req.n ? a.prefill->fork() : std::move(a.prefill);
-      c.sampler.emplace(a.params, a.seed + static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull);
-      c.sampler->add_context(ids);
-      c.detok.emplace(model->tokenizer(), a.req.skip_special_tokens);
-      c.stop.emplace(a.req.stop);
-      if (a.req.constraint) c.matcher = a.req.constraint->new_matcher();
-    }
-    a.prefill.reset();
-    a.first_token = Clock::now();
-    a.timings.prompt_ms = ms_between(a.admitted, a.first_token);
-    for (int i = 0; i < a.req.n; ++i) {
-      Choice& c = a.choices[i];
-      auto r = c.sampler->sample(a.req.n > 1 ? std::span<const float>(saved) : logits, want_lp, a.req.top_logprobs,
-                                 c.matcher.get(), a.max_tokens - c.generated);
-      handle_token(a, c, i, r);
+// One decode step for every running choice: one batched run, or one run each.
+void Engine::Impl::decode_step() {
+  const bool want_batch = batch != nullptr;
+  // Rows of choices that ended leave the batch before it runs again.
+  for (auto& a : active)
+    for (auto& c : a->choices)
+      if (c.in_batch && (c.done || a->state->ended_by_engine)) release(c, false);
+  std::vector<std::pair<Active*, int>> rows;
+  for (auto& a : active) {
+    if (a->state->ended_by_engine || !a->decoding()) continue;
+    for (int i = 0; i < a->req.n; ++i)
+      if (!a->choices[i].done) rows.emplace_back(a.get(), i);
+  }
+  last_batch = rows.size();
+  if (rows.empty()) return;
+  {
+    std::lock_guard lock(sh->mu);
+    sh->totals.decode_steps_total++;
+    sh->totals.decode_rows_total += rows.size();
+  }
+  if (!want_batch) {
+    for (auto [a, i] : rows) {
+      if (a->state->ended_by_engine) continue;
+      guarded(*a, [&, a = a, i = i] {
+        if (a->state->cancelled) throw Error(ErrorKind::Cancelled, "cancelled");
+        Choice& c = a->choices[i];
+        TokenId one[1] = {c.last};
+        auto logits = c.seq->forward(one, a->state->run);
+        handle_token(*a, c, i,
+                     c.sampler->sample(logits, a->req.logprobs || a->req.top_logprobs > 0, a->req.top_logprobs,
+                                       c.matcher.get(), a->max_tokens - c.generated));
+      });
     }
     return;
   }
-  for (int i = 0; i < a.req.n; ++i) {
-    Choice& c = a.choices[i];
-    if (c.done) continue;
-    if (a.state->cancelled) return;
-    TokenId one[1] = {c.last};
-    std::span<const float> logits = c.seq->forward(one, a.state->run);
-    auto r = c.sampler->sample(logits, want_lp, a.req.top_logprobs, c.matcher.get(), a.max_tokens - c.generated);
-    handle_token(a, c, i, r);
+  std::vector<models::Sequence*> members;
+  std::vector<TokenId> tokens;
+  for (auto [a, i] : rows) {
+    Choice& c = a->choices[i];
+    if (!c.in_batch) {
+      guarded(*a, [&] {
+        batch->join(*c.seq);
+        c.in_batch = true;
+      });
+      if (a->state->ended_by_engine) continue;
+    }
   }
+  std::vector<std::pair<Active*, int>> live;
+  for (auto [a, i] : rows) {
+    if (a->state->ended_by_engine) continue;
+    live.emplace_back(a, i);
+    members.push_back(a->choices[i].seq.get());
+    tokens.push_back(a->choices[i].last);
+  }
+  if (members.empty()) return;
+  std::vector<std::span<const float>> logits;
+  try {
+    logits = batch->step(members, tokens, batch_run);
+  } catch (const std::exception& e) {
+    // A failed batched run fails every request in it.
+    const Error err = dynamic_cast<const Error*>(&e)
+                          ? *dynamic_cast<const Error*>(&e)
+                          : Error(ErrorKind::Internal, std::string("generation failed: ") + e.what());
+    for (auto [a, i] : live)
+      if (!a->state->ended_by_engine) {
+        if (err.kind() == ErrorKind::Cancelled)
+          finish(*a, true);
+        else
+          fail(*a, err);
+      }
+    return;
+  }
+  for (size_t k = 0; k < live.size(); ++k) {
+    auto [a, i] = live[k];
+    if (a->state->ended_by_engine) continue;
+    guarded(*a, [&, a = a, i = i] {
+      Choice& c = a->choices[i];
+      handle_token(*a, c, i,
+                   c.sampler->sample(logits[k], a->req.logprobs || a->req.top_logprobs > 0, a->req.top_logprobs,
+                                     c.matcher.get(), a->max_tokens - c.generated));
+    });
+  }
+}
+
+// One prefill chunk of one request still reading its prompt (round robin); a request whose prompt
+// is done samples its first token of each choice.
+void Engine::Impl::prefill_step() {
+  bool decoding = false;
+  std::vector<Active*> waiting;
+  for (auto& a : active) {
+    if (a->state->ended_by_engine) continue;
+    if (a->decoding()) {
+      decoding |= std::any_of(a->choices.begin(), a->choices.end(), [](const Choice& c) { return !c.done; });
+    } else if (a->started && a->prefill) {
+      waiting.push_back(a.get());
+    }
+  }
+  if (waiting.empty()) return;
+  // The request after the one served last.
+  Active* a = waiting.front();
+  if (last_prefill) {
+    auto it = std::find(waiting.begin(), waiting.end(), last_prefill);
+    if (it != waiting.end() && std::next(it) != waiting.end()) a = *std::next(it);
+  }
+  last_prefill = a;
+  const size_t budget =
+      static_cast<size_t>(decoding ? std::min(config.step_tokens, config.prefill_chunk) : config.prefill_chunk);
+  guarded(*a, [&] {
+    const auto& ids = a->req.prompt.ids;
+    const size_t n = std::min(ids.size() - a->prefilled, budget);
+    std::span<const float> logits =
+        a->prefill->forward(std::span<const TokenId>(ids).subspan(a->prefilled, n), a->state->run);
+    a->prefilled += n;
+    if (a->prefilled < ids.size()) return;
+    // Prompt done: one sequence per choice (forks share the prefill), first token of each.
+    std::vector<float> saved;
+    if (a->req.n > 1) saved.assign(logits.begin(), logits.end());
+    a->choices.resize(static_cast<size_t>(a->req.n));
+    for (int i = 0; i < a->req.n; ++i) {
+      Choice& c = a->choices[i];
+      c.seq = i + 1 < a->req.n ? a->prefill->fork() : std::move(a->prefill);
+      c.sampler.emplace(a->params, a->seed + static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull);
+      c.sampler->add_context(ids);
+      c.detok.emplace(model->tokenizer(), a->req.skip_special_tokens);
+      c.stop.emplace(a->req.stop);
+      if (a->req.constraint) c.matcher = a->req.constraint->new_matcher();
+    }
+    a->prefill.reset();
+    a->first_token = Clock::now();
+    a->timings.prompt_ms = ms_between(a->admitted, a->first_token);
+    const bool want_lp = a->req.logprobs || a->req.top_logprobs > 0;
+    for (int i = 0; i < a->req.n; ++i) {
+      Choice& c = a->choices[i];
+      auto r = c.sampler->sample(a->req.n > 1 ? std::span<const float>(saved) : logits, want_lp, a->req.top_logprobs,
+                                 c.matcher.get(), a->max_tokens - c.generated);
+      handle_token(*a, c, i, r);
+    }
+  });
 }
 
 void Engine::Impl::handle_token(Active& a, Choice& c, int index, const Sampler::Result& r) {
@@ -496,38 +746,38 @@ void Engine::Impl::handle_token(Active& a, Choice& c, int index, const Sampler::
     std::vector<TokenInfo> tokens;
     tokens.push_back(std::move(info));
     finish_choice(a, c, index, FinishReason::Stop, std::move(tokens));
-    return;
+  } else {
+    if (c.matcher) c.matcher->accept(r.id);
+    c.sampler->accept(r.id);
+    c.last = r.id;
+    c.generated_ids.push_back(r.id);
+    std::string text = c.detok->push(r.id);
+    auto sr = c.stop->push(text);
+    Event e;
+    e.kind = Event::Kind::Delta;
+    e.index = index;
+    e.text = std::move(sr.text);
+    e.tokens.push_back(std::move(info));
+    a.state->push(std::move(e));
+    if (sr.stopped) {
+      c.done = true;
+      Event f;
+      f.kind = Event::Kind::Finish;
+      f.index = index;
+      f.finish_reason = FinishReason::Stop;
+      f.stop_string = sr.matched;
+      a.state->push(std::move(f));
+    } else if (c.generated >= a.max_tokens) {
+      finish_choice(a, c, index, FinishReason::Length);
+    }
   }
-  if (c.matcher) c.matcher->accept(r.id);
-  c.sampler->accept(r.id);
-  c.last = r.id;
-  std::string text = c.detok->push(r.id);
-  auto sr = c.stop->push(text);
-  Event e;
-  e.kind = Event::Kind::Delta;
-  e.index = index;
-  e.text = std::move(sr.text);
-  e.tokens.push_back(std::move(info));
-  a.state->push(std::move(e));
-  if (sr.stopped) {
-    c.done = true;
-    c.seq.reset();
-    Event f;
-    f.kind = Event::Kind::Finish;
-    f.index = index;
-    f.finish_reason = FinishReason::Stop;
-    f.stop_string = sr.matched;
-    a.state->push(std::move(f));
-    return;
-  }
-  if (c.generated >= a.max_tokens) finish_choice(a, c, index, FinishReason::Length);
+  if (std::all_of(a.choices.begin(), a.choices.end(), [](const Choice& x) { return x.done; })) finish(a, false);
 }
 
 void Engine::Impl::finish_choice(Active& a, Choice& c, int index, FinishReason reason, std::vector<TokenInfo> tokens,
                                  std::string stop) {
   if (c.done) return;
   c.done = true;
-  c.seq.reset();
   if (reason != FinishReason::Cancelled && c.detok && c.stop) {
     // Release held text: an incomplete character at the end, a partial stop string that never completed.
     auto sr = c.stop->push(c.detok->flush());
@@ -550,7 +800,11 @@ void Engine::Impl::finish_choice(Active& a, Choice& c, int index, FinishReason r
   a.state->push(std::move(f));
 }
 
+// Ends a request (all choices done, or cancelled): the Done event, and its first choice's sequence
+// into the prefix cache when the request completed.
 void Engine::Impl::finish(Active& a, bool cancelled) {
+  if (a.state->ended_by_engine) return;
+  a.state->ended_by_engine = true;
   const auto now = Clock::now();
   if (cancelled) {
     for (size_t i = 0; i < a.choices.size(); ++i)
@@ -563,9 +817,15 @@ void Engine::Impl::finish(Active& a, bool cancelled) {
         f.finish_reason = FinishReason::Cancelled;
         a.state->push(std::move(f));
       }
+  } else if (prefixes && !a.choices.empty() && a.choices[0].seq) {
+    Choice& c = a.choices[0];
+    release(c, true);
+    std::vector<TokenId> tokens = a.req.prompt.ids;
+    tokens.insert(tokens.end(), c.generated_ids.begin(), c.generated_ids.end());
+    prefixes->insert(std::move(tokens), a.req.prompt.media, std::move(c.seq));
+    if (config.kv_budget_bytes > 0)
+      prefixes->shrink_to(config.kv_budget_bytes - std::min(config.kv_budget_bytes, reserved));
   }
-  a.prefill.reset();
-  a.choices.clear();
   if (a.admitted == Clock::time_point{}) {
     a.admitted = now;
     a.timings.queue_ms = ms_between(a.submitted, now);
@@ -599,9 +859,9 @@ void Engine::Impl::finish(Active& a, bool cancelled) {
 }
 
 void Engine::Impl::fail(Active& a, const Error& e) {
+  if (a.state->ended_by_engine) return;
+  a.state->ended_by_engine = true;
   log::warn("request " + a.req.id + " failed: " + e.what());
-  a.prefill.reset();
-  a.choices.clear();
   {
     std::lock_guard lock(sh->mu);
     sh->totals.requests_failed++;

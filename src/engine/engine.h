@@ -2,10 +2,13 @@
 // an OpenAI request into a GenerationRequest and the events into chunks.
 //
 // Threading: one engine loop thread runs every model call (plus ONNX Runtime's own intra-op
-// threads). Callers submit() from any thread and read events from their RequestHandle. Up to
-// max_running requests are active at once and advance by sequential interleaving (one prefill
-// chunk or one decode step each, in turn): the Gemma-3n decoder has no attention_mask, so
-// sequences of different lengths cannot share a batch. Further requests wait in a bounded queue.
+// threads). Callers submit() from any thread and read events from their RequestHandle. Each loop
+// step runs one decode step for every running sequence (one batched decoder run where the model
+// can batch sequences of different lengths, else one run after another) and then one prefill chunk
+// of a request still reading its prompt, so a long prompt never stalls the others' streams.
+// Requests are admitted while the KV memory budget allows; further ones wait in a bounded queue.
+// Finished sequences stay in a prefix cache, so a later prompt starting with the same tokens
+// prefills only the rest (docs/ENGINE.md).
 #pragma once
 
 #include <chrono>
@@ -146,9 +149,16 @@ class RequestHandle {
 
 struct EngineConfig {
   int max_queued = 64;      // waiting requests beyond the running ones; submit() throws Overloaded beyond
-  int max_running = 4;      // requests advanced together by interleaving
-  int prefill_chunk = 256;  // prompt tokens per decoder run (bounds the logits memory)
+  int max_running = 16;     // requests running at once (their sequences decode in one batch)
+  int prefill_chunk = 256;  // prompt tokens per decoder run when nothing else decodes
+  int step_tokens = 64;     // prompt tokens per step while other sequences decode
   size_t max_context = 0;   // 0: the model's context length; else the smaller of the two
+  // KV cache memory for running requests and the prefix cache (0: unlimited). A request is admitted
+  // when its prompt and max_tokens (or the first 256 tokens when unset) fit beside the running ones;
+  // cached prefixes are evicted first.
+  size_t kv_budget_bytes = 0;
+  bool prefix_cache = true;
+  std::chrono::milliseconds request_timeout{0};  // 0: none; else a request ends (Unavailable) after it
 };
 
 struct EngineStats {
@@ -164,6 +174,15 @@ struct EngineStats {
   double prompt_seconds_total = 0;
   double decode_seconds_total = 0;
   int retry_after_s = 1;  // a suggestion for Retry-After when the queue is full
+  size_t batch_size = 0;  // sequences in the last decode step
+  uint64_t decode_steps_total = 0;
+  uint64_t decode_rows_total = 0;  // sum of batch sizes over decode steps
+  size_t kv_budget_bytes = 0;      // 0: unlimited
+  size_t kv_bytes_in_use = 0;      // running sequences plus the prefix cache
+  size_t prefix_cache_bytes = 0;
+  size_t prefix_cache_entries = 0;
+  uint64_t prefix_cache_hits = 0;
+  uint64_t prefix_tokens_reused = 0;
 };
 
 class Engine {
@@ -181,7 +200,6 @@ class Engine {
 
   EngineStats stats() const;
   const models::Model& model() const;
-  std::shared_ptr<models::Model> shared_model() const;
   size_t context_length() const;  // the effective limit
 
   // Stops accepting requests. finish_inflight: running and queued requests complete first;

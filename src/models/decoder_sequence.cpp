@@ -5,44 +5,17 @@
 
 #include "common/error.h"
 #include "common/strings.h"
+#include "ort/onnx_edit.h"
+#include "ort/onnx_file.h"
 
 namespace oc::models {
 namespace {
 
-// Default tensor names of the exports (every one is checked against the session's metadata).
-constexpr const char* kInputIds = "input_ids";
-constexpr const char* kInputsEmbeds = "inputs_embeds";
-constexpr const char* kPerLayerInputs = "per_layer_inputs";
-constexpr const char* kPositionIds = "position_ids";
-constexpr const char* kAttentionMask = "attention_mask";
-constexpr const char* kUseCacheBranch = "use_cache_branch";
-
-std::string logits_to_keep_name(const ort::Session& s) {
-  return s.input("num_logits_to_keep") ? "num_logits_to_keep" : "logits_to_keep";
-}
+using namespace io_names;
 
 Ort::Value ones_mask(int64_t total) {
   Ort::Value out = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, {1, total});
   std::fill_n(out.GetTensorMutableData<int64_t>(), total, int64_t{1});
-  return out;
-}
-
-Ort::Value scalar_like(const ort::TensorInfo& info, int64_t value) {
-  std::vector<int64_t> shape(info.shape.size(), 1);
-  Ort::Value out = make_tensor(info.type, shape);
-  switch (info.type) {
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
-      *out.GetTensorMutableData<int64_t>() = value;
-      break;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
-      *out.GetTensorMutableData<int32_t>() = static_cast<int32_t>(value);
-      break;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
-      *out.GetTensorMutableData<bool>() = value != 0;
-      break;
-    default:
-      throw Error(ErrorKind::Internal, info.name + ": unsupported element type " + ort::element_type_name(info.type));
-  }
   return out;
 }
 
@@ -78,6 +51,28 @@ void prepare_decoder_spec(DecoderSpec& spec, int64_t config_kv_heads, int64_t co
       throw Error(ErrorKind::ModelLoad, file + ": unsupported KV element type " + ort::element_type_name(io.kv.type));
   }
   spec.shared_kv = spec.shared_kv && io.kv.layers > 0 && io.kv.group_query_attention && io.attention_mask;
+}
+
+void load_decoder(DecoderSpec& spec, const std::filesystem::path& path, const ort::SessionConfig& config) {
+  spec.shared_kv = ort::read_onnx_file(path).has_op("com.microsoft.GroupQueryAttention");
+  bool edited = false;
+  spec.decoder = std::make_unique<ort::Session>(path, config, [&](std::string_view model) {
+    auto out = spec.shared_kv ? ort::gqa_lengths_from_mask(model) : std::nullopt;
+    edited = out.has_value();
+    return out;
+  });
+  spec.gqa_row_lengths = edited;
+}
+
+bool batchable(const DecoderSpec& spec) {
+  const auto& io = spec.io;
+  if (io.kv.layers == 0 || !io.attention_mask) return false;
+  return io.kv.group_query_attention ? spec.gqa_row_lengths && spec.shared_kv : io.position_ids;
+}
+
+size_t kv_bytes_per_token(const DecoderSpec& spec) {
+  return static_cast<size_t>(spec.io.kv.layers) * 2 * static_cast<size_t>(std::max<int64_t>(spec.kv_heads, 0)) *
+         static_cast<size_t>(std::max<int64_t>(spec.head_dim, 0)) * ort::element_size(spec.io.kv.type);
 }
 
 // ---- SharedKvCache ------------------------------------------------------------------------------
@@ -166,6 +161,7 @@ EncodeStats DecoderSequence::begin(const Prompt& prompt, RunControl&) {
 std::span<const float> DecoderSequence::forward(std::span<const TokenId> ids, RunControl& control) {
   const int64_t n = static_cast<int64_t>(ids.size());
   if (n == 0) throw Error(ErrorKind::Internal, "forward without tokens");
+  if (batch_) throw Error(ErrorKind::Internal, "a sequence in a batch advances through its batch");
   const auto& io = spec_->io;
   auto& dec = *spec_->decoder;
   const int64_t total = static_cast<int64_t>(length_) + n;
@@ -231,15 +227,25 @@ std::span<const float> DecoderSequence::forward(std::span<const TokenId> ids, Ru
 
 void DecoderSequence::edit_embeds(Ort::Value&, size_t, size_t) {}
 
-void DecoderSequence::copy_state(DecoderSequence& to) const {
-  to.length_ = length_;
-  to.kv_ = kv_ ? std::make_unique<KvCache>(kv_->clone()) : nullptr;
-  to.shared_ = shared_ ? std::make_unique<SharedKvCache>(shared_->clone(length_)) : nullptr;
+void DecoderSequence::copy_state(DecoderSequence& to, size_t n) const {
+  if (batch_) throw Error(ErrorKind::Internal, "a sequence in a batch cannot be copied");
+  n = std::min(n, length_);
+  to.length_ = n;
+  to.kv_ = kv_ ? std::make_unique<KvCache>(kv_->clone(n)) : nullptr;
+  to.shared_ = shared_ ? std::make_unique<SharedKvCache>(shared_->clone(n)) : nullptr;
 }
 
+std::unique_ptr<DecoderSequence> DecoderSequence::blank() const { return std::make_unique<DecoderSequence>(spec_); }
+
 std::unique_ptr<Sequence> DecoderSequence::fork() const {
-  auto copy = std::make_unique<DecoderSequence>(spec_);
+  auto copy = blank();
   copy_state(*copy);
+  return copy;
+}
+
+std::unique_ptr<Sequence> DecoderSequence::fork_prefix(size_t n) const {
+  auto copy = blank();
+  copy_state(*copy, n);
   return copy;
 }
 

@@ -6,6 +6,7 @@
 // Families build a DecoderSpec from their sessions and hand out DecoderSequences.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -31,7 +32,22 @@ struct DecoderSpec {
   // saved cache copies repay only on longer sequences.
   size_t shared_kv_from = 512;
   size_t max_length = 0;  // context length: the shared buffer never grows beyond it (0: unbounded)
+  // GroupQueryAttention lengths come per batch row from the attention mask (the graph is edited at
+  // load when the export derives them from the mask's width): rows of different lengths batch.
+  bool gqa_row_lengths = false;
 };
+
+// Loads the decoder session into spec.decoder. A GroupQueryAttention decoder gets shared_kv and,
+// when it takes an attention mask, per-row lengths (ort::gqa_lengths_from_mask).
+void load_decoder(DecoderSpec& spec, const std::filesystem::path& path, const ort::SessionConfig& config);
+
+// Whether the decoder can run sequences of different lengths in one batch: an attention mask, and
+// positions either given per row (position_ids) or taken per row by GroupQueryAttention.
+bool batchable(const DecoderSpec& spec);
+// KV cache bytes per token of one sequence.
+size_t kv_bytes_per_token(const DecoderSpec& spec);
+// A batch over the spec's sequences (batchable(spec) must hold).
+std::unique_ptr<DecodeBatch> new_decoder_batch(std::shared_ptr<DecoderSpec> spec);
 
 // Reads the decoder's I/O from its metadata and checks that this generic binding can drive it.
 // Throws oc::Error(ModelLoad) naming the file and what is missing or unknown.
@@ -50,6 +66,8 @@ class SharedKvCache {
   void bind(Ort::IoBinding& binding) const;
   SharedKvCache clone(size_t used) const;
   size_t capacity() const { return capacity_; }
+  // [1, kv_heads, capacity, head_dim] each: key0, value0, key1, value1, ...
+  const std::vector<Ort::Value>& buffers() const { return buffers_; }
 
  private:
   KvLayout layout_;
@@ -68,21 +86,27 @@ class DecoderSequence : public Sequence {
   std::span<const float> forward(std::span<const TokenId> ids, RunControl& control) override;
   size_t length() const override { return length_; }
   std::unique_ptr<Sequence> fork() const override;
+  std::unique_ptr<Sequence> fork_prefix(size_t n) const override;
 
  protected:
+  // A fresh sequence of the same kind (a family's subclass returns its own type).
+  virtual std::unique_ptr<DecoderSequence> blank() const;
   // A family's chance to change a chunk's inputs_embeds (positions [start, start + n), already in
   // the decoder's element type) before the run: media families write encoder features here.
   virtual void edit_embeds(Ort::Value& embeds, size_t start, size_t n);
-  // Copies the cache and length into `to` (a fresh sequence of the same spec), for fork().
-  void copy_state(DecoderSequence& to) const;
+  // Copies the first n cached tokens (all when n is npos) into `to`, a fresh sequence of the same
+  // spec, for fork() and fork_prefix().
+  void copy_state(DecoderSequence& to, size_t n = static_cast<size_t>(-1)) const;
 
  private:
+  friend class DecoderBatch;
   std::shared_ptr<DecoderSpec> spec_;
   std::unique_ptr<KvCache> kv_;            // presents moved into pasts
   std::unique_ptr<SharedKvCache> shared_;  // or one shared buffer
   size_t length_ = 0;
   Ort::Value logits_{nullptr};
   std::vector<float> scratch_;
+  DecodeBatch* batch_ = nullptr;  // the batch holding the cache while the sequence is a member
 };
 
 }  // namespace oc::models

@@ -79,6 +79,29 @@ Ort::Value int64_tensor(const std::vector<int64_t>& shape, std::span<const int64
   return out;
 }
 
+std::string logits_to_keep_name(const ort::Session& s) {
+  return s.input("num_logits_to_keep") ? "num_logits_to_keep" : "logits_to_keep";
+}
+
+Ort::Value scalar_like(const ort::TensorInfo& info, int64_t value) {
+  std::vector<int64_t> shape(info.shape.size(), 1);
+  Ort::Value out = make_tensor(info.type, shape);
+  switch (info.type) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+      *out.GetTensorMutableData<int64_t>() = value;
+      break;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+      *out.GetTensorMutableData<int32_t>() = static_cast<int32_t>(value);
+      break;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
+      *out.GetTensorMutableData<bool>() = value != 0;
+      break;
+    default:
+      throw Error(ErrorKind::Internal, info.name + ": unsupported element type " + ort::element_type_name(info.type));
+  }
+  return out;
+}
+
 Ort::Value position_ids(int64_t start, int64_t count) {
   Ort::Value out = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, {1, count});
   int64_t* p = out.GetTensorMutableData<int64_t>();
@@ -134,9 +157,22 @@ void KvCache::take_presents(std::vector<Ort::Value>& outputs, size_t first) {
   for (size_t i = 0; i < pasts_.size(); ++i) pasts_[i] = std::move(outputs[first + i]);
 }
 
-KvCache KvCache::clone() const {
+KvCache KvCache::clone(size_t n) const {
   KvCache copy(layout_, kv_heads_, head_dim_);
-  for (size_t i = 0; i < pasts_.size(); ++i) copy.pasts_[i] = copy_tensor(pasts_[i]);
+  for (size_t i = 0; i < pasts_.size(); ++i) {
+    const auto shape = pasts_[i].GetTensorTypeAndShapeInfo().GetShape();
+    const size_t length = static_cast<size_t>(shape[2]);
+    if (n >= length) {
+      copy.pasts_[i] = copy_tensor(pasts_[i]);
+      continue;
+    }
+    Ort::Value out = make_tensor(layout_.type, {1, kv_heads_, static_cast<int64_t>(n), head_dim_});
+    const size_t row = static_cast<size_t>(head_dim_) * ort::element_size(layout_.type);
+    const auto* src = static_cast<const char*>(pasts_[i].GetTensorRawData());
+    auto* dst = static_cast<char*>(out.GetTensorMutableRawData());
+    for (int64_t h = 0; h < kv_heads_; ++h) std::memcpy(dst + h * n * row, src + h * length * row, n * row);
+    copy.pasts_[i] = std::move(out);
+  }
   return copy;
 }
 

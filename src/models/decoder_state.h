@@ -16,6 +16,16 @@
 
 namespace oc::models {
 
+// Default tensor names of the exports (every one is checked against the session's metadata).
+namespace io_names {
+inline constexpr const char* kInputIds = "input_ids";
+inline constexpr const char* kInputsEmbeds = "inputs_embeds";
+inline constexpr const char* kPerLayerInputs = "per_layer_inputs";
+inline constexpr const char* kPositionIds = "position_ids";
+inline constexpr const char* kAttentionMask = "attention_mask";
+inline constexpr const char* kUseCacheBranch = "use_cache_branch";
+}  // namespace io_names
+
 // The inputs of one run. Values are either owned here (add) or borrowed (add_ref: a tensor that
 // lives elsewhere, such as the KV cache, passed without a copy).
 class RunInputs {
@@ -46,6 +56,11 @@ Ort::Value copy_tensor(const Ort::Value& value);
 Ort::Value cast_tensor(Ort::Value value, ONNXTensorElementDataType to);
 Ort::Value int64_tensor(const std::vector<int64_t>& shape, std::span<const int64_t> data);
 
+// The name of the decoder's logits-count input ("num_logits_to_keep" or "logits_to_keep").
+std::string logits_to_keep_name(const ort::Session& s);
+// A tensor of the input's element type and rank with every dimension 1, holding `value`.
+Ort::Value scalar_like(const ort::TensorInfo& info, int64_t value);
+
 // position_ids [1, n] = start .. start+n-1.
 Ort::Value position_ids(int64_t start, int64_t count);
 
@@ -64,7 +79,9 @@ class KvCache {
   void request_presents(std::vector<std::string>& output_names);
   // Takes the presents from outputs[first ..] as the next pasts.
   void take_presents(std::vector<Ort::Value>& outputs, size_t first);
-  KvCache clone() const;  // deep copy
+  KvCache clone(size_t n) const;  // deep copy of the first n positions (n <= the cached length)
+  // Takes over tensors [1, kv_heads, length, head_dim] (key0, value0, key1, ...) as the pasts.
+  void assign(std::vector<Ort::Value> pasts) { pasts_ = std::move(pasts); }
   // The current pasts (key0, value0, key1, value1, ...), [1, kv_heads, length, head_dim] each.
   const std::vector<Ort::Value>& pasts() const { return pasts_; }
   const KvLayout& layout() const { return layout_; }

@@ -6,6 +6,8 @@
 #include "models/model_files.h"
 #include "models/repo.h"
 #include "models/variants.h"
+#include "ort/matmul_precision.h"
+#include "ort/onnx_file.h"
 
 namespace oc::models {
 
@@ -63,6 +65,8 @@ void Model::load_common(const FamilyProbe& probe, const LoadOptions& options, co
   info_.family = family;
   info_.model_type = probe.model_type;
   info_.preset = options.preset.empty() ? default_preset().name : options.preset;
+  info_.matmul_precision = ort::matmul_precision_name(options.session.matmul_precision);
+  info_.provider = options.session.provider;
   info_.dir = dir;
   info_.context_length = context_length;
   tokenizer_ = tok::Tokenizer::from_dir(dir);
@@ -82,6 +86,14 @@ void Model::add_component(const std::string& name, const Variant& variant, bool 
   c.path = variant.onnx;
   c.bytes = variant.bytes;
   c.loaded = loaded;
+  // What the session makes of the graph: the same plan ort::Session follows (a weight-free read;
+  // an unreadable graph of a component loaded later fails when its session is created).
+  const auto precision = ort::parse_matmul_precision(info_.matmul_precision).value_or(ort::MatmulPrecision::Exact);
+  try {
+    c.matmul_precision =
+        ort::plan_matmul_precision(ort::read_onnx_file(variant.onnx), precision, info_.provider).effective;
+  } catch (const Error&) {
+  }
   for (const auto& note : notes)
     if (starts_with(note, name + ":")) c.note = note;
   info_.components.push_back(std::move(c));
@@ -90,6 +102,13 @@ void Model::add_component(const std::string& name, const Variant& variant, bool 
 std::vector<std::string> Model::chat_template_names() const {
   std::vector<std::string> out;
   for (const auto& [k, t] : chat_templates_) out.push_back(k);
+  return out;
+}
+
+std::vector<EncodeStats> Model::begin_all(std::span<Sequence* const> seqs, std::span<const Prompt* const> prompts,
+                                          RunControl& control) {
+  std::vector<EncodeStats> out;
+  for (size_t i = 0; i < seqs.size(); ++i) out.push_back(seqs[i]->begin(*prompts[i], control));
   return out;
 }
 

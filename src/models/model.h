@@ -94,13 +94,18 @@ struct LoadedComponent {
   uint64_t bytes = 0;  // .onnx plus external data files
   bool loaded = false;
   std::string note;  // e.g. "wanted fp16, using q4"
+  // How its 4-bit MatMulNBits nodes compute ("int8", "exact", ...; ort/matmul_precision.h), "" when
+  // the graph has none.
+  std::string matmul_precision;
 };
 
 struct ModelInfo {
-  std::string id;          // folder or repo name ("gemma-3n-E2B-it-ONNX")
-  std::string family;      // registry name of the family ("gemma3n")
-  std::string model_type;  // config.json model_type
-  std::string preset;      // preset the components were chosen by ("Q4_MIXED")
+  std::string id;                // folder or repo name ("gemma-3n-E2B-it-ONNX")
+  std::string family;            // registry name of the family ("gemma3n")
+  std::string model_type;        // config.json model_type
+  std::string preset;            // preset the components were chosen by ("Q4_MIXED")
+  std::string matmul_precision;  // as asked at load: "auto", "exact", "int8", "fp16", "fp32"
+  std::string provider;          // execution provider the sessions run on ("cpu", ...)
   std::filesystem::path dir;
   size_t context_length = 0;
   std::vector<LoadedComponent> components;
@@ -147,6 +152,28 @@ class Sequence {
   virtual size_t length() const = 0;
   // A copy of this sequence (deep copy of the cache), for n > 1 choices sharing one prefill.
   virtual std::unique_ptr<Sequence> fork() const = 0;
+  // A copy holding only the first `n` cached tokens (n <= length()), for a request whose prompt
+  // starts with them: the copy is extended, this sequence never changes.
+  virtual std::unique_ptr<Sequence> fork_prefix(size_t n) const = 0;
+};
+
+// Sequences of one model advanced together, one decoder run per step for all of them (continuous
+// batching): a sequence joins once its prompt is in its cache and leaves when it ends; rows of
+// different lengths share the run under the attention mask. Used from the engine's loop thread.
+class DecodeBatch {
+ public:
+  virtual ~DecodeBatch() = default;
+  // Moves the sequence's cache into the batch; until it leaves, it advances only through step().
+  virtual void join(Sequence& seq) = 0;
+  // Takes the sequence out of the batch. keep: its cache is copied back into it (so it can be
+  // cached or continued alone); otherwise its cache is dropped.
+  virtual void leave(Sequence& seq, bool keep) = 0;
+  // One decoder run: tokens[i] is appended to members[i], which must be exactly the sequences that
+  // joined (any order). Returns each member's logits row (float, vocabulary-sized), valid until the
+  // next call. Throws oc::Error(Cancelled) when control was terminated.
+  virtual std::vector<std::span<const float>> step(std::span<Sequence* const> members, std::span<const TokenId> tokens,
+                                                   RunControl& control) = 0;
+  virtual size_t size() const = 0;
 };
 
 // A loaded model: safe to share between threads. Its text components are loaded at construction;
@@ -188,6 +215,16 @@ class Model {
 
   // A fresh sequence with an empty cache.
   virtual std::unique_ptr<Sequence> new_sequence() = 0;
+  // Sequence::begin for several new sequences at once (requests admitted together): a family
+  // whose encoders take a batch runs the media of all of them through one encoder run. Returns
+  // each sequence's stats. The default calls begin() on each in turn.
+  virtual std::vector<EncodeStats> begin_all(std::span<Sequence* const> seqs, std::span<const Prompt* const> prompts,
+                                             RunControl& control);
+  // A batch for the model's sequences, or nullptr when its decoder cannot run sequences of
+  // different lengths in one run (they then advance one after another).
+  virtual std::unique_ptr<DecodeBatch> new_batch() { return nullptr; }
+  // Bytes of KV cache one token of one sequence holds (0 when unknown): the engine's memory budget.
+  virtual size_t kv_bytes_per_token() const { return 0; }
 
   // Size of the vocabulary the logits cover (may exceed the tokenizer's).
   virtual size_t logits_size() const = 0;

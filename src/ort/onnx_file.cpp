@@ -9,77 +9,12 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "ort/protobuf_wire.h"
 
 namespace oc::ort {
 namespace {
 
-// Protobuf wire format over a byte range. Each message is read field by field; unknown fields are
-// skipped, so only the few fields below are interpreted.
-struct Reader {
-  const uint8_t* p;
-  const uint8_t* end;
-
-  bool done() const { return p >= end; }
-
-  uint64_t varint() {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p >= end) throw std::runtime_error("truncated varint");
-      uint8_t b = *p++;
-      v |= static_cast<uint64_t>(b & 0x7F) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    throw std::runtime_error("malformed varint");
-  }
-
-  Reader bytes() {
-    uint64_t n = varint();
-    if (n > static_cast<uint64_t>(end - p)) throw std::runtime_error("truncated field");
-    Reader sub{p, p + n};
-    p += n;
-    return sub;
-  }
-
-  std::string_view view() {
-    Reader r = bytes();
-    return {reinterpret_cast<const char*>(r.p), static_cast<size_t>(r.end - r.p)};
-  }
-
-  void skip(int wire) {
-    switch (wire) {
-      case 0:
-        varint();
-        return;
-      case 1:
-        advance(8);
-        return;
-      case 2:
-        bytes();
-        return;
-      case 5:
-        advance(4);
-        return;
-      default:
-        throw std::runtime_error("unsupported wire type " + std::to_string(wire));
-    }
-  }
-
-  void advance(size_t n) {
-    if (n > static_cast<size_t>(end - p)) throw std::runtime_error("truncated field");
-    p += n;
-  }
-
-  // Calls f(field, wire) for each field; f must consume the value or return false to skip it.
-  template <typename F>
-  void each(F&& f) {
-    while (!done()) {
-      uint64_t key = varint();
-      int field = static_cast<int>(key >> 3);
-      int wire = static_cast<int>(key & 7);
-      if (!f(field, wire)) skip(wire);
-    }
-  }
-};
+using wire::Reader;
 
 Dim read_dim(Reader r) {
   Dim d;
@@ -185,6 +120,7 @@ struct GraphScan {
 
   void node(Reader r) {
     std::string op, domain;
+    int64_t bits = 4, accuracy_level = 0;  // MatMulNBits' defaults
     r.each([&](int field, int wire) {
       if (field == 4 && wire == 2) {
         op = std::string(r.view());
@@ -196,19 +132,32 @@ struct GraphScan {
       }
       if (field == 5 && wire == 2) {  // attribute: may hold subgraphs (If / Loop / Scan)
         Reader attr = r.bytes();
+        std::string_view name;
+        int64_t value = 0;
         attr.each([&](int f, int w) {
+          if (f == 1 && w == 2) {
+            name = attr.view();
+            return true;
+          }
+          if (f == 3 && w == 0) {
+            value = static_cast<int64_t>(attr.varint());
+            return true;
+          }
           if ((f == 6 || f == 11) && w == 2) {
             graph(attr.bytes(), false);
             return true;
           }
           return false;
         });
+        if (name == "bits") bits = value;
+        if (name == "accuracy_level") accuracy_level = value;
         return true;
       }
       return false;
     });
     if (domain == "ai.onnx") domain.clear();
     ++out.op_counts[domain.empty() ? op : domain + "." + op];
+    if (op == "MatMulNBits" && domain == "com.microsoft" && bits == 4) ++out.matmul_4bit_levels[accuracy_level];
   }
 
   void graph(Reader r, bool top) {
@@ -259,22 +208,11 @@ const TensorInfo* OnnxFileInfo::output(std::string_view name) const {
   return nullptr;
 }
 
-OnnxFileInfo read_onnx_file(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(ErrorKind::ModelLoad, "cannot open " + path.string());
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
-    ::close(fd);
-    throw Error(ErrorKind::ModelLoad, path.string() + " is empty or unreadable");
-  }
-  size_t size = static_cast<size_t>(st.st_size);
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (map == MAP_FAILED) throw Error(ErrorKind::ModelLoad, "cannot map " + path.string());
-
+OnnxFileInfo read_onnx_bytes(std::string_view bytes, const std::string& name) {
   OnnxFileInfo info;
   try {
-    Reader model{static_cast<const uint8_t*>(map), static_cast<const uint8_t*>(map) + size};
+    Reader model{reinterpret_cast<const uint8_t*>(bytes.data()),
+                 reinterpret_cast<const uint8_t*>(bytes.data()) + bytes.size()};
     bool saw_graph = false;
     GraphScan scan{info, {}};
     model.each([&](int field, int wire) {
@@ -314,11 +252,31 @@ OnnxFileInfo read_onnx_file(const std::filesystem::path& path) {
     });
     if (!saw_graph || info.ir_version == 0) throw std::runtime_error("no graph");
   } catch (const std::exception& e) {
-    ::munmap(map, size);
-    throw Error(ErrorKind::ModelLoad, path.string() + " is not a valid ONNX model (" + e.what() + ")");
+    throw Error(ErrorKind::ModelLoad, name + " is not a valid ONNX model (" + e.what() + ")");
   }
-  ::munmap(map, size);
   return info;
 }
+
+OnnxFileInfo read_onnx_file(const std::filesystem::path& path) {
+  MappedFile file(path);
+  return read_onnx_bytes(file.bytes(), path.string());
+}
+
+MappedFile::MappedFile(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorKind::ModelLoad, "cannot open " + path.string());
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
+    ::close(fd);
+    throw Error(ErrorKind::ModelLoad, path.string() + " is empty or unreadable");
+  }
+  size_ = static_cast<size_t>(st.st_size);
+  void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) throw Error(ErrorKind::ModelLoad, "cannot map " + path.string());
+  data_ = static_cast<const char*>(map);
+}
+
+MappedFile::~MappedFile() { ::munmap(const_cast<char*>(data_), size_); }
 
 }  // namespace oc::ort

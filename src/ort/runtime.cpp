@@ -1,5 +1,6 @@
 #include "ort/runtime.h"
 
+#include <onnxruntime_session_options_config_keys.h>
 #include <sched.h>
 
 #include <fstream>
@@ -49,7 +50,12 @@ Ort::SessionOptions make_session_options(const SessionConfig& config) {
   if (threads > 0) options.SetIntraOpNumThreads(threads);
   if (config.inter_op_threads > 0) options.SetInterOpNumThreads(config.inter_op_threads);
   if (!config.enable_mem_pattern) options.DisableMemPattern();
-  options.SetGraphOptimizationLevel(config.graph_optimization_level >= 99 ? ORT_ENABLE_ALL
+  // Intra-op threads spin between the parallel sections of a run, and stop as soon as the last
+  // run returns: an idle server uses no CPU.
+  options.AddConfigEntry(kOrtSessionOptionsConfigAllowIntraOpSpinning, config.spin ? "1" : "0");
+  options.AddConfigEntry(kOrtSessionOptionsConfigForceSpinningStop, "1");
+  for (const auto& [key, value] : config.config_entries) options.AddConfigEntry(key.c_str(), value.c_str());
+  options.SetGraphOptimizationLevel(config.graph_optimization_level >= 99  ? ORT_ENABLE_ALL
                                     : config.graph_optimization_level >= 2 ? ORT_ENABLE_EXTENDED
                                     : config.graph_optimization_level >= 1 ? ORT_ENABLE_BASIC
                                                                            : ORT_DISABLE_ALL);

@@ -4,7 +4,10 @@
 #include <onnxruntime_cxx_api.h>
 
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "ort/matmul_precision.h"
 
 namespace oc::ort {
 
@@ -22,7 +25,13 @@ struct SessionConfig {
   std::string provider = "cpu";  // "cpu", "cuda", ...
   int device_id = 0;
   bool enable_mem_pattern = true;
+  bool spin = true;                   // intra-op threads spin while a run is under way (never after it returned)
   int graph_optimization_level = 99;  // ORT_ENABLE_ALL
+  // 4-bit MatMulNBits compute (matmul_precision.h). The library keeps the graph as exported unless
+  // asked; the onnx-chat binary defaults to auto (--matmul-precision).
+  MatmulPrecision matmul_precision = MatmulPrecision::Exact;
+  // More ONNX Runtime session config entries, added last (benchmarks try settings with them).
+  std::vector<std::pair<std::string, std::string>> config_entries;
 };
 
 Ort::SessionOptions make_session_options(const SessionConfig& config);

@@ -1,6 +1,9 @@
 #include "ort/session.h"
 
+#include <onnxruntime_session_options_config_keys.h>
+
 #include "common/error.h"
+#include "ort/onnx_file.h"
 
 namespace oc::ort {
 
@@ -20,21 +23,36 @@ std::string TensorInfo::shape_str() const {
 
 const char* element_type_name(ONNXTensorElementDataType type) {
   switch (type) {
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return "float32";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: return "float16";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16: return "bfloat16";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return "float64";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return "int64";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return "int32";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16: return "int16";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return "int8";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return "uint8";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16: return "uint16";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32: return "uint32";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64: return "uint64";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL: return "bool";
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING: return "string";
-    default: return "unknown";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
+      return "float32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16:
+      return "float16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16:
+      return "bfloat16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE:
+      return "float64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+      return "int64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+      return "int32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16:
+      return "int16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
+      return "int8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
+      return "uint8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16:
+      return "uint16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32:
+      return "uint32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64:
+      return "uint64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
+      return "bool";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING:
+      return "string";
+    default:
+      return "unknown";
   }
 }
 
@@ -42,18 +60,23 @@ size_t element_size(ONNXTensorElementDataType type) {
   switch (type) {
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE:
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64: return 8;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT64:
+      return 8;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32: return 4;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT32:
+      return 4;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16:
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16:
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16: return 2;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT16:
+      return 2;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL: return 1;
-    default: return 0;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
+      return 1;
+    default:
+      return 0;
   }
 }
 
@@ -96,12 +119,31 @@ SessionIo read_session_io(Ort::Session& session) {
   return io;
 }
 
-Session::Session(const std::filesystem::path& path, const SessionConfig& config)
+Session::Session(const std::filesystem::path& path, const SessionConfig& config, const GraphRewrite& rewrite)
     : path_(path), session_(nullptr) {
   try {
     auto options = make_session_options(config);
-    session_ = Ort::Session(env(), path.c_str(), options);
+    // The graph file is small (weights live in external files): read it to see what the precision
+    // and the caller's rewrite change, and hand ONNX Runtime rewritten bytes only when one does.
+    MappedFile file(path);
+    matmul_plan_ =
+        plan_matmul_precision(read_onnx_bytes(file.bytes(), path.string()), config.matmul_precision, config.provider);
+    std::optional<std::string> edited;
+    if (matmul_plan_.changed > 0) edited = set_matmul_accuracy_level(file.bytes(), *matmul_plan_.level);
+    if (rewrite)
+      if (auto more = rewrite(edited ? std::string_view(*edited) : file.bytes())) edited = std::move(more);
+    if (edited) {
+      // External weight files are found beside the graph, as when loading from the path.
+      options.AddConfigEntry(kOrtSessionOptionsModelExternalInitializersFileFolderPath, path.parent_path().c_str());
+      session_ = Ort::Session(env(), edited->data(), edited->size(), options);
+    } else {
+      session_ = Ort::Session(env(), path.c_str(), options);
+    }
   } catch (const Ort::Exception& e) {
+    throw Error(ErrorKind::ModelLoad, "cannot load " + path.string() + ": " + e.what());
+  } catch (const Error&) {
+    throw;
+  } catch (const std::runtime_error& e) {  // malformed protobuf met by the rewrite
     throw Error(ErrorKind::ModelLoad, "cannot load " + path.string() + ": " + e.what());
   }
   auto io = read_session_io(session_);

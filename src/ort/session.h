@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "ort/matmul_precision.h"
 #include "ort/runtime.h"
 
 namespace oc::ort {
@@ -33,12 +35,20 @@ struct TensorInfo {
 const char* element_type_name(ONNXTensorElementDataType type);
 size_t element_size(ONNXTensorElementDataType type);
 
+// Changes a model's bytes before its session is created: returns the edited model, or nullopt to
+// load the file as it is.
+using GraphRewrite = std::function<std::optional<std::string>(std::string_view model)>;
+
 class Session {
  public:
-  Session(const std::filesystem::path& path, const SessionConfig& config);
+  // With a rewrite, the file is read, rewritten in memory and loaded from there; its external
+  // data files are still found beside it.
+  Session(const std::filesystem::path& path, const SessionConfig& config, const GraphRewrite& rewrite = {});
 
   Ort::Session& get() { return session_; }
   const std::filesystem::path& path() const { return path_; }
+  // What the load did to the graph's 4-bit MatMulNBits nodes (SessionConfig::matmul_precision).
+  const MatmulPlan& matmul_plan() const { return matmul_plan_; }
   const std::vector<TensorInfo>& inputs() const { return inputs_; }
   const std::vector<TensorInfo>& outputs() const { return outputs_; }
   const TensorInfo* input(std::string_view name) const;
@@ -46,6 +56,7 @@ class Session {
 
  private:
   std::filesystem::path path_;
+  MatmulPlan matmul_plan_;
   Ort::Session session_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import ort from 'onnxruntime-node';
 import { binPath } from '../lib/paths.mjs';
-import { ensureFixtures } from '../lib/fixtures.mjs';
+import sharp from 'sharp';
+import { ensureFixtures, testImage, testTone } from '../lib/fixtures.mjs';
 import { startMockHub, tempDir, hubEnv, runCli } from '../lib/mockhub.mjs';
 
 const REPO = 'onnx-community/gemma3n-tiny-ONNX';
@@ -88,17 +89,31 @@ describe('serve from a repo id', { skip: SERVE_SKIP }, () => {
       const deadline = Date.now() + 120000;
       let ready = false;
       const seen = new Set();
+      const loading = [];
       while (!ready && Date.now() < deadline) {
         if (child.exitCode !== null) assert.fail(`serve exited (${child.exitCode}):\n${logs}`);
         try {
           const r = await fetch(base + '/ready');
           seen.add(r.status);
           ready = r.status === 200;
+          if (!ready) loading.push(await r.json());
         } catch { /* not listening yet */ }
         if (!ready) await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(ready, `never ready:\n${logs}`);
       if (seen.has(503)) assert.ok(true, '/ready was 503 while downloading');
+      const readyBody = await (await fetch(base + '/ready')).json();
+      assert.equal(readyBody.status, 'ready');
+      assert.deepEqual(readyBody.modalities, { image: { supported: true, loaded: false }, audio: { supported: true, loaded: false } });
+      // While it downloads, /ready says so with the progress; the terminal draws it too.
+      const dl = loading.find((b) => b.phase === 'downloading' && b.download?.total_bytes > 0);
+      assert.ok(dl, JSON.stringify(loading.slice(0, 3)));
+      assert.equal(dl.status, 'loading');
+      assert.equal(dl.error.type, 'server_error');
+      assert.equal(dl.model, `${REPO}/Q4_MIXED`);
+      assert.ok(dl.download.done_bytes <= dl.download.total_bytes && dl.download.files_total > 0);
+      assert.match(logs, /downloading|fetched/i);
+      assert.match(logs, /the image and audio encoders load on first use/);
       const models = await (await fetch(base + '/v1/models')).json();
       assert.ok(JSON.stringify(models).includes('gemma3n-tiny'), JSON.stringify(models));
       const chat = await fetch(base + '/v1/chat/completions', {
@@ -115,5 +130,88 @@ describe('serve from a repo id', { skip: SERVE_SKIP }, () => {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
     }
+  });
+});
+
+describe('first run', { skip: SERVE_SKIP }, () => {
+  test('serving a hub model without flags fetches every modality: an image and audio work', async () => {
+    const home = tempDir('oc-hub-first-');
+    const port = await freePort();
+    const child = spawn(binPath(), ['serve', '--model', REPO, '--host', '127.0.0.1', '--port', String(port)],
+      { env: hubEnv(home, hub.url), stdio: ['ignore', 'pipe', 'pipe'] });
+    let logs = '';
+    child.stderr.on('data', (d) => { logs += d; });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      const deadline = Date.now() + 120000;
+      for (;;) {
+        if (child.exitCode !== null) assert.fail(`serve exited (${child.exitCode}):\n${logs}`);
+        const r = await fetch(base + '/ready').catch(() => null);
+        if (r?.status === 200) break;
+        assert.ok(Date.now() < deadline, `never ready:\n${logs}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const img = testImage(0);
+      const png = await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+      const tone = testTone(440, 0.5);
+      const wav = Buffer.alloc(44 + tone.length * 2);
+      wav.write('RIFF', 0); wav.writeUInt32LE(36 + tone.length * 2, 4); wav.write('WAVEfmt ', 8); wav.writeUInt32LE(16, 16);
+      wav.writeUInt16LE(1, 20); wav.writeUInt16LE(1, 22); wav.writeUInt32LE(16000, 24); wav.writeUInt32LE(32000, 28);
+      wav.writeUInt16LE(2, 32); wav.writeUInt16LE(16, 34); wav.write('data', 36); wav.writeUInt32LE(tone.length * 2, 40);
+      tone.forEach((v, i) => wav.writeInt16LE(Math.round(v * 32767), 44 + i * 2));
+      const content = [
+        { type: 'text', text: 'Describe this image and this sound.' },
+        { type: 'image_url', image_url: { url: `data:image/png;base64,${png.toString('base64')}` } },
+        { type: 'input_audio', input_audio: { data: wav.toString('base64'), format: 'wav' } },
+      ];
+      const chat = await fetch(base + '/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: REPO, messages: [{ role: 'user', content }], max_tokens: 4 }),
+      });
+      assert.equal(chat.status, 200, await chat.clone().text());
+      const models = await (await fetch(base + '/v1/models')).json();
+      assert.equal(models.data[0].modalities.image.supported, true);
+      assert.equal(models.data[0].modalities.audio.supported, true);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+    }
+  });
+
+  test('with --modalities text an image is refused with how to enable it', async () => {
+    const home = tempDir('oc-hub-text-');
+    const port = await freePort();
+    const child = spawn(binPath(), ['serve', '--model', REPO, '--modalities', 'text', '--host', '127.0.0.1', '--port', String(port)],
+      { env: hubEnv(home, hub.url), stdio: ['ignore', 'ignore', 'pipe'] });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      const deadline = Date.now() + 120000;
+      while ((await fetch(base + '/ready').catch(() => null))?.status !== 200) {
+        assert.ok(Date.now() < deadline && child.exitCode === null, 'never ready');
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const r = await fetch(base + '/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: REPO, max_tokens: 2, messages: [{ role: 'user', content: [
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }] }),
+      });
+      const body = await r.json();
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(body.error.code, 'unsupported_modality');
+      assert.match(body.error.message, /does not take image input.*--modalities image \(or all, the default\)/);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+    }
+  });
+
+  test('serve without a model says what to do and exits non-zero', () => {
+    const env = { ...process.env };
+    delete env.ONNX_CHAT_MODEL;
+    const r = spawnSync(binPath(), ['serve', '--port', '0'], { encoding: 'utf8', env, timeout: 10000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /no model given: pass --model .*onnx-community\/gemma-3n-E2B-it-ONNX/);
   });
 });

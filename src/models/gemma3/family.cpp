@@ -14,7 +14,6 @@
 #include "models/decoder_sequence.h"
 #include "models/model_files.h"
 #include "models/repo.h"
-#include "ort/onnx_file.h"
 
 namespace oc::models {
 namespace {
@@ -42,8 +41,7 @@ class Gemma3Model : public Model {
 
     auto spec = std::make_shared<DecoderSpec>();
     spec->embed = std::make_unique<ort::Session>(embed_v.onnx, options.session);
-    spec->decoder = std::make_unique<ort::Session>(decoder_v.onnx, options.session);
-    spec->shared_kv = ort::read_onnx_file(decoder_v.onnx).has_op("com.microsoft.GroupQueryAttention");
+    load_decoder(*spec, decoder_v.onnx, options.session);
     spec->max_length = info_.context_length;
     prepare_decoder_spec(*spec, text_int("num_key_value_heads"), text_int("head_dim"));
     if (spec->io.input_ids || !spec->io.inputs_embeds)
@@ -76,6 +74,8 @@ class Gemma3Model : public Model {
   }
 
   std::unique_ptr<Sequence> new_sequence() override { return std::make_unique<DecoderSequence>(spec_); }
+  std::unique_ptr<DecodeBatch> new_batch() override { return batchable(*spec_) ? new_decoder_batch(spec_) : nullptr; }
+  size_t kv_bytes_per_token() const override { return models::kv_bytes_per_token(*spec_); }
   size_t logits_size() const override { return logits_size_; }
 
  private:

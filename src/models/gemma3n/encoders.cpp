@@ -115,16 +115,17 @@ Encoder::Output Encoder::run(Ort::Value inputs, const std::vector<uint8_t>& mask
   return o;
 }
 
-std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared, const Prompt& prompt, EncodeStats& stats,
-                                                              RunControl& control) {
-  std::vector<std::shared_ptr<const EncodedMedia>> result(prompt.media.size());
+std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared,
+                                                              std::span<const MediaSegment* const> segments,
+                                                              EncodeStats& stats, RunControl& control) {
+  std::vector<std::shared_ptr<const EncodedMedia>> result(segments.size());
   // Batches: all images together; audio windows grouped by frame count (windows of equal length
   // need no padding, so batching does not change any window's features).
   std::map<std::pair<int, int64_t>, std::vector<size_t>> batches;
   std::map<std::string, size_t> first;             // content key -> first segment encoding it
   std::vector<std::pair<size_t, size_t>> repeats;  // (segment, segment whose rows it reuses)
-  for (size_t i = 0; i < prompt.media.size(); ++i) {
-    const MediaSegment& seg = prompt.media[i];
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const MediaSegment& seg = *segments[i];
     if (!seg.content_hash.empty() && !seg.encoded) {
       auto [it, fresh] = first.emplace(seg.content_hash, i);
       if (!fresh) {  // the same content twice in one request: encode it once
@@ -149,7 +150,7 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared, co
   }
   for (const auto& [key, members] : batches) {
     const auto t0 = std::chrono::steady_clock::now();
-    const MediaSegment& head = prompt.media[members.front()];
+    const MediaSegment& head = *segments[members.front()];
     Encoder* enc = shared.encoder(head.modality);
     if (!enc) throw Error(ErrorKind::Internal, "no encoder for a media segment");
     std::vector<int64_t> shape = {static_cast<int64_t>(members.size())};
@@ -160,7 +161,7 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared, co
     float* dst = inputs.GetTensorMutableData<float>();
     std::vector<uint8_t> mask;
     for (size_t idx : members) {
-      const MediaSegment& s = prompt.media[idx];
+      const MediaSegment& s = *segments[idx];
       if (s.features.size() != item) throw Error(ErrorKind::Internal, "media segments of one batch differ in size");
       dst = std::copy(s.features.begin(), s.features.end(), dst);
       mask.insert(mask.end(), s.mask.begin(), s.mask.end());
@@ -169,7 +170,7 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared, co
     const size_t elt = ort::element_size(shared.text->embeds_type);
     const auto* base = static_cast<const uint8_t*>(out.rows.GetTensorRawData());
     for (size_t b = 0; b < members.size(); ++b) {
-      const MediaSegment& s = prompt.media[members[b]];
+      const MediaSegment& s = *segments[members[b]];
       if (static_cast<size_t>(out.rows_per_item) != s.length)
         throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(out.rows_per_item) +
                                              " rows per item where the prompt holds " + std::to_string(s.length) +

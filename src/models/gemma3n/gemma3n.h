@@ -101,10 +101,11 @@ Prompt process_prompt(const tok::Tokenizer& tokenizer, const ProcessorConfig& co
                       const media::LogMelExtractor* log_mel, std::string_view prompt_text,
                       std::span<const MediaInput> media);
 
-// Runs the encoders for the segments of `prompt` that have no cached output (images batched;
-// audio windows batched when they have the same frame count), stores the results in the cache,
-// and returns one EncodedMedia per segment in order.
-std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared, const Prompt& prompt, EncodeStats& stats,
-                                                              RunControl& control);
+// Runs the encoders for the segments (of one prompt, or of several requests' prompts) that have
+// no cached output (images batched; audio windows batched when they have the same frame count),
+// stores the results in the cache, and returns one EncodedMedia per segment in order.
+std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared,
+                                                              std::span<const MediaSegment* const> segments,
+                                                              EncodeStats& stats, RunControl& control);
 
 }  // namespace oc::models::gemma3n

@@ -32,12 +32,16 @@ class Gemma3nSequence : public DecoderSequence {
   EncodeStats begin(const Prompt& prompt, RunControl& control) override {
     EncodeStats stats;
     if (prompt.media.empty()) return stats;
-    auto encoded = encode_media(*s_, prompt, stats, control);
-    for (size_t i = 0; i < prompt.media.size(); ++i) {
-      const MediaSegment& seg = prompt.media[i];
-      placed_.push_back({seg.position, seg.length, std::move(encoded[i])});
-    }
+    std::vector<const MediaSegment*> segments;
+    for (const auto& seg : prompt.media) segments.push_back(&seg);
+    place(prompt, encode_media(*s_, segments, stats, control));
     return stats;
+  }
+
+  // Keeps the encoder rows of the prompt's segments (in order) for the prefill chunks.
+  void place(const Prompt& prompt, std::span<const std::shared_ptr<const EncodedMedia>> encoded) {
+    for (size_t i = 0; i < prompt.media.size(); ++i)
+      placed_.push_back({prompt.media[i].position, prompt.media[i].length, encoded[i]});
   }
 
   std::span<const float> forward(std::span<const TokenId> ids, RunControl& control) override {
@@ -55,6 +59,8 @@ class Gemma3nSequence : public DecoderSequence {
   }
 
  protected:
+  std::unique_ptr<DecoderSequence> blank() const override { return std::make_unique<Gemma3nSequence>(s_); }
+
   // Overwrites the rows of positions [start, start + n) that belong to media segments with the
   // encoder's feature rows.
   void edit_embeds(Ort::Value& embeds, size_t start, size_t n) override {
@@ -114,7 +120,7 @@ class Gemma3nModel : public Model {
     auto s = std::make_shared<Shared>();
     auto text = std::make_shared<DecoderSpec>();
     text->embed = std::make_unique<ort::Session>(embed_v.onnx, options.session);
-    text->decoder = std::make_unique<ort::Session>(decoder_v.onnx, options.session);
+    load_decoder(*text, decoder_v.onnx, options.session);
     text->max_length = info_.context_length;
     add_component("embed_tokens", embed_v, true, choice.notes);
     add_component("decoder_model_merged", decoder_v, true, choice.notes);
@@ -180,6 +186,37 @@ class Gemma3nModel : public Model {
   }
 
   std::unique_ptr<Sequence> new_sequence() override { return std::make_unique<Gemma3nSequence>(shared_); }
+
+  // The media of every prompt through the encoders together: one run per modality (and audio
+  // frame count) for all the requests admitted in a step.
+  std::vector<EncodeStats> begin_all(std::span<Sequence* const> seqs, std::span<const Prompt* const> prompts,
+                                     RunControl& control) override {
+    std::vector<const MediaSegment*> segments;
+    for (const Prompt* p : prompts)
+      for (const auto& seg : p->media) segments.push_back(&seg);
+    EncodeStats total;
+    auto encoded = encode_media(*shared_, segments, total, control);
+    // Each request waited for the whole run; its segments count as hits when the processor found
+    // them cached, else as encoded.
+    std::vector<EncodeStats> out(seqs.size());
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      out[i].image_ms = total.image_ms;
+      out[i].audio_ms = total.audio_ms;
+      for (const auto& seg : prompts[i]->media) (seg.encoded ? out[i].cache_hits : out[i].encoded)++;
+    }
+    size_t next = 0;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      auto* seq = dynamic_cast<Gemma3nSequence*>(seqs[i]);
+      if (!seq) throw Error(ErrorKind::Internal, "a sequence of another model");
+      seq->place(*prompts[i], std::span(encoded).subspan(next, prompts[i]->media.size()));
+      next += prompts[i]->media.size();
+    }
+    return out;
+  }
+  std::unique_ptr<DecodeBatch> new_batch() override {
+    return batchable(*shared_->text) ? new_decoder_batch(shared_->text) : nullptr;
+  }
+  size_t kv_bytes_per_token() const override { return models::kv_bytes_per_token(*shared_->text); }
   size_t logits_size() const override { return logits_size_; }
   AudioSpec audio_spec() const override {
     if (!supports(Modality::Audio)) return {};

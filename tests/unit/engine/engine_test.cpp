@@ -303,3 +303,70 @@ TEST(Engine, ShutdownFinishesInflightWhenAsked) {
   EXPECT_EQ(c.text[0], "aaaaaaaaaa");
   EXPECT_THROW(engine->submit(request(ids({"<bos>"}), 1)), oc::Error);
 }
+
+TEST(Engine, APromptStartingWithAFinishedOnePrefillsOnlyTheRest) {
+  auto model = std::make_shared<FakeModel>();
+  model->behaviour.script = ids({"x", "y", "z"});
+  Engine engine(model, {.max_queued = 4, .max_running = 1});
+  const auto first = ids({"a", "b", "c", "d", "e"});
+  auto h1 = engine.submit(request(first, 3));
+  auto c1 = collect(h1);
+  ASSERT_TRUE(c1.done);
+  EXPECT_EQ(c1.usage.cached_tokens, 0);
+  // The cache holds the prompt and the generated tokens fed back (the last sampled one is not).
+  auto second = first;
+  second.insert(second.end(), c1.ids[0].begin(), c1.ids[0].end());
+  second.push_back(fake_id("q"));
+  const int forwards_before = model->behaviour.forwards;
+  auto h2 = engine.submit(request(second, 2));
+  auto c2 = collect(h2);
+  ASSERT_TRUE(c2.done);
+  EXPECT_EQ(c2.usage.cached_tokens, 7);
+  EXPECT_EQ(c2.usage.prompt_tokens, 9);
+  // One prefill run for the 2 new tokens, then one decode step.
+  EXPECT_EQ(model->behaviour.forwards - forwards_before, 2);
+  EXPECT_EQ(engine.stats().prefix_cache_hits, 1u);
+  EXPECT_EQ(engine.stats().prefix_tokens_reused, 7u);
+  // An unrelated prompt reuses nothing.
+  auto h3 = engine.submit(request(ids({"q", "r", "s"}), 1));
+  EXPECT_EQ(collect(h3).usage.cached_tokens, 0);
+}
+
+TEST(Engine, TheKvBudgetAdmitsWhatFitsAndRefusesWhatNeverCan) {
+  auto model = std::make_shared<FakeModel>();
+  model->behaviour.script = ids({"x"});
+  model->behaviour.step_delay = 20ms;
+  model->bytes_per_token = 1000;
+  // Each request below needs (4 prompt + 6 new) tokens: 10 kB; the budget holds one.
+  Engine engine(model, {.max_queued = 4, .max_running = 4, .kv_budget_bytes = 15000, .prefix_cache = false});
+  auto h1 = engine.submit(request(ids({"a", "b", "c", "d"}), 6));
+  auto h2 = engine.submit(request(ids({"e", "f", "g", "h"}), 6));
+  std::this_thread::sleep_for(60ms);
+  auto s = engine.stats();
+  EXPECT_EQ(s.running, 1u);
+  EXPECT_EQ(s.queued, 1u);
+  EXPECT_EQ(s.kv_budget_bytes, 15000u);
+  EXPECT_TRUE(collect(h1).done);
+  EXPECT_TRUE(collect(h2).done);
+  EXPECT_EQ(engine.stats().running, 0u);
+  EXPECT_EQ(engine.stats().kv_bytes_in_use, 0u);
+  try {
+    engine.submit(request(ids({"a", "b", "c", "d"}), 100));
+    FAIL() << "a request larger than the whole budget is refused";
+  } catch (const oc::Error& e) {
+    EXPECT_EQ(e.kind(), oc::ErrorKind::InvalidRequest);
+    EXPECT_EQ(e.code(), "context_length_exceeded");
+  }
+}
+
+TEST(Engine, ARequestPastItsDeadlineEndsWithAnError) {
+  auto model = std::make_shared<FakeModel>();
+  model->behaviour.script = ids({"x"});
+  model->behaviour.step_delay = 20ms;
+  Engine engine(model, {.max_queued = 4, .max_running = 1, .request_timeout = 100ms});
+  auto h = engine.submit(request(ids({"a", "b"}), 200));
+  auto c = collect(h);
+  EXPECT_TRUE(c.error);
+  EXPECT_EQ(c.error_kind, oc::ErrorKind::Unavailable);
+  EXPECT_EQ(engine.stats().running, 0u);
+}

@@ -118,6 +118,11 @@ class FakeSequence : public models::Sequence {
   }
   size_t length() const override { return length_; }
   std::unique_ptr<models::Sequence> fork() const override { return std::make_unique<FakeSequence>(*this); }
+  std::unique_ptr<models::Sequence> fork_prefix(size_t n) const override {
+    auto copy = std::make_unique<FakeSequence>(*this);
+    copy->length_ = std::min(n, length_);
+    return copy;
+  }
 
  private:
   FakeBehaviour& b_;
@@ -148,8 +153,10 @@ class FakeModel : public models::Model {
     return std::make_unique<FakeSequence>(behaviour, tokenizer_->vocab_size());
   }
   size_t logits_size() const override { return tokenizer_->vocab_size(); }
+  size_t kv_bytes_per_token() const override { return bytes_per_token; }
 
   FakeBehaviour behaviour;
+  size_t bytes_per_token = 0;
 };
 
 }  // namespace oc::test
