@@ -6,7 +6,7 @@ MODEL ?= onnx-community/gemma-3n-E2B-it-ONNX
 ARGS ?=
 ORT_ROOT = $(shell scripts/fetch-onnxruntime.sh)
 
-.PHONY: setup configure build run test unit e2e fixtures bench bench-real bench-concurrency soak replicas format clean
+.PHONY: setup configure build run test unit e2e fixtures bench bench-real bench-concurrency soak replicas fuzz format clean
 
 setup:
 	scripts/setup.sh
@@ -50,6 +50,11 @@ REPLICAS ?= 2
 LB_PORT ?= 8080
 replicas: setup build
 	scripts/replicas.sh --replicas $(REPLICAS) --port $(LB_PORT) --model $(MODEL) --bin $(BUILD_DIR)/onnx-chat -- $(ARGS)
+
+# The fuzz targets (tests/fuzz) under ASan + UBSan in build-fuzz, each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 900
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 # Fixture models (tools/fixtures/README.md); BENCH=1 adds the benchmark fixture.
 fixtures:

@@ -14,15 +14,24 @@
 #include "engine/engine.h"
 #include "model_setup.h"
 #include "models/family.h"
+#include "pipeline/events.h"
+#include "pipeline/pipeline.h"
 #include "template/model_templates.h"
 
 namespace oc::app {
 namespace {
 
 // The media a messages file names: {"messages": [...], "images": [PATH...], "audio": [PATH...]}
-// (paths relative to the file), in the order of the messages' image and audio parts.
-std::vector<models::MediaInput> read_media(const std::string& file) {
-  std::vector<models::MediaInput> media;
+// (paths relative to the file), in the order of the messages' image and audio parts; each located
+// as its entry of "images" or "audio".
+struct FileMedia {
+  std::vector<pipeline::ContentPart> parts;
+  std::vector<Location> locations;
+  std::vector<std::string> paths;
+};
+
+FileMedia read_media(const std::string& file) {
+  FileMedia media;
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(read_file(file));
@@ -34,11 +43,13 @@ std::vector<models::MediaInput> read_media(const std::string& file) {
   for (const auto& [key, modality] :
        {std::pair{"images", models::Modality::Image}, {"audio", models::Modality::Audio}}) {
     if (!doc.contains(key)) continue;
-    size_t n = 0;
+    int n = 0;
     for (const auto& p : doc[key]) {
       std::filesystem::path path = p.get<std::string>();
       if (path.is_relative()) path = base / path;
-      media.push_back(media_from_file(path, modality, std::string(key) + "[" + std::to_string(n++) + "]"));
+      media.parts.push_back(media_from_file(path, modality));
+      media.paths.push_back(path.string());
+      media.locations.push_back(Location{-1, n++, key});
     }
   }
   // Images and audio are matched to their placeholders per modality, so their relative order is free.
@@ -77,41 +88,45 @@ int run_generate(Options& o) {
   lo.session = session_config(o);
   std::shared_ptr<models::Model> model = models::load_model(o.model, lo);
   const std::string text = o.prompt.empty() ? render_messages(*model, o.messages_file) : o.prompt;
-  engine::Engine eng(model, {.max_queued = 1, .max_running = 1});
+  const pipeline::Pipeline pipe(
+      std::make_shared<engine::Engine>(model, engine::EngineConfig{.max_queued = 1, .max_running = 1}));
+  const FileMedia media = o.messages_file.empty() ? FileMedia{} : read_media(o.messages_file);
+  std::vector<pipeline::LocatedPart> located;
+  for (size_t i = 0; i < media.parts.size(); ++i) located.push_back({&media.parts[i], media.locations[i]});
+  pipeline::Prepared prepared;
+  try {
+    prepared = pipe.rendered(text, located);
+  } catch (const Error& e) {
+    for (size_t i = 0; i < media.parts.size(); ++i)
+      if (!e.location().empty() && media.locations[i] == e.location()) throw about_file(e, media.paths[i]);
+    throw;
+  }
   engine::GenerationRequest req;
   req.id = "generate";
-  const auto media = o.messages_file.empty() ? std::vector<models::MediaInput>{} : read_media(o.messages_file);
-  req.prompt = model->process(text, media);
   req.max_tokens = o.max_tokens;
   req.sampling.temperature = static_cast<float>(o.temperature);
   if (o.seed >= 0) req.sampling.seed = static_cast<uint64_t>(o.seed);
-  const std::vector<int32_t> prompt_ids = req.prompt.ids;
-  auto handle = eng.submit(std::move(req));
+  const std::vector<int32_t> prompt_ids = prepared.prompt.ids;
+  auto handle = pipe.submit(std::move(prepared), std::move(req));
   std::vector<int32_t> ids;
   std::string out;
   std::string finish = "stop";
-  engine::Event done;
-  while (auto e = handle.next(std::chrono::hours(1))) {
-    switch (e->kind) {
-      case engine::Event::Kind::Delta:
-        for (const auto& t : e->tokens) ids.push_back(t.id);
-        out += e->text;
-        if (!o.json) {
-          std::cout << e->text;
-          std::cout.flush();
-        }
-        break;
-      case engine::Event::Kind::Finish:
-        for (const auto& t : e->tokens) ids.push_back(t.id);
-        finish = engine::finish_reason_name(e->finish_reason);
-        break;
-      case engine::Event::Kind::Done:
-        done = *e;
-        break;
-      case engine::Event::Kind::Error:
-        throw Error(e->error_kind, e->message);
+  pipeline::EventHandler events;
+  events.delta = [&](engine::Event& e) {
+    for (const auto& t : e.tokens) ids.push_back(t.id);
+    out += e.text;
+    if (!o.json) {
+      std::cout << e.text;
+      std::cout.flush();
     }
-  }
+    return true;
+  };
+  events.finish = [&](engine::Event& e) {
+    for (const auto& t : e.tokens) ids.push_back(t.id);
+    finish = engine::finish_reason_name(e.finish_reason);
+    return true;
+  };
+  const engine::Event done = *pipeline::read_events(handle, events);
   if (!o.json) {
     std::cout << "\n";
     return 0;

@@ -13,13 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "api/chat_prompt.h"
 #include "commands.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "model_setup.h"
+#include "pipeline/events.h"
+#include "pipeline/pipeline.h"
 
 namespace oc::app {
 namespace {
@@ -30,33 +31,39 @@ void on_sigint(int) { g_interrupted = true; }
 
 struct Turn {
   std::string role, content;
-  std::vector<models::MediaInput> media;  // attached with /image and /audio, before the text
+  std::vector<pipeline::ContentPart> media;  // attached with /image and /audio, before the text
+  std::vector<std::string> files;            // the file of each media part
 };
 
-tmpl::Value to_messages(const std::string& system, const std::vector<Turn>& turns) {
-  tmpl::Array a;
-  if (!system.empty()) a.push_back(tmpl::Object{{"role", "system"}, {"content", system}});
+// The conversation as the pipeline takes it: the system prompt, then the turns (media parts
+// first).
+std::vector<pipeline::Message> to_messages(const std::string& system, const std::vector<Turn>& turns) {
+  std::vector<pipeline::Message> out;
+  if (!system.empty()) out.push_back({.role = "system", .content = system});
   for (const auto& t : turns) {
-    if (t.media.empty()) {
-      a.push_back(tmpl::Object{{"role", t.role}, {"content", t.content}});
-      continue;
+    pipeline::Message m{.role = t.role, .content = t.content};
+    if (!t.media.empty()) {
+      m.content_is_parts = true;
+      m.parts = t.media;
+      m.parts.push_back({.text = std::move(m.content)});
+      m.content.clear();
     }
-    tmpl::Array parts;
-    for (const auto& m : t.media) parts.push_back(tmpl::Object{{"type", models::modality_name(m.modality)}});
-    parts.push_back(tmpl::Object{{"type", "text"}, {"text", t.content}});
-    a.push_back(tmpl::Object{{"role", t.role}, {"content", std::move(parts)}});
+    out.push_back(std::move(m));
   }
-  return a;
-}
-
-std::vector<models::MediaInput> all_media(const std::vector<Turn>& turns) {
-  std::vector<models::MediaInput> out;
-  for (const auto& t : turns) out.insert(out.end(), t.media.begin(), t.media.end());
   return out;
 }
 
+// A pipeline error, naming the file of the media part it is about.
+Error named(const Error& e, const std::string& system, const std::vector<Turn>& turns) {
+  const Location& at = e.location();
+  const size_t turn = static_cast<size_t>(at.message) - (system.empty() ? 0 : 1);
+  if (at.message < 0 || at.part < 0 || turn >= turns.size() || static_cast<size_t>(at.part) >= turns[turn].files.size())
+    return e;
+  return about_file(e, turns[turn].files[static_cast<size_t>(at.part)]);
+}
+
 // "/image FILE" or "/audio FILE": reads the file into `pending`; false when the line is not one.
-bool attach(const std::string& line, const models::Model& model, std::vector<models::MediaInput>& pending) {
+bool attach(const std::string& line, const models::Model& model, Turn& pending) {
   models::Modality m;
   std::string rest;
   if (starts_with(line, "/image ")) {
@@ -74,7 +81,8 @@ bool attach(const std::string& line, const models::Model& model, std::vector<mod
     return true;
   }
   try {
-    pending.push_back(media_from_file(rest, m));
+    pending.media.push_back(media_from_file(rest, m));
+    pending.files.push_back(rest);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return true;
@@ -121,6 +129,7 @@ int run_chat(Options& o, const RunFlags& given) {
   signal(SIGPIPE, SIG_IGN);
   const bool interactive = isatty(STDIN_FILENO);
   std::shared_ptr<engine::Engine> eng = load_engine(o).engine;
+  const pipeline::Pipeline pipe(eng, media_policy(o));
   const models::Model& model = eng->model();
   if (interactive)
     std::printf(
@@ -135,7 +144,7 @@ int run_chat(Options& o, const RunFlags& given) {
   sigaction(SIGINT, &sa, nullptr);
 
   std::vector<Turn> turns;
-  std::vector<models::MediaInput> pending;
+  Turn pending;
   std::string message;
   for (;;) {
     g_interrupted = false;
@@ -146,7 +155,7 @@ int run_chat(Options& o, const RunFlags& given) {
     if (trimmed == "/exit" || trimmed == "/quit" || trimmed == "/bye") break;
     if (trimmed == "/reset" || trimmed == "/clear") {
       turns.clear();
-      pending.clear();
+      pending = {};
       if (interactive) std::printf("(conversation cleared)\n");
       continue;
     }
@@ -157,58 +166,40 @@ int run_chat(Options& o, const RunFlags& given) {
       continue;
     }
     if (attach(trimmed, model, pending)) continue;
-    turns.push_back({"user", message, std::move(pending)});
-    pending.clear();
+    pending.role = "user";
+    pending.content = message;
+    turns.push_back(std::move(pending));
+    pending = {};
     engine::GenerationRequest gr;
-    try {
-      std::string prompt = api::render_chat_prompt(model, to_messages(o.system_prompt, turns));
-      gr.prompt = model.process(prompt, all_media(turns));
-    } catch (const Error& e) {
-      std::fprintf(stderr, "error: %s\n", e.what());
-      pending = std::move(turns.back().media);  // kept for the next try
-      turns.pop_back();
-      continue;
-    }
     if (given.max_tokens && o.max_tokens > 0) gr.max_tokens = o.max_tokens;
     if (given.temperature) gr.sampling.temperature = static_cast<float>(o.temperature);
     if (o.seed >= 0) gr.sampling.seed = static_cast<uint64_t>(o.seed);
     std::string reply;
-    bool stopped = false;
+    std::optional<engine::Event> done;
     try {
-      engine::RequestHandle h = eng->submit(std::move(gr));
-      for (;;) {
-        if (g_interrupted && !stopped) {
-          h.cancel();
-          stopped = true;
-        }
-        auto ev = h.next(std::chrono::milliseconds(100));
-        if (!ev) {
-          if (h.finished()) break;
-          continue;
-        }
-        if (ev->kind == engine::Event::Kind::Delta) {
-          reply += ev->text;
-          std::fwrite(ev->text.data(), 1, ev->text.size(), stdout);
-          std::fflush(stdout);
-        } else if (ev->kind == engine::Event::Kind::Done) {
-          if (interactive && log::level() <= log::Level::Info)
-            std::fprintf(stderr, "\n[%d prompt + %d tokens, %.1f tok/s]", ev->usage.prompt_tokens,
-                         ev->usage.completion_tokens, ev->timings.decode_tokens_per_s);
-          break;
-        } else if (ev->kind == engine::Event::Kind::Error) {
-          std::fprintf(stderr, "\nerror: %s", ev->message.c_str());
-          break;
-        }
-      }
+      engine::RequestHandle h = pipe.submit(pipe.chat(to_messages(o.system_prompt, turns)), std::move(gr));
+      pipeline::EventHandler events;
+      events.keep_going = [] { return !g_interrupted; };
+      events.delta = [&](engine::Event& ev) {
+        reply += ev.text;
+        std::fwrite(ev.text.data(), 1, ev.text.size(), stdout);
+        std::fflush(stdout);
+        return !g_interrupted;
+      };
+      done = pipeline::read_events(h, events);
     } catch (const Error& e) {
-      std::fprintf(stderr, "error: %s\n", e.what());
-      pending = std::move(turns.back().media);  // kept for the next try
+      std::fprintf(stderr, "error: %s\n", named(e, o.system_prompt, turns).what());
+      pending = std::move(turns.back());  // its media are kept for the next try
+      pending.content.clear();
       turns.pop_back();
       continue;
     }
-    std::fputs(stopped ? " [stopped]\n" : "\n", stdout);
+    if (done && interactive && log::level() <= log::Level::Info)
+      std::fprintf(stderr, "\n[%d prompt + %d tokens, %.1f tok/s]", done->usage.prompt_tokens,
+                   done->usage.completion_tokens, done->timings.decode_tokens_per_s);
+    std::fputs(done ? "\n" : " [stopped]\n", stdout);
     std::fflush(stdout);
-    turns.push_back({"assistant", reply});
+    turns.push_back({"assistant", reply, {}, {}});
   }
   eng->shutdown(false);
   return 0;

@@ -44,11 +44,9 @@ int serve(const Options& o) {
   so.cors_origins = o.cors_origins;
   so.max_body_bytes = o.max_body_bytes;
   so.http_threads = o.http_threads > 0 ? static_cast<size_t>(o.http_threads) : 64;
-  const models::MediaOptions media = media_options(o);
-  so.media.max_images = std::max(0, o.max_images);
-  so.media.max_audio_clips = std::max(0, o.max_audio_clips);
-  so.media.image = media.image;
-  so.media.audio = media.audio;
+  so.max_images = std::max(0, o.max_images);
+  so.max_audio_clips = std::max(0, o.max_audio_clips);
+  so.media = media_policy(o);
   so.media.url_allow = o.media_url_allow;
   so.media.file_allow = o.media_file_allow;
   so.media.fetch_timeout_s = o.media_fetch_timeout > 0 ? o.media_fetch_timeout : 10;

@@ -6,11 +6,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "api/chat_prompt.h"
 #include "common/error.h"
 #include "engine/engine.h"
 #include "model_setup.h"
 #include "models/family.h"
+#include "pipeline/conversation.h"
 
 namespace oc::app {
 namespace {
@@ -67,7 +67,7 @@ Check encoder_rows(models::Model& model, models::Modality m, models::MediaInput 
     models::MediaInput list[] = {std::move(input)};
     const bool image = m == models::Modality::Image;
     auto prompt =
-        model.process(api::render_chat_prompt(model, user_turn(image ? "image" : "audio", "Describe.")), list);
+        model.process(pipeline::render_chat_prompt(model, user_turn(image ? "image" : "audio", "Describe.")), list);
     models::RunControl control;
     auto seq = model.new_sequence();
     const auto stats = seq->begin(prompt, control);
@@ -95,12 +95,10 @@ int run_inspect_checks(const std::string& path, const Options& options) {
   models::MediaInput img;
   img.modality = models::Modality::Image;
   img.data = small_bmp();
-  img.label = "test image";
   checks.push_back(encoder_rows(*model, models::Modality::Image, img, "vision_encoder rows for one image"));
 
   models::MediaInput clip;
   clip.modality = models::Modality::Audio;
-  clip.label = "test clip";
   clip.sample_rate = 16000;
   clip.samples.resize(5 * 16000);
   for (size_t i = 0; i < clip.samples.size(); ++i) clip.samples[i] = 0.3f * std::sin(2 * M_PI * 440.0 * i / 16000);
@@ -108,7 +106,7 @@ int run_inspect_checks(const std::string& path, const Options& options) {
 
   // The logits of a short prompt: their size and largest magnitude (a soft-capped head stays
   // below its cap, e.g. 30 for Gemma).
-  const std::string text = api::render_chat_prompt(*model, user_turn(nullptr, "Hello!"));
+  const std::string text = pipeline::render_chat_prompt(*model, user_turn(nullptr, "Hello!"));
   {
     Check c;
     c.name = "logits of a short prompt";

@@ -96,15 +96,27 @@ LoadedEngine load_engine(const Options& o, hub::ProgressFn progress) {
   return {std::make_shared<engine::Engine>(std::move(model), cfg), resolved.repo_id};
 }
 
-models::MediaInput media_from_file(const std::filesystem::path& path, models::Modality modality, std::string label) {
+pipeline::MediaPolicy media_policy(const Options& o) {
+  const models::MediaOptions m = media_options(o);
+  pipeline::MediaPolicy p;
+  p.image = m.image;
+  p.audio = m.audio;
+  return p;
+}
+
+pipeline::ContentPart media_from_file(const std::filesystem::path& path, models::Modality modality) {
   auto data = try_read_file(path);
   if (!data) throw Error(ErrorKind::InvalidRequest, "cannot read " + path.string());
-  models::MediaInput in;
-  in.modality = modality;
-  in.data = std::move(*data);
-  in.format = path.has_extension() ? path.extension().string().substr(1) : std::string();
-  in.label = label.empty() ? path.string() : std::move(label);
-  return in;
+  pipeline::ContentPart part;
+  part.type = modality;
+  part.source.kind = pipeline::MediaSource::Kind::Bytes;
+  part.source.data = std::move(*data);
+  part.source.format = path.has_extension() ? path.extension().string().substr(1) : std::string();
+  return part;
+}
+
+Error about_file(const Error& e, const std::string& path) {
+  return Error(e.kind(), path + ": " + e.what(), e.param(), e.code());
 }
 
 }  // namespace oc::app

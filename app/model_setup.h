@@ -5,10 +5,13 @@
 #include <memory>
 #include <string>
 
+#include "common/error.h"
 #include "engine/engine.h"
 #include "hub/resolve.h"
 #include "models/family.h"
 #include "options.h"
+#include "pipeline/conversation.h"
+#include "pipeline/media_source.h"
 
 namespace oc::app {
 
@@ -29,10 +32,16 @@ ort::SessionConfig session_config(const Options& options);
 // --encoder-cache-mb. Throws oc::Error(InvalidRequest) for negative values.
 models::MediaOptions media_options(const Options& options);
 
-// An image or audio file as a model input: its bytes, the format its extension names, labelled by
-// `label` (the path when empty). Throws oc::Error(InvalidRequest) when the file cannot be read.
-models::MediaInput media_from_file(const std::filesystem::path& path, models::Modality modality,
-                                   std::string label = {});
+// The pipeline's media policy from the same options (sources read by the commands themselves:
+// no URL or folder allowed).
+pipeline::MediaPolicy media_policy(const Options& options);
+
+// An image or audio file as a content part: its bytes and the format its extension names. Throws
+// oc::Error(InvalidRequest) when the file cannot be read.
+pipeline::ContentPart media_from_file(const std::filesystem::path& path, models::Modality modality);
+
+// `e` with its message starting with the file it is about ("photo.png: truncated PNG data").
+Error about_file(const Error& e, const std::string& path);
 
 // What to say when --model is missing: how to name one.
 std::string no_model_message();

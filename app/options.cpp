@@ -1,7 +1,6 @@
 #include "options.h"
 
 #include <functional>
-#include <sstream>
 #include <stdexcept>
 
 namespace oc::app {
@@ -180,16 +179,6 @@ void add_options(CLI::App& cmd, Options& options, const std::vector<std::string>
     CLI::Option* opt = found->bind(cmd, options, *found);
     if (*found->env) opt->envname(found->env);
   }
-}
-
-std::string options_table_markdown() {
-  Options defaults;
-  std::ostringstream out;
-  out << "| flag | env | help |\n|---|---|---|\n";
-  for (const auto& row : table())
-    out << "| `" << row.flag << "` | " << (*row.env ? std::string("`") + row.env + "`" : "") << " | " << row.help
-        << " |\n";
-  return out.str();
 }
 
 }  // namespace oc::app

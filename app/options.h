@@ -77,7 +77,5 @@ struct Options {
 
 // Adds the named rows of the table to a (sub)command. Unknown names are a programming error.
 void add_options(CLI::App& cmd, Options& options, const std::vector<std::string>& names);
-// The table as text (flag, env, default, help), for `onnx-chat help-options` and the README.
-std::string options_table_markdown();
 
 }  // namespace oc::app

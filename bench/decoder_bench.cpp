@@ -230,7 +230,7 @@ Agreement run_agree(const std::string& dir, const std::string& preset, oc::ort::
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   std::string model, mode = "sequence", preset = "Q4_MIXED", precision_name = "auto", reference_name = "exact";
   std::string text = "Once upon a time";
   int prompt_tokens = 64, decode = 16, threads = 0, steps = 256;
@@ -299,4 +299,13 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(file_bytes), static_cast<unsigned long long>(r.kv_bytes),
       static_cast<long long>(r.first.at(0)), static_cast<long long>(r.first.size() > 1 ? r.first[1] : -1));
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "decoder_bench: %s\n", e.what());
+    return 1;
+  }
 }

@@ -22,7 +22,7 @@ shared="${SHARED:-../shared}"
 contexts="${CONTEXTS:-64 2000}"
 decode="${DECODE:-8}"
 precisions="${PRECISIONS:-exact auto}"
-layers="${LAYERS:-bare sequence server}"
+layers="${LAYERS-bare sequence server}"
 port="${PORT:-18431}"
 model="${MODEL:-}"
 if [ -z "$model" ]; then

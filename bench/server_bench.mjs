@@ -34,6 +34,7 @@ process.on('exit', stop);
 
 async function ready() {
   for (let i = 0; i < 1200; ++i) {
+    if (server.exitCode !== null) throw new Error(`server exited (${server.exitCode}) before it was ready`);
     try {
       const r = await fetch(`${base}/ready`);
       if (r.ok) return;

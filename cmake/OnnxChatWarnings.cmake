@@ -1,7 +1,7 @@
 # Warning flags shared by every onnx-chat target.
 function(onnx_chat_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor
-                                           -Wno-missing-field-initializers)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local>
+                                           -Wnon-virtual-dtor -Wno-missing-field-initializers)
   if(ONNX_CHAT_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: generates the fixture models, then the C++ unit tests through CTest, then the
-# node test runner (end-to-end, reference and golden tests). Prints each runner's summary.
+# node test runner (end-to-end, reference and golden tests), then the fuzz targets briefly. Prints
+# each runner's summary.
 #   usage: scripts/run-tests.sh [BUILD_DIR]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,11 @@ mapfile -t node_tests < <(find tests -path tests/node_modules -prune -o -name '*
 if [ ${#node_tests[@]} -gt 0 ]; then
   node --test --test-concurrency=1 --test-reporter=spec "${node_tests[@]}" || status=1
 fi
+
+# The fuzz targets, briefly (`make fuzz` runs them longer), and the check that a planted bug is found.
+echo "== fuzz (each target ${CI_FUZZ_SECONDS:-10}s under ASan + UBSan)"
+scripts/fuzz.sh --seconds "${CI_FUZZ_SECONDS:-10}" || status=1
+scripts/fuzz.sh --planted-bug --seconds 120 || status=1
 
 if [ $status -eq 0 ]; then echo "all test runners passed"; else echo "some tests FAILED"; fi
 exit $status

@@ -8,13 +8,15 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl xz-utils
-  nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev libpcre2-dev libutf8proc-dev zlib1g-dev
-  libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libexif-dev libstb-dev
-  libsndfile1-dev libmpg123-dev libsoxr-dev libkissfft-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libstb-dev
+  libsndfile1-dev libmpg123-dev libsoxr-dev
+  libgtest-dev libbenchmark-dev
   python3 python3-onnx python3-numpy python3-yaml sox espeak-ng nginx
   chromium
+  # the fuzz targets only (build-fuzz, `make fuzz`): clang with libFuzzer and the sanitizers
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -16,7 +16,8 @@ ALLOWED = {
     "models": {"common", "ort", "tokenizer", "template", "media"},
     "engine": {"common", "ort", "tokenizer", "template", "media", "models", "grammar"},
     "hub": {"common", "ort", "tokenizer", "template", "media", "models"},
-    "api": {"common", "ort", "tokenizer", "template", "media", "models", "engine", "hub", "grammar"},
+    "pipeline": {"common", "ort", "tokenizer", "template", "media", "models", "grammar", "engine", "hub"},
+    "api": {"common", "ort", "tokenizer", "template", "media", "models", "grammar", "engine", "hub", "pipeline"},
 }
 CORE_FORBIDDEN = re.compile(r'#include\s*[<"](nlohmann/|httplib|curl/)')
 INCLUDE = re.compile(r'#include\s*"([a-z_]+)/')

@@ -5,18 +5,17 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "api/chat_prompt.h"
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "api/structured_output.h"
 #include "common/log.h"
+#include "pipeline/events.h"
 
 namespace oc::api {
 namespace {
 
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-constexpr std::chrono::milliseconds kPoll{100};
 
 enum class Api { Chat, Completion };
 
@@ -137,48 +136,40 @@ struct Collected {
   bool client_gone = false;
 };
 
+// Reads every choice to its end; client_gone when the client went away (the request is cancelled).
 Collected collect(const Job& job, engine::RequestHandle& handle, const HttpRequest& req, RequestTrace& trace) {
   Collected c;
   c.choices.resize(static_cast<size_t>(job.n));
-  auto last_check = Clock::now();
-  for (;;) {
-    auto ev = handle.next(kPoll);
-    if (Clock::now() - last_check >= kPoll || !ev) {
-      last_check = Clock::now();
-      if (req.client_connected && !req.client_connected()) {
-        handle.cancel();
-        c.client_gone = true;
-        trace.client_gone();
-        return c;
-      }
+  pipeline::EventHandler h;
+  h.keep_going = [&] { return !req.client_connected || req.client_connected(); };
+  h.delta = [&](engine::Event& ev) {
+    if (ev.index < 0 || ev.index >= job.n) return true;
+    trace.tokens(ev.index, ev.tokens.size());
+    Choice& ch = c.choices[static_cast<size_t>(ev.index)];
+    ch.text += ev.text;
+    for (auto& t : ev.tokens) {
+      ch.ids.push_back(t.id);
+      ch.tokens.push_back(std::move(t));
     }
-    if (!ev) {
-      if (handle.finished()) throw Error(ErrorKind::Internal, "generation ended without a result");
-      continue;
-    }
-    if (ev->kind == engine::Event::Kind::Error) throw Error(ev->error_kind, ev->message);
-    if (ev->kind == engine::Event::Kind::Done) {
-      trace.done(ev->usage, ev->timings);
-      c.usage = ev->usage;
-      c.timings = ev->timings;
-      return c;
-    }
-    if (ev->index < 0 || ev->index >= job.n) continue;
-    Choice& ch = c.choices[static_cast<size_t>(ev->index)];
-    if (ev->kind == engine::Event::Kind::Delta) {
-      trace.tokens(ev->index, ev->tokens.size());
-      ch.text += ev->text;
-      for (auto& t : ev->tokens) {
-        ch.ids.push_back(t.id);
-        ch.tokens.push_back(std::move(t));
-      }
-    } else if (ev->kind == engine::Event::Kind::Finish) {
-      for (const auto& t : ev->tokens) ch.ids.push_back(t.id);
-      ch.finish = ev->finish_reason;
-      if (ev->finish_reason == engine::FinishReason::Cancelled)
-        throw Error(ErrorKind::Cancelled, "the request was cancelled (server shutting down)");
-    }
+    return true;
+  };
+  h.finish = [&](engine::Event& ev) {
+    if (ev.index < 0 || ev.index >= job.n) return true;
+    Choice& ch = c.choices[static_cast<size_t>(ev.index)];
+    for (const auto& t : ev.tokens) ch.ids.push_back(t.id);
+    ch.finish = ev.finish_reason;
+    return true;
+  };
+  std::optional<engine::Event> done = pipeline::read_events(handle, h);
+  if (!done) {
+    c.client_gone = true;
+    trace.client_gone();
+    return c;
   }
+  trace.done(done->usage, done->timings);
+  c.usage = done->usage;
+  c.timings = done->timings;
+  return c;
 }
 
 std::string response_body(const Job& job, const Collected& c) {
@@ -318,55 +309,27 @@ class ChunkWriter {
 
 void stream_events(const Job& job, engine::RequestHandle& handle, StreamSink& sink, RequestTrace& trace) {
   ChunkWriter w(job, sink);
-  auto gone = [&] {
-    handle.cancel();
-    trace.client_gone();
-  };
-  auto fail = [&](const Error& e) {
-    ApiError a = api_error(e);
-    trace.error(a);
-    w.error(a);
-  };
-  for (int i = 0; i < job.n; ++i) {
-    bool ok = job.api == Api::Chat ? w.role(i) : (job.echo.empty() || w.echo(i));
-    if (!ok) return gone();
+  bool ok = true;
+  for (int i = 0; i < job.n && ok; ++i) ok = job.api == Api::Chat ? w.role(i) : (job.echo.empty() || w.echo(i));
+  std::optional<engine::Event> done;
+  if (ok) {
+    pipeline::EventHandler h;
+    h.keep_going = [&] { return sink.client_connected(); };
+    h.delta = [&](engine::Event& ev) {
+      trace.tokens(ev.index, ev.tokens.size());
+      if (ev.text.empty() && !(job.logprobs || job.return_token_ids)) return sink.client_connected();
+      return w.delta(ev.index, ev.text, ev.tokens);
+    };
+    h.finish = [&](engine::Event& ev) { return w.finish(ev.index, ev.finish_reason, ev.tokens); };
+    done = pipeline::read_events(handle, h);
   }
-  for (;;) {
-    auto ev = handle.next(kPoll);
-    if (!ev) {
-      if (!sink.client_connected()) return gone();
-      if (handle.finished()) return fail(Error(ErrorKind::Internal, "generation ended without a result"));
-      continue;
-    }
-    bool ok = true;
-    switch (ev->kind) {
-      case engine::Event::Kind::Delta:
-        trace.tokens(ev->index, ev->tokens.size());
-        if (ev->text.empty() && !(job.logprobs || job.return_token_ids)) {
-          ok = sink.client_connected();
-          break;
-        }
-        ok = w.delta(ev->index, ev->text, ev->tokens);
-        break;
-      case engine::Event::Kind::Finish:
-        if (ev->finish_reason == engine::FinishReason::Cancelled) {
-          if (!sink.client_connected()) return gone();
-          fail(Error(ErrorKind::Cancelled, "the request was cancelled (server shutting down)"));
-          handle.cancel();
-          return;
-        }
-        ok = w.finish(ev->index, ev->finish_reason, ev->tokens);
-        break;
-      case engine::Event::Kind::Done:
-        trace.done(ev->usage, ev->timings);
-        if (job.include_usage && !w.usage(ev->usage, ev->timings)) return gone();
-        w.done();
-        return;
-      case engine::Event::Kind::Error:
-        return fail(Error(ev->error_kind, ev->message));
-    }
-    if (!ok) return gone();
+  if (done) trace.done(done->usage, done->timings);
+  if (done && (!job.include_usage || w.usage(done->usage, done->timings))) {
+    w.done();
+    return;
   }
+  handle.cancel();
+  trace.client_gone();
 }
 
 // ---- shared ----
@@ -385,9 +348,9 @@ engine::SamplingParams sampling_params(const SamplingOptions& s) {
   return p;
 }
 
-engine::RequestHandle submit(const HandlerContext& ctx, engine::GenerationRequest gr) {
+engine::RequestHandle submit(const HandlerContext& ctx, pipeline::Prepared prepared, engine::GenerationRequest gr) {
   try {
-    return ctx.engine->submit(std::move(gr));
+    return ctx.pipeline.submit(std::move(prepared), std::move(gr));
   } catch (const Error& e) {
     if (e.code() == "context_length_exceeded" && e.param().empty())
       throw Error(e.kind(), e.what(), "max_tokens", e.code());
@@ -425,12 +388,12 @@ engine::GenerationRequest new_generation(const Job& job, const CommonRequest& cr
 }
 
 // Submits the request and answers with its result (JSON, or SSE when the job streams).
-void respond(const HandlerContext& ctx, Job job, engine::GenerationRequest gr, const HttpRequest& req,
-             HttpResponse& res) {
-  if (job.return_token_ids) job.prompt_ids = gr.prompt.ids;
+void respond(const HandlerContext& ctx, Job job, pipeline::Prepared prepared, engine::GenerationRequest gr,
+             const HttpRequest& req, HttpResponse& res) {
+  if (job.return_token_ids) job.prompt_ids = prepared.prompt.ids;
   ctx.trace->set_id(job.id);
   ctx.trace->set_shape(job.stream, job.n);
-  engine::RequestHandle handle = submit(ctx, std::move(gr));
+  engine::RequestHandle handle = submit(ctx, std::move(prepared), std::move(gr));
   if (!job.stream) {
     Collected c = collect(job, handle, req, *ctx.trace);
     if (c.client_gone) {
@@ -477,27 +440,25 @@ void check_model_name(const std::string& name, const ServedName& served) {
               "model", "model_not_found");
 }
 
-engine::GenerationRequest chat_generation(const HandlerContext& ctx, const ChatRequest& cr, const std::string& id) {
-  const models::Model& model = ctx.engine->model();
-  const std::vector<const ContentPart*> parts = media_parts(cr.messages);
-  check_modalities(model, parts);
-  std::shared_ptr<const grammar::Constraint> constraint = output_constraint(model, cr);
-  std::vector<models::MediaInput> media = resolve_media(parts, ctx.media);
+ChatGeneration chat_generation(const HandlerContext& ctx, const ChatRequest& cr, const std::string& id) {
+  const models::Model& model = ctx.pipeline.model();
+  ChatGeneration g;
+  g.request.constraint = output_constraint(model, cr);
   const PromptInput input = prompt_input(model, cr);
-  std::string text = render_chat_prompt(model, input.messages, true, input.tools);
-  engine::GenerationRequest gr;
-  gr.id = id;
-  gr.sampling = sampling_params(cr.sampling);
-  gr.stop = cr.stop;
-  gr.n = cr.n;
-  gr.max_tokens = cr.max_tokens;
-  gr.constraint = std::move(constraint);
   try {
-    gr.prompt = model.process(text, media);
+    g.prepared = ctx.pipeline.chat(input.messages, input.tools);
   } catch (const Error& e) {
-    throw label_media_error(e, media);
+    if (e.location().empty()) throw;
+    Location at = e.location();
+    if (at.message >= 0) at.message = input.source[static_cast<size_t>(at.message)];
+    throw Error(e.kind(), e.what(), request_location(cr, at), e.code());
   }
-  return gr;
+  g.request.id = id;
+  g.request.sampling = sampling_params(cr.sampling);
+  g.request.stop = cr.stop;
+  g.request.n = cr.n;
+  g.request.max_tokens = cr.max_tokens;
+  return g;
 }
 
 void handle_chat_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res) {
@@ -505,43 +466,26 @@ void handle_chat_completions(const HandlerContext& ctx, const HttpRequest& req, 
   check_model_name(cr.model, ctx.served);
   Job job = new_job(ctx, Api::Chat, "chatcmpl-", cr, cr.logprobs, cr.top_logprobs);
   job.tool_calls = !cr.tools.empty() && cr.tool_choice != "none";
-  engine::GenerationRequest gr = chat_generation(ctx, cr, job.id);
-  gr.logprobs = job.logprobs;
-  gr.top_logprobs = job.top_logprobs;
-  respond(ctx, std::move(job), std::move(gr), req, res);
+  ChatGeneration g = chat_generation(ctx, cr, job.id);
+  g.request.logprobs = job.logprobs;
+  g.request.top_logprobs = job.top_logprobs;
+  respond(ctx, std::move(job), std::move(g.prepared), std::move(g.request), req, res);
 }
 
 void handle_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res) {
   CompletionRequest cr = parse_completion_request(req.body, ctx.limits);
   check_model_name(cr.model, ctx.served);
-  const models::Model& model = ctx.engine->model();
-  const tok::Tokenizer& tokenizer = model.tokenizer();
-
   Job job = new_job(ctx, Api::Completion, "cmpl-", cr, cr.logprobs.has_value(), cr.logprobs.value_or(0));
   engine::GenerationRequest gr = new_generation(job, cr);
-  if (cr.prompt_is_ids) {
-    const size_t vocab = model.logits_size() ? model.logits_size() : tokenizer.vocab_size();
-    for (size_t i = 0; i < cr.prompt_ids.size(); ++i)
-      if (static_cast<size_t>(cr.prompt_ids[i]) >= vocab)
-        throw Error(ErrorKind::InvalidRequest,
-                    "Invalid 'prompt': token id " + std::to_string(cr.prompt_ids[i]) + " is outside the vocabulary (" +
-                        std::to_string(vocab) + " tokens).",
-                    "prompt", "invalid_value");
-    gr.prompt.ids = cr.prompt_ids;
-    if (cr.echo) job.echo = tokenizer.decode(cr.prompt_ids, false);
-  } else {
-    if (cr.prompt.empty())
-      throw Error(ErrorKind::InvalidRequest, "Invalid 'prompt': the prompt must not be empty.", "prompt",
-                  "invalid_value");
-    gr.prompt.ids = tokenizer.encode(cr.prompt, true);
-    if (cr.echo) job.echo = cr.prompt;
-  }
+  pipeline::Prepared prepared =
+      cr.prompt_is_ids ? ctx.pipeline.completion(cr.prompt_ids) : ctx.pipeline.completion(cr.prompt);
+  if (cr.echo) job.echo = cr.prompt_is_ids ? ctx.pipeline.model().tokenizer().decode(cr.prompt_ids, false) : cr.prompt;
   if (cr.echo && job.logprobs)
     throw Error(ErrorKind::Unsupported, "'echo' together with 'logprobs' is not supported", "echo",
                 "unsupported_parameter");
   gr.max_tokens = cr.max_tokens.value_or(16);
   gr.skip_special_tokens = true;
-  respond(ctx, std::move(job), std::move(gr), req, res);
+  respond(ctx, std::move(job), std::move(prepared), std::move(gr), req, res);
 }
 
 }  // namespace oc::api

@@ -6,10 +6,26 @@
 
 namespace oc::api {
 
+std::string param_name(const Location& at) {
+  std::string out;
+  if (at.message >= 0) {
+    out = "messages[" + std::to_string(at.message) + "]";
+    if (at.part >= 0) out += ".content[" + std::to_string(at.part) + "]";
+    return out;
+  }
+  out = at.field;
+  if (at.part >= 0) out += "[" + std::to_string(at.part) + "]";
+  return out;
+}
+
 ApiError api_error(const Error& e) {
   ApiError a;
   a.message = e.what();
   a.param = e.param();
+  if (a.param.empty() && !e.location().empty()) {
+    a.param = param_name(e.location());
+    a.message = a.param + ": " + a.message;
+  }
   a.code = e.code();
   a.type = "invalid_request_error";
   switch (e.kind()) {

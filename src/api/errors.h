@@ -18,7 +18,11 @@ struct ApiError {
   int retry_after_s = 0;  // 429: Retry-After
 };
 
-// Status, type and default code of a kind.
+// The parameter a location names: "messages[1].content[0]", "messages[1]", "images[2]".
+std::string param_name(const Location& at);
+
+// Status, type and default code of a kind. A located error (no param of its own) names its
+// location as param, and its message starts with it ("messages[0].content[1]: truncated PNG data").
 ApiError api_error(const Error& e);
 // Any exception (oc::Error, a template error, std::exception, unknown) as an ApiError.
 ApiError api_error(std::exception_ptr e);

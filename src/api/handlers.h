@@ -8,11 +8,10 @@
 #include <unordered_map>
 
 #include "api/http_server.h"
-#include "api/media_input.h"
 #include "api/model_names.h"
 #include "api/openai_types.h"
 #include "api/request_trace.h"
-#include "engine/engine.h"
+#include "pipeline/pipeline.h"
 
 namespace oc::api {
 
@@ -20,21 +19,20 @@ namespace oc::api {
 class ResponseStore {
  public:
   explicit ResponseStore(size_t capacity);
-  void put(const std::string& id, std::vector<ChatMessage> conversation);
-  std::optional<std::vector<ChatMessage>> get(const std::string& id) const;
+  void put(const std::string& id, std::vector<pipeline::Message> conversation);
+  std::optional<std::vector<pipeline::Message>> get(const std::string& id) const;
 
  private:
   mutable std::mutex mu_;
   size_t capacity_;
   std::deque<std::string> order_;
-  std::unordered_map<std::string, std::vector<ChatMessage>> items_;
+  std::unordered_map<std::string, std::vector<pipeline::Message>> items_;
 };
 
 struct HandlerContext {
-  std::shared_ptr<engine::Engine> engine;  // never null
+  pipeline::Pipeline pipeline;  // the served engine, with the server's media policy
   ServedName served;
   ParseLimits limits;
-  MediaPolicy media;
   std::shared_ptr<RequestTrace> trace;       // never null
   std::shared_ptr<ResponseStore> responses;  // null: nothing is stored
 };
@@ -46,9 +44,14 @@ void handle_chat_completions(const HandlerContext& ctx, const HttpRequest& req, 
 void handle_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res);
 // POST /v1/responses (on the chat completions path).
 void handle_responses(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res);
-// The engine request of a chat request (media, chat template with tools, output constraint,
-// prompt), as chat completions and responses build it.
-engine::GenerationRequest chat_generation(const HandlerContext& ctx, const ChatRequest& cr, const std::string& id);
+// A chat request ready to submit: the prompt through the pipeline (media, chat template with
+// tools) and the engine request (sampling, stop, max_tokens, output constraint), as chat
+// completions and responses build it. Errors about one media part name it in the request.
+struct ChatGeneration {
+  pipeline::Prepared prepared;
+  engine::GenerationRequest request;
+};
+ChatGeneration chat_generation(const HandlerContext& ctx, const ChatRequest& cr, const std::string& id);
 // POST /v1/audio/transcriptions (translate = false) and /v1/audio/translations (true).
 void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res, bool translate);
 

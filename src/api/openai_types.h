@@ -8,40 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "template/value.h"
+#include "common/error.h"
+#include "pipeline/conversation.h"
 
 namespace oc::api {
-
-struct ContentPart {
-  std::string type;  // "text", "image_url", "input_audio"
-  std::string text;
-  // image_url: `url` is a data: URI, an http(s):// or file:// URL, or (legacy `images` field
-  // only) bare base64; `detail` as sent ("auto", "low", "high"; it changes nothing).
-  std::string url;
-  std::string detail;
-  bool bare_base64 = false;  // legacy `images` entry that is not a data: URI
-  // input_audio: base64 `data` and the client's `format` ("wav", "mp3", ...).
-  std::string audio_data;
-  std::string audio_format;
-  // The request field this part came from, for error messages ("messages[1].content[0]",
-  // "images[2]").
-  std::string label;
-
-  bool is_image() const { return type == "image_url"; }
-  bool is_audio() const { return type == "input_audio"; }
-};
-
-struct ChatMessage {
-  std::string role;  // system, developer, user, assistant, tool
-  // content: a string, a list of parts, or null (an assistant message with tool calls).
-  bool content_is_null = false;
-  bool content_is_parts = false;
-  std::string content;  // when a string
-  std::vector<ContentPart> parts;
-  std::string name;
-  std::string tool_call_id;
-  tmpl::Value tool_calls;  // as sent (undefined when absent)
-};
 
 struct SamplingOptions {
   std::optional<double> temperature, top_p, min_p, repetition_penalty;
@@ -81,7 +51,9 @@ struct OutputFormat {
 };
 
 struct ChatRequest : CommonRequest {
-  std::vector<ChatMessage> messages;
+  // Image parts hold their image_url as a MediaSource::Url (or ::Base64 for a legacy `images`
+  // entry), audio parts their input_audio data as ::Base64 with its format.
+  std::vector<pipeline::Message> messages;
   OutputFormat format;
   std::vector<ToolDef> tools;
   // tool_choice: "none", "auto", "required", or "function" (one named function).
@@ -92,6 +64,9 @@ struct ChatRequest : CommonRequest {
   int top_logprobs = 0;
   int image_count = 0;  // image parts (legacy `images` included)
   int audio_count = 0;  // input_audio parts
+  // The legacy `images` entries are the parts of message images_message from images_first_part on.
+  int images_message = -1;
+  int images_first_part = 0;
 };
 
 struct CompletionRequest : CommonRequest {
@@ -128,12 +103,8 @@ ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits 
 CompletionRequest parse_completion_request(std::string_view body, const ParseLimits& limits = {});
 ResponsesRequest parse_responses_request(std::string_view body, const ParseLimits& limits = {});
 
-// The template context's `messages` for a chat request (system/developer -> "system"). Image parts
-// become {"type": "image"} and audio parts {"type": "audio"}: the chat template places one media
-// placeholder per part, in message and part order (the order of media_parts()).
-tmpl::Value messages_value(const std::vector<ChatMessage>& messages);
-
-// The media parts of a request in the order the template places them.
-std::vector<const ContentPart*> media_parts(const std::vector<ChatMessage>& messages);
+// Where a location in a chat request's messages lies in the request as sent: the part itself
+// ({message, part}: "messages[m].content[p]"), or an entry of the legacy `images` field.
+Location request_location(const ChatRequest& r, const Location& at);
 
 }  // namespace oc::api

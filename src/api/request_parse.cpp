@@ -8,10 +8,10 @@
 #include <span>
 #include <sstream>
 
+#include "api/errors.h"
 #include "api/openai_types.h"
 #include "common/error.h"
 #include "common/strings.h"
-#include "media/base64.h"
 
 namespace oc::api {
 namespace {
@@ -53,11 +53,22 @@ const char* type_name(const json& v) {
           "invalid_type");
 }
 
+// Deeper bodies are refused while parsing: converting and freeing values recurse.
+constexpr int kMaxJsonDepth = 128;
+
 json parse_body(std::string_view body) {
   json j;
   try {
-    j = json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
+    j = json::parse(body.begin(), body.end(), [](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxJsonDepth)
+        invalid(
+            "",
+            "The JSON body of your request is nested too deeply (over " + std::to_string(kMaxJsonDepth) + " levels).",
+            "invalid_json");
+      return true;
+    });
+  } catch (const json::exception& e) {
+    // Syntax errors and numbers out of range (1e999) alike: the client's JSON, never a server error.
     invalid("", std::string("We could not parse the JSON body of your request: ") + e.what(), "invalid_json");
   }
   if (!j.is_object())
@@ -307,20 +318,22 @@ tmpl::Value to_value(const json& j) {
 
 // {"type":"image_url","image_url":{"url": URL, "detail": "auto"|"low"|"high"}}; the URL may also be
 // given directly as the value of image_url.
-void parse_image_url(const std::string& param, const json& v, ContentPart& part) {
+void parse_image_url(const std::string& param, const json& v, pipeline::ContentPart& part) {
   const std::string p = param + ".image_url";
+  std::string& url = part.source.data;
+  part.source.kind = pipeline::MediaSource::Kind::Url;
   if (v.is_string()) {
-    part.url = v.get<std::string>();
+    url = v.get<std::string>();
   } else if (v.is_object()) {
     for (const auto& [key, val] : v.items()) {
       if (key == "url") {
-        part.url = get_string(p + ".url", val);
-      } else if (key == "detail") {
+        url = get_string(p + ".url", val);
+      } else if (key == "detail") {  // checked; it changes nothing
         if (val.is_null()) continue;
-        part.detail = get_string(p + ".detail", val);
-        if (part.detail != "auto" && part.detail != "low" && part.detail != "high")
+        const std::string detail = get_string(p + ".detail", val);
+        if (detail != "auto" && detail != "low" && detail != "high")
           invalid(p + ".detail",
-                  "Invalid '" + p + ".detail': expected one of 'auto', 'low', 'high', but got '" + part.detail + "'.",
+                  "Invalid '" + p + ".detail': expected one of 'auto', 'low', 'high', but got '" + detail + "'.",
                   "invalid_value");
       } else {
         unknown_field(p + "." + key);
@@ -330,75 +343,76 @@ void parse_image_url(const std::string& param, const json& v, ContentPart& part)
   } else {
     wrong_type(p, v, "an object with a 'url'");
   }
-  if (part.url.empty()) invalid(p + ".url", "Invalid '" + p + ".url': the URL is empty.", "invalid_value");
+  if (url.empty()) invalid(p + ".url", "Invalid '" + p + ".url': the URL is empty.", "invalid_value");
 }
 
 // {"type":"input_audio","input_audio":{"data": base64, "format": "wav"|"mp3"|...}}
-void parse_input_audio(const std::string& param, const json& v, ContentPart& part) {
+void parse_input_audio(const std::string& param, const json& v, pipeline::ContentPart& part) {
+  part.source.kind = pipeline::MediaSource::Kind::Base64;
   const std::string p = param + ".input_audio";
   if (!v.is_object()) wrong_type(p, v, "an object with 'data' and 'format'");
   for (const auto& [key, val] : v.items()) {
     if (key == "data")
-      part.audio_data = get_string(p + ".data", val);
+      part.source.data = get_string(p + ".data", val);
     else if (key == "format")
-      part.audio_format = get_string(p + ".format", val);
+      part.source.format = get_string(p + ".format", val);
     else
       unknown_field(p + "." + key);
   }
   if (!v.contains("data")) missing(p + ".data");
   if (!v.contains("format")) missing(p + ".format");
-  if (part.audio_data.empty())
+  if (part.source.data.empty())
     invalid(p + ".data", "Invalid '" + p + ".data': the audio data is empty.", "invalid_value");
-  if (part.audio_format.empty())
+  if (part.source.format.empty())
     invalid(p + ".format", "Invalid '" + p + ".format': the format is empty (e.g. 'wav', 'mp3').", "invalid_value");
 }
 
-ContentPart parse_part(const std::string& param, const json& v, const std::string& role) {
+pipeline::ContentPart parse_part(const std::string& param, const json& v, const std::string& role) {
   if (!v.is_object()) wrong_type(param, v, "an object");
   auto t = v.find("type");
   if (t == v.end()) missing(param + ".type");
-  ContentPart part;
-  part.type = get_string(param + ".type", *t);
-  part.label = param;
+  pipeline::ContentPart part;
+  const std::string type = get_string(param + ".type", *t);
   const char* payload = nullptr;  // the member holding the part's value
-  if (part.type == "text") {
+  if (type == "text") {
     payload = "text";
-  } else if (part.type == "image_url") {
+  } else if (type == "image_url") {
     payload = "image_url";
-  } else if (part.type == "input_audio") {
+    part.type = pipeline::Modality::Image;
+  } else if (type == "input_audio") {
     payload = "input_audio";
-  } else if (part.type == "file") {
+    part.type = pipeline::Modality::Audio;
+  } else if (type == "file") {
     unsupported(param, "'file' content parts are not supported");
-  } else if (part.type == "refusal") {
+  } else if (type == "refusal") {
     unsupported(param, "'refusal' content parts are not supported");
   } else {
     invalid(param + ".type",
-            "Invalid '" + param + ".type': expected one of 'text', 'image_url', 'input_audio', but got '" + part.type +
-                "'.",
+            "Invalid '" + param + ".type': expected one of 'text', 'image_url', 'input_audio', but got '" + type + "'.",
             "invalid_value");
   }
   for (const auto& [key, val] : v.items()) {
     if (key == "type") continue;
     if (key != payload) unknown_field(param + "." + key);
-    if (part.type == "text")
+    if (part.type == pipeline::Modality::Text)
       part.text = get_string(param + ".text", val);
-    else if (part.type == "image_url")
+    else if (part.type == pipeline::Modality::Image)
       parse_image_url(param, val, part);
     else
       parse_input_audio(param, val, part);
   }
   if (!v.contains(payload)) missing(param + "." + payload);
-  if ((part.is_image() || part.is_audio()) && role != "user")
+  if (part.is_media() && role != "user")
     invalid(param + ".type",
-            "Invalid '" + param + "': '" + part.type + "' content parts are only allowed in user messages, not in '" +
-                role + "' messages.",
+            "Invalid '" + param + "': '" + type + "' content parts are only allowed in user messages, not in '" + role +
+                "' messages.",
             "invalid_value");
   return part;
 }
 
-ChatMessage parse_message(const std::string& param, const json& v) {
+pipeline::Message parse_message(const std::string& param, const json& v) {
   if (!v.is_object()) wrong_type(param, v, "an object");
-  ChatMessage m;
+  pipeline::Message m;
   auto r = v.find("role");
   if (r == v.end())
     invalid(param + ".role", "Missing required parameter: '" + param + ".role'.", "missing_required_parameter");
@@ -452,40 +466,46 @@ ChatMessage parse_message(const std::string& param, const json& v) {
 
 // The older Python server's `images`: image parts appended, in order, to the last user message
 // (whose string content becomes a text part first).
-void attach_legacy_images(std::vector<ChatMessage>& messages, std::vector<ContentPart> images) {
-  ChatMessage* last_user = nullptr;
-  for (auto& m : messages)
-    if (m.role == "user") last_user = &m;
-  if (!last_user)
+void attach_legacy_images(ChatRequest& r, std::vector<pipeline::ContentPart> images) {
+  for (size_t i = 0; i < r.messages.size(); ++i)
+    if (r.messages[i].role == "user") r.images_message = static_cast<int>(i);
+  if (r.images_message < 0)
     invalid("images", "Invalid 'images': the request has no user message to attach the images to.", "invalid_value");
-  if (!last_user->content_is_parts) {
-    last_user->content_is_parts = true;
-    if (!last_user->content.empty()) {
-      ContentPart text;
-      text.type = "text";
-      text.text = std::move(last_user->content);
-      last_user->parts.push_back(std::move(text));
+  pipeline::Message& last_user = r.messages[static_cast<size_t>(r.images_message)];
+  if (!last_user.content_is_parts) {
+    last_user.content_is_parts = true;
+    if (!last_user.content.empty()) {
+      pipeline::ContentPart text;
+      text.text = std::move(last_user.content);
+      last_user.parts.push_back(std::move(text));
     }
-    last_user->content.clear();
+    last_user.content.clear();
   }
-  for (auto& p : images) last_user->parts.push_back(std::move(p));
+  r.images_first_part = static_cast<int>(last_user.parts.size());
+  for (auto& p : images) last_user.parts.push_back(std::move(p));
 }
 
 // Counts the media parts and enforces the per-request limits (the first part over a limit is named).
 void count_media(ChatRequest& r, const ParseLimits& limits) {
-  for (const ContentPart* p : media_parts(r.messages)) {
-    if (p->is_image() && ++r.image_count == limits.max_images + 1)
-      invalid(p->label,
-              "Too many images: this server accepts at most " + std::to_string(limits.max_images) +
-                  " images per request (--max-images); '" + p->label + "' is image " + std::to_string(r.image_count) +
-                  ".",
-              "too_many_images");
-    if (p->is_audio() && ++r.audio_count == limits.max_audio_clips + 1)
-      invalid(p->label,
-              "Too many audio clips: this server accepts at most " + std::to_string(limits.max_audio_clips) +
-                  " audio clips per request (--max-audio-clips); '" + p->label + "' is clip " +
-                  std::to_string(r.audio_count) + ".",
-              "too_many_audio_clips");
+  for (size_t m = 0; m < r.messages.size(); ++m) {
+    const auto& parts = r.messages[m].parts;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const auto label = [&] {
+        return param_name(request_location(r, Location{static_cast<int>(m), static_cast<int>(i), {}}));
+      };
+      if (parts[i].type == pipeline::Modality::Image && ++r.image_count == limits.max_images + 1)
+        invalid(label(),
+                "Too many images: this server accepts at most " + std::to_string(limits.max_images) +
+                    " images per request (--max-images); '" + label() + "' is image " + std::to_string(r.image_count) +
+                    ".",
+                "too_many_images");
+      if (parts[i].type == pipeline::Modality::Audio && ++r.audio_count == limits.max_audio_clips + 1)
+        invalid(label(),
+                "Too many audio clips: this server accepts at most " + std::to_string(limits.max_audio_clips) +
+                    " audio clips per request (--max-audio-clips); '" + label() + "' is clip " +
+                    std::to_string(r.audio_count) + ".",
+                "too_many_audio_clips");
+    }
   }
 }
 
@@ -641,7 +661,7 @@ constexpr EndpointFields kCompletionFields{"prompt", "a string or token ids", kC
 
 ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits) {
   ChatRequest r;
-  std::vector<ContentPart> legacy_images;  // the legacy top-level `images` field
+  std::vector<pipeline::ContentPart> legacy_images;  // the legacy top-level `images` field
   parse_fields(body, kChatFields, limits, r, [&](const std::string& key, const json& v) {
     if (key == "messages") {
       if (!v.is_array()) wrong_type(key, v, "an array");
@@ -669,12 +689,11 @@ ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits)
       if (!v.is_array()) wrong_type(key, v, "an array of base64 strings or data: URIs");
       for (size_t i = 0; i < v.size(); ++i) {
         const std::string p = "images[" + std::to_string(i) + "]";
-        ContentPart part;
-        part.type = "image_url";
-        part.label = p;
-        part.url = get_string(p, v[i]);
-        if (part.url.empty()) invalid(p, "Invalid '" + p + "': the image is empty.", "invalid_value");
-        part.bare_base64 = !media::is_data_uri(part.url);
+        pipeline::ContentPart part;
+        part.type = pipeline::Modality::Image;
+        part.source.kind = pipeline::MediaSource::Kind::Base64;  // or a data: URI
+        part.source.data = get_string(p, v[i]);
+        if (part.source.data.empty()) invalid(p, "Invalid '" + p + "': the image is empty.", "invalid_value");
         legacy_images.push_back(std::move(part));
       }
     } else if (one_of(key, kChatUnsupported)) {
@@ -691,7 +710,7 @@ ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits)
             "empty_array");
   if (r.top_logprobs > 0 && !r.logprobs)
     invalid("top_logprobs", "Invalid 'top_logprobs': requires 'logprobs' to be true.", "invalid_value");
-  if (!legacy_images.empty()) attach_legacy_images(r.messages, std::move(legacy_images));
+  if (!legacy_images.empty()) attach_legacy_images(r, std::move(legacy_images));
   count_media(r, limits);
   check_tool_choice(r.tools, r.tool_choice, r.tool_choice_name);
   return r;
@@ -779,9 +798,9 @@ json chat_part(const std::string& param, const json& p) {
 
 // Responses input items -> chat messages: messages as they are, function calls as assistant tool
 // calls (consecutive ones in one message), function call outputs as tool messages.
-void input_messages(const json& input, std::vector<ChatMessage>& out) {
+void input_messages(const json& input, std::vector<pipeline::Message>& out) {
   if (input.is_string()) {
-    ChatMessage m;
+    pipeline::Message m;
     m.role = "user";
     m.content = input.get<std::string>();
     out.push_back(std::move(m));
@@ -823,7 +842,7 @@ void input_messages(const json& input, std::vector<ChatMessage>& out) {
       if (calls_open) {
         out.back().tool_calls.as_array().push_back(to_value(call));
       } else {
-        ChatMessage m;
+        pipeline::Message m;
         m.role = "assistant";
         m.content_is_null = true;
         m.tool_calls = to_value(json::array({call}));
@@ -833,7 +852,7 @@ void input_messages(const json& input, std::vector<ChatMessage>& out) {
     } else if (type == "function_call_output") {
       for (const char* k : {"call_id", "output"})
         if (!item.contains(k)) missing(p + "." + k);
-      ChatMessage m;
+      pipeline::Message m;
       m.role = "tool";
       m.tool_call_id = get_string(p + ".call_id", item["call_id"]);
       const json& o = item["output"];
@@ -930,41 +949,10 @@ ResponsesRequest parse_responses_request(std::string_view body, const ParseLimit
   return rr;
 }
 
-tmpl::Value messages_value(const std::vector<ChatMessage>& messages) {
-  tmpl::Array out;
-  for (const auto& m : messages) {
-    tmpl::Object o;
-    o.emplace_back("role", m.role == "developer" ? std::string("system") : m.role);
-    if (m.content_is_null) {
-      o.emplace_back("content", tmpl::Value(nullptr));
-    } else if (m.content_is_parts) {
-      tmpl::Array parts;
-      for (const auto& p : m.parts) {
-        if (p.is_image())
-          parts.push_back(tmpl::Object{{"type", std::string("image")}});
-        else if (p.is_audio())
-          parts.push_back(tmpl::Object{{"type", std::string("audio")}});
-        else
-          parts.push_back(tmpl::Object{{"type", p.type}, {"text", p.text}});
-      }
-      o.emplace_back("content", std::move(parts));
-    } else {
-      o.emplace_back("content", m.content);
-    }
-    if (!m.name.empty()) o.emplace_back("name", m.name);
-    if (!m.tool_call_id.empty()) o.emplace_back("tool_call_id", m.tool_call_id);
-    if (!m.tool_calls.is_undefined()) o.emplace_back("tool_calls", m.tool_calls);
-    out.push_back(std::move(o));
-  }
-  return out;
-}
-
-std::vector<const ContentPart*> media_parts(const std::vector<ChatMessage>& messages) {
-  std::vector<const ContentPart*> out;
-  for (const auto& m : messages)
-    for (const auto& p : m.parts)
-      if (p.is_image() || p.is_audio()) out.push_back(&p);
-  return out;
+Location request_location(const ChatRequest& r, const Location& at) {
+  if (at.message >= 0 && at.message == r.images_message && at.part >= r.images_first_part)
+    return Location{-1, at.part - r.images_first_part, "images"};
+  return at;
 }
 
 }  // namespace oc::api

@@ -138,8 +138,8 @@ class ResponseBuilder {
 
 // The conversation after a response (its input and output as chat messages), for a later
 // previous_response_id.
-std::vector<ChatMessage> conversation_after(std::vector<ChatMessage> history, const Output& out) {
-  ChatMessage m;
+std::vector<pipeline::Message> conversation_after(std::vector<pipeline::Message> history, const Output& out) {
+  pipeline::Message m;
   m.role = "assistant";
   m.content = out.text;
   m.content_is_null = out.text.empty() && !out.calls.empty();
@@ -173,7 +173,7 @@ class EventWriter {
 
 ResponseStore::ResponseStore(size_t capacity) : capacity_(capacity) {}
 
-void ResponseStore::put(const std::string& id, std::vector<ChatMessage> conversation) {
+void ResponseStore::put(const std::string& id, std::vector<pipeline::Message> conversation) {
   std::lock_guard lock(mu_);
   if (capacity_ == 0) return;
   while (order_.size() >= capacity_) {
@@ -184,7 +184,7 @@ void ResponseStore::put(const std::string& id, std::vector<ChatMessage> conversa
   items_[id] = std::move(conversation);
 }
 
-std::optional<std::vector<ChatMessage>> ResponseStore::get(const std::string& id) const {
+std::optional<std::vector<pipeline::Message>> ResponseStore::get(const std::string& id) const {
   std::lock_guard lock(mu_);
   auto it = items_.find(id);
   if (it == items_.end()) return std::nullopt;
@@ -195,7 +195,7 @@ void handle_responses(const HandlerContext& ctx, const HttpRequest& req, HttpRes
   auto rr = std::make_shared<ResponsesRequest>(parse_responses_request(req.body, ctx.limits));
   check_model_name(rr->chat.model, ctx.served);
   // The conversation: the stored one, then this input; instructions in front (never stored).
-  std::vector<ChatMessage> conversation;
+  std::vector<pipeline::Message> conversation;
   if (!rr->previous_response_id.empty()) {
     auto stored = ctx.responses ? ctx.responses->get(rr->previous_response_id) : std::nullopt;
     if (!stored)
@@ -207,7 +207,7 @@ void handle_responses(const HandlerContext& ctx, const HttpRequest& req, HttpRes
   ChatRequest& cr = rr->chat;
   cr.messages.clear();
   if (!rr->instructions.empty()) {
-    ChatMessage sys;
+    pipeline::Message sys;
     sys.role = "system";
     sys.content = rr->instructions;
     cr.messages.push_back(std::move(sys));
@@ -215,8 +215,10 @@ void handle_responses(const HandlerContext& ctx, const HttpRequest& req, HttpRes
   for (const auto& m : conversation) cr.messages.push_back(m);
 
   auto builder = std::make_shared<ResponseBuilder>(*rr, ctx.served.id);
-  engine::GenerationRequest gr = chat_generation(ctx, cr, builder->id());
-  engine::RequestHandle handle = ctx.engine->submit(std::move(gr));
+  ChatGeneration g = chat_generation(ctx, cr, builder->id());
+  ctx.trace->set_id(builder->id());
+  ctx.trace->set_shape(cr.stream, 1);
+  engine::RequestHandle handle = ctx.pipeline.submit(std::move(g.prepared), std::move(g.request));
   const bool tools = !cr.tools.empty() && cr.tool_choice != "none";
   auto store = ctx.responses;
   auto finish = [rr, store, builder, conversation](const Output& out) {

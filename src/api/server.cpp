@@ -260,16 +260,11 @@ struct ApiServer::Impl {
   }
 
   HandlerContext context(const std::shared_ptr<engine::Engine>& e, const std::shared_ptr<RequestTrace>& trace) {
-    HandlerContext c;
-    c.engine = e;
-    c.served = served(*e);
-    c.limits.max_n = options.max_n;
-    c.limits.max_images = options.media.max_images;
-    c.limits.max_audio_clips = options.media.max_audio_clips;
-    c.media = options.media;
-    c.trace = trace;
-    c.responses = responses;
-    return c;
+    ParseLimits limits;
+    limits.max_n = options.max_n;
+    limits.max_images = options.max_images;
+    limits.max_audio_clips = options.max_audio_clips;
+    return HandlerContext{pipeline::Pipeline(e, options.media), served(*e), limits, trace, responses};
   }
 };
 

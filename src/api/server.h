@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "api/media_input.h"
 #include "engine/engine.h"
 #include "hub/progress.h"
+#include "pipeline/media_source.h"
 
 namespace oc::api {
 
@@ -19,9 +19,11 @@ struct ServerOptions {
   std::vector<std::string> cors_origins;  // empty: no CORS headers; "*": any origin
   size_t max_body_bytes = 64u << 20;
   size_t http_threads = 64;
-  std::string repo_id;  // the served model's hub repo id, when known (model names)
-  int max_n = 16;       // choices per request
-  MediaPolicy media;    // image and audio input: limits and allowed sources
+  std::string repo_id;          // the served model's hub repo id, when known (model names)
+  int max_n = 16;               // choices per request
+  pipeline::MediaPolicy media;  // image and audio input: limits and allowed sources
+  int max_images = 8;           // image parts per request
+  int max_audio_clips = 4;      // audio parts per request
 };
 
 class ApiServer {

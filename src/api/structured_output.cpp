@@ -42,18 +42,18 @@ std::string tool_call_text(const std::string& name, const std::string& arguments
          ", \"arguments\": " + (arguments.empty() ? std::string("{}") : arguments) + "}" + std::string(kClose);
 }
 
-std::string text_of(const ChatMessage& m) {
+std::string text_of(const pipeline::Message& m) {
   if (!m.content_is_parts) return m.content;
   std::string s;
   for (const auto& p : m.parts)
-    if (p.type == "text") s += p.text;
+    if (p.type == pipeline::Modality::Text) s += p.text;
   return s;
 }
 
 // The generic format for templates that do not render tools: the tools in a system message, calls
 // as text in assistant turns, results as user turns.
-std::vector<ChatMessage> generic_messages(const ChatRequest& r, bool with_tools) {
-  std::vector<ChatMessage> out;
+void generic_messages(const ChatRequest& r, bool with_tools, PromptInput& in) {
+  std::vector<pipeline::Message>& out = in.messages;
   bool merged_system = false;  // the first message is the system message with the tools appended
   if (with_tools) {
     std::string text =
@@ -62,7 +62,7 @@ std::vector<ChatMessage> generic_messages(const ChatRequest& r, bool with_tools)
         "object}}</tool_call>\nand nothing else. The results come back in <tool_response> blocks. If no function "
         "is needed, reply normally.\n\nFunctions:";
     for (const auto& t : r.tools) text += "\n" + tmpl::value_to_json(t.value).dump();
-    ChatMessage sys;
+    pipeline::Message sys;
     if (!r.messages.empty() && (r.messages[0].role == "system" || r.messages[0].role == "developer") &&
         !r.messages[0].content_is_parts) {
       sys = r.messages[0];
@@ -73,23 +73,25 @@ std::vector<ChatMessage> generic_messages(const ChatRequest& r, bool with_tools)
       sys.content = std::move(text);
     }
     out.push_back(std::move(sys));
+    in.source.push_back(0);
   }
   for (size_t i = merged_system ? 1 : 0; i < r.messages.size(); ++i) {
-    const ChatMessage& m = r.messages[i];
+    const pipeline::Message& m = r.messages[i];
     if (m.role == "tool") {
       const std::string block = "<tool_response>\n" + text_of(m) + "\n</tool_response>";
       if (!out.empty() && out.back().role == "user" && !out.back().content_is_parts &&
           out.back().content.rfind("<tool_response>", 0) == 0) {
         out.back().content += "\n" + block;
       } else {
-        ChatMessage u;
+        pipeline::Message u;
         u.role = "user";
         u.content = block;
         out.push_back(std::move(u));
+        in.source.push_back(static_cast<int>(i));
       }
       continue;
     }
-    ChatMessage c = m;
+    pipeline::Message c = m;
     if (m.role == "assistant" && m.tool_calls.is_array()) {
       std::string text = m.content_is_null ? std::string() : text_of(m);
       for (const auto& call : m.tool_calls.as_array()) {
@@ -106,43 +108,32 @@ std::vector<ChatMessage> generic_messages(const ChatRequest& r, bool with_tools)
       c.tool_calls = tmpl::Value();
     }
     out.push_back(std::move(c));
+    in.source.push_back(static_cast<int>(i));
   }
-  return out;
 }
 
 // Tool-call arguments as objects (what chat templates expect) where they are JSON text.
-tmpl::Value with_argument_objects(const tmpl::Value& messages) {
+tmpl::Value with_argument_objects(const tmpl::Value& calls) {
   tmpl::Array out;
-  for (const auto& m : messages.as_array()) {
-    const tmpl::Value calls = m.get("tool_calls");
-    if (!calls.is_array()) {
-      out.push_back(m);
+  for (const auto& call : calls.as_array()) {
+    const tmpl::Value f = call.get("function");
+    const tmpl::Value args = f.get("arguments");
+    if (!f.is_object() || !args.is_string()) {
+      out.push_back(call);
       continue;
     }
-    tmpl::Array new_calls;
-    for (const auto& call : calls.as_array()) {
-      const tmpl::Value f = call.get("function");
-      const tmpl::Value args = f.get("arguments");
-      if (!f.is_object() || !args.is_string()) {
-        new_calls.push_back(call);
-        continue;
-      }
-      tmpl::Value parsed;
-      try {
-        parsed = tmpl::value_from_json_text(args.as_string());
-      } catch (const std::exception&) {
-        new_calls.push_back(call);
-        continue;
-      }
-      tmpl::Object nf;
-      for (const auto& [k, v] : f.as_object()) nf.emplace_back(k, k == "arguments" ? parsed : v);
-      tmpl::Object nc;
-      for (const auto& [k, v] : call.as_object()) nc.emplace_back(k, k == "function" ? tmpl::Value(std::move(nf)) : v);
-      new_calls.push_back(tmpl::Value(std::move(nc)));
+    tmpl::Value parsed;
+    try {
+      parsed = tmpl::value_from_json_text(args.as_string());
+    } catch (const std::exception&) {
+      out.push_back(call);
+      continue;
     }
-    tmpl::Object nm;
-    for (const auto& [k, v] : m.as_object()) nm.emplace_back(k, k == "tool_calls" ? tmpl::Value(new_calls) : v);
-    out.push_back(tmpl::Value(std::move(nm)));
+    tmpl::Object nf;
+    for (const auto& [k, v] : f.as_object()) nf.emplace_back(k, k == "arguments" ? parsed : v);
+    tmpl::Object nc;
+    for (const auto& [k, v] : call.as_object()) nc.emplace_back(k, k == "function" ? tmpl::Value(std::move(nf)) : v);
+    out.push_back(tmpl::Value(std::move(nc)));
   }
   return out;
 }
@@ -153,14 +144,19 @@ PromptInput prompt_input(const models::Model& model, const ChatRequest& r) {
   PromptInput in;
   const bool with_tools = !r.tools.empty() && r.tool_choice != "none";
   if (template_renders_tools(model)) {
-    in.messages = with_argument_objects(messages_value(r.messages));
+    in.messages = r.messages;
+    for (size_t i = 0; i < in.messages.size(); ++i) {
+      pipeline::Message& m = in.messages[i];
+      if (m.tool_calls.is_array()) m.tool_calls = with_argument_objects(m.tool_calls);
+      in.source.push_back(static_cast<int>(i));
+    }
     if (with_tools) {
       tmpl::Array tools;
       for (const auto& t : r.tools) tools.push_back(t.value);
       in.tools = std::move(tools);
     }
   } else {
-    in.messages = messages_value(generic_messages(r, with_tools));
+    generic_messages(r, with_tools, in);
   }
   return in;
 }

@@ -22,11 +22,14 @@ struct ToolCall {
   std::string arguments;  // JSON text
 };
 
-// The template input of a chat request: `messages` and, when the template renders tools, `tools`
-// (undefined otherwise; the generic format puts the tools into a system message instead).
+// The conversation a chat request renders: `messages` and, when the template renders tools, `tools`
+// (undefined otherwise; the generic format puts the tools into a system message and the tool
+// history into text turns instead). `source[i]` is the index in the request of the message that
+// `messages[i]` comes from (errors located in `messages` name the request's message).
 struct PromptInput {
-  tmpl::Value messages;
+  std::vector<pipeline::Message> messages;
   tmpl::Value tools;
+  std::vector<int> source;
 };
 PromptInput prompt_input(const models::Model& model, const ChatRequest& request);
 

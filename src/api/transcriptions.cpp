@@ -9,19 +9,17 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "api/chat_prompt.h"
 #include "api/errors.h"
 #include "api/handlers.h"
 #include "api/transcription.h"
 #include "common/strings.h"
 #include "media/audio.h"
+#include "pipeline/events.h"
 
 namespace oc::api {
 namespace {
 
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
-constexpr std::chrono::milliseconds kPoll{100};
 // Tokens one window may produce: 30 s of fast speech is well under 200 tokens; the cap stops a
 // model that loops.
 constexpr int kWindowMaxTokens = 448;
@@ -42,7 +40,7 @@ std::string random_id() {
 // One encoder window of the upload, its prompt, and what the model said about it.
 struct Window {
   double start = 0, end = 0;  // seconds
-  models::Prompt prompt;
+  pipeline::Prepared prompt;
   std::string text;          // trimmed
   std::vector<int32_t> ids;  // sampled ids (without the one that ended the window)
   double logprob_sum = 0;
@@ -104,61 +102,39 @@ class TextJoiner {
 // request is then cancelled).
 bool generate(engine::RequestHandle& handle, Window& w, Totals& totals, RequestTrace& trace,
               const std::function<bool(const std::string&)>& on_text, const std::function<bool()>& connected) {
-  auto last_check = Clock::now();
-  for (;;) {
-    auto ev = handle.next(kPoll);
-    if (!ev || Clock::now() - last_check >= kPoll) {
-      last_check = Clock::now();
-      if (connected && !connected()) {
-        handle.cancel();
-        return false;
-      }
+  pipeline::EventHandler h;
+  h.keep_going = connected;
+  h.delta = [&](engine::Event& ev) {
+    w.text += ev.text;
+    trace.tokens(0, ev.tokens.size());
+    for (const auto& t : ev.tokens) {
+      w.ids.push_back(t.id);
+      w.logprob_sum += t.logprob;
+      w.logprob_count++;
     }
-    if (!ev) {
-      if (handle.finished()) throw Error(ErrorKind::Internal, "generation ended without a result");
-      continue;
-    }
-    switch (ev->kind) {
-      case engine::Event::Kind::Delta:
-        trace.tokens(0, ev->tokens.size());
-        w.text += ev->text;
-        for (const auto& t : ev->tokens) {
-          w.ids.push_back(t.id);
-          w.logprob_sum += t.logprob;
-          w.logprob_count++;
-        }
-        if (!ev->text.empty() && !on_text(ev->text)) {
-          handle.cancel();
-          return false;
-        }
-        break;
-      case engine::Event::Kind::Finish:
-        if (ev->finish_reason == engine::FinishReason::Cancelled)
-          throw Error(ErrorKind::Cancelled, "the request was cancelled (server shutting down)");
-        break;
-      case engine::Event::Kind::Done:
-        trace.done(ev->usage, ev->timings);
-        totals.add(ev->usage);
-        w.text = trim_ascii(w.text);
-        return true;
-      case engine::Event::Kind::Error:
-        throw Error(ev->error_kind, ev->message);
-    }
-  }
+    return ev.text.empty() || on_text(ev.text);
+  };
+  std::optional<engine::Event> done = pipeline::read_events(handle, h);
+  if (!done) return false;
+  trace.done(done->usage, done->timings);
+  totals.add(done->usage);
+  w.text = trim_ascii(w.text);
+  return true;
 }
 
-engine::GenerationRequest window_request(const std::string& id, size_t index, Window& w, const TranscriptionRequest& tr,
-                                         size_t context) {
+// The request of one window (its prompt moves out of the window).
+std::pair<pipeline::Prepared, engine::GenerationRequest> window_request(const std::string& id, size_t index, Window& w,
+                                                                        const TranscriptionRequest& tr,
+                                                                        size_t context) {
   engine::GenerationRequest gr;
   gr.id = id + "-" + std::to_string(index);
-  gr.prompt = std::move(w.prompt);
   gr.sampling.temperature = static_cast<float>(tr.temperature.value_or(0.0));
-  const size_t used = gr.prompt.ids.size();
+  const size_t used = w.prompt.prompt.ids.size();
   int room = context > used ? static_cast<int>(std::min<size_t>(context - used, kWindowMaxTokens)) : 1;
   gr.max_tokens = room;
   gr.logprobs = tr.response_format == "verbose_json";
   gr.skip_special_tokens = true;
-  return gr;
+  return {std::move(w.prompt), std::move(gr)};
 }
 
 std::string joined_text(const std::vector<Window>& windows) {
@@ -232,8 +208,9 @@ void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, Ht
     invalid("", "This endpoint expects a multipart/form-data body with 'file' and 'model' fields.", "invalid_request");
   TranscriptionRequest tr = parse_transcription_request(req.form, translate);
   check_model_name(tr.model, ctx.served);
-  std::shared_ptr<engine::Engine> eng = ctx.engine;
-  const models::Model& model = eng->model();
+  const pipeline::Pipeline& pipe = ctx.pipeline;
+  const models::Model& model = pipe.model();
+  const media::AudioLimits& limits = pipe.media_policy().audio;
   const models::Model::AudioSpec spec = model.audio_spec();
   if (!model.supports(models::Modality::Audio) || spec.sample_rate <= 0)
     throw Error(ErrorKind::Unsupported,
@@ -246,13 +223,13 @@ void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, Ht
   // Decode (limits from --max-audio-seconds / --max-media-mb), then one window per encoder pass.
   media::Audio audio;
   try {
-    if (ctx.media.audio.max_bytes && tr.file.size() > ctx.media.audio.max_bytes)
+    if (limits.max_bytes && tr.file.size() > limits.max_bytes)
       invalid("file",
               "file: the upload is " + std::to_string(tr.file.size()) + " bytes, over the server's limit of " +
-                  std::to_string(ctx.media.audio.max_bytes) + " bytes (--max-media-mb)",
+                  std::to_string(limits.max_bytes) + " bytes (--max-media-mb)",
               "invalid_audio");
     audio = media::decode_audio({reinterpret_cast<const uint8_t*>(tr.file.data()), tr.file.size()}, format_hint(tr),
-                                spec.sample_rate, ctx.media.audio, "file");
+                                spec.sample_rate, limits, "file");
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::InvalidRequest && e.param().empty())
       throw Error(e.kind(), e.what(), "file", "invalid_audio");
@@ -269,49 +246,49 @@ void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, Ht
   const double rate = static_cast<double>(audio.sample_rate);
   const double duration = static_cast<double>(audio.samples.size()) / rate;
 
-  // Every window's prompt before the response starts, so that a processor error is still a 400.
-  ChatMessage user;
+  // Every window's prompt before the response starts, so that a processor error is still a 400:
+  // one user message, the window's audio and the instruction.
+  std::vector<pipeline::Message> messages(1);
+  pipeline::Message& user = messages[0];
   user.role = "user";
   user.content_is_parts = true;
-  ContentPart audio_part, text_part;
-  audio_part.type = "input_audio";
-  text_part.type = "text";
-  text_part.text = transcription_instruction(tr);
-  user.parts = {audio_part, text_part};
-  const std::string prompt_text = render_chat_prompt(model, messages_value({user}));
+  user.parts.resize(2);
+  pipeline::MediaSource& clip = user.parts[0].source;
+  user.parts[0].type = pipeline::Modality::Audio;
+  clip.kind = pipeline::MediaSource::Kind::Samples;
+  clip.sample_rate = audio.sample_rate;
+  user.parts[1].text = transcription_instruction(tr);
   auto windows = std::make_shared<std::vector<Window>>(spans.size());
   for (size_t i = 0; i < spans.size(); ++i) {
     Window& w = (*windows)[i];
     w.start = static_cast<double>(spans[i].start) / rate;
     w.end = static_cast<double>(spans[i].start + spans[i].length) / rate;
-    models::MediaInput in;
-    in.modality = models::Modality::Audio;
-    in.label = spans.size() == 1
-                   ? std::string("file")
-                   : "file (window " + std::to_string(i + 1) + " of " + std::to_string(spans.size()) + ")";
-    in.sample_rate = audio.sample_rate;
-    in.samples.assign(audio.samples.begin() + spans[i].start, audio.samples.begin() + spans[i].start + spans[i].length);
-    std::vector<models::MediaInput> one;
-    one.push_back(std::move(in));
+    clip.samples.assign(audio.samples.begin() + spans[i].start,
+                        audio.samples.begin() + spans[i].start + spans[i].length);
     try {
-      w.prompt = model.process(prompt_text, one);
+      w.prompt = pipe.chat(messages);
     } catch (const Error& e) {
-      Error labelled = label_media_error(e, one);
-      throw Error(labelled.kind(), labelled.what(), labelled.param().empty() ? "" : "file", labelled.code());
+      if (e.location().empty()) throw;
+      const std::string label =
+          spans.size() == 1 ? std::string("file")
+                            : "file (window " + std::to_string(i + 1) + " of " + std::to_string(spans.size()) + ")";
+      throw Error(e.kind(), label + ": " + e.what(), "file", e.code());
     }
   }
   audio.samples.clear();
   audio.samples.shrink_to_fit();
+  clip.samples.clear();
 
   const std::string id = random_id();
   ctx.trace->set_id(id);
   ctx.trace->set_shape(tr.stream, 1);
-  const size_t context = eng->context_length();
+  const size_t context = pipe.engine().context_length();
   if (!tr.stream) {
     Totals totals;
     for (size_t i = 0; i < windows->size(); ++i) {
       Window& w = (*windows)[i];
-      engine::RequestHandle h = eng->submit(window_request(id, i, w, tr, context));
+      auto [prompt, gr] = window_request(id, i, w, tr, context);
+      engine::RequestHandle h = pipe.submit(std::move(prompt), std::move(gr));
       if (!generate(
               h, w, totals, *ctx.trace, [](const std::string&) { return true; }, req.client_connected)) {
         ctx.trace->client_gone();
@@ -325,12 +302,12 @@ void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, Ht
   }
 
   // Streamed: the first window is submitted now (a full queue is still a 429), the rest in turn.
-  auto first =
-      std::make_shared<engine::RequestHandle>(eng->submit(window_request(id, 0, windows->front(), tr, context)));
+  auto [prompt, gr] = window_request(id, 0, windows->front(), tr, context);
+  auto first = std::make_shared<engine::RequestHandle>(pipe.submit(std::move(prompt), std::move(gr)));
   res.content_type = "text/event-stream";
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  res.stream = [eng, windows, first, tr, id, context, trace = ctx.trace](StreamSink& sink) {
+  res.stream = [pipe, windows, first, tr, id, context, trace = ctx.trace](StreamSink& sink) {
     Totals totals;
     TextJoiner joiner;
     std::string text;
@@ -345,7 +322,13 @@ void handle_transcriptions(const HandlerContext& ctx, const HttpRequest& req, Ht
       for (size_t i = 0; i < windows->size(); ++i) {
         Window& w = (*windows)[i];
         joiner.start_window();
-        engine::RequestHandle h = i == 0 ? std::move(*first) : eng->submit(window_request(id, i, w, tr, context));
+        engine::RequestHandle h;
+        if (i == 0) {
+          h = std::move(*first);
+        } else {
+          auto [next, next_gr] = window_request(id, i, w, tr, context);
+          h = pipe.submit(std::move(next), std::move(next_gr));
+        }
         if (!generate(h, w, totals, *trace, on_text, connected)) {
           trace->client_gone();
           return;

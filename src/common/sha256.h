@@ -1,29 +1,34 @@
-// SHA-256 (FIPS 180-4), incremental: checks downloaded LFS blobs and keys cached encoder outputs.
+// SHA-256 through OpenSSL's EVP API, incremental: checks downloaded LFS blobs and keys cached
+// encoder outputs.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace oc {
 
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(Sha256&&) noexcept;
+  Sha256& operator=(Sha256&&) noexcept;
   void update(const void* data, std::size_t size);
   void update(std::string_view data) { update(data.data(), data.size()); }
   // Lower-case hex digest; the object must not be updated afterwards.
   std::string hex_digest();
 
  private:
-  void block(const std::uint8_t* p);
-  std::array<std::uint32_t, 8> h_;
-  std::array<std::uint8_t, 64> buf_{};
-  std::size_t buf_len_ = 0;
-  std::uint64_t total_ = 0;
+  struct Free {
+    void operator()(evp_md_ctx_st* ctx) const noexcept;
+  };
+  std::unique_ptr<evp_md_ctx_st, Free> ctx_;
 };
 
 std::string sha256_hex(std::string_view data);

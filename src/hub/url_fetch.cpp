@@ -1,5 +1,9 @@
 #include "hub/url_fetch.h"
 
+#include <curl/curl.h>
+
+#include <memory>
+
 #include "common/error.h"
 #include "common/strings.h"
 #include "hub/http.h"
@@ -8,27 +12,26 @@ namespace oc::hub {
 namespace {
 
 [[noreturn]] void fail(std::string_view what, const std::string& message) {
-  throw Error(ErrorKind::InvalidRequest, std::string(what) + ": " + message, "", "invalid_url");
+  throw Error(ErrorKind::InvalidRequest, prefixed(what, message), "", "invalid_url");
 }
 
 }  // namespace
 
 UrlParts url_parts(std::string_view url) {
-  UrlParts p;
-  auto sep = url.find("://");
-  if (sep == std::string_view::npos || sep == 0) return p;
-  p.scheme = to_lower(url.substr(0, sep));
-  std::string_view rest = url.substr(sep + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);  // user:pass@
-  if (!rest.empty() && rest.front() == '[') {
-    auto close = rest.find(']');
-    if (close == std::string_view::npos) return {};
-    p.host = to_lower(rest.substr(1, close - 1));
-  } else {
-    p.host = to_lower(rest.substr(0, rest.find(':')));
-  }
-  if (p.host.empty()) return {};
+  // curl's own URL parser: the host checked is the host curl connects to.
+  std::unique_ptr<CURLU, void (*)(CURLU*)> u(curl_url(), &curl_url_cleanup);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, std::string(url).c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
+    return {};
+  auto part = [&](CURLUPart which) {
+    char* text = nullptr;
+    if (curl_url_get(u.get(), which, &text, 0) != CURLUE_OK || !text) return std::string();
+    std::string out = to_lower(text);
+    curl_free(text);
+    return out;
+  };
+  UrlParts p{part(CURLUPART_SCHEME), part(CURLUPART_HOST)};
+  if (p.host.size() >= 2 && p.host.front() == '[' && p.host.back() == ']') p.host = p.host.substr(1, p.host.size() - 2);
+  if (p.scheme.empty() || p.host.empty()) return {};
   return p;
 }
 

@@ -35,7 +35,7 @@ UrlParts url_parts(std::string_view url);
 // Whether `host` matches an entry of `allowed` (see UrlFetchOptions::allowed_hosts).
 bool host_allowed(std::string_view host, const std::vector<std::string>& allowed);
 
-// GETs an http(s) URL. Throws oc::Error(InvalidRequest) whose message starts with `what` when the
+// GETs an http(s) URL. Throws oc::Error(InvalidRequest) whose message starts with `what` (unless empty) when the
 // host is not allowed, the server cannot be reached or answers an error status, the transfer times
 // out, or the body exceeds max_bytes.
 FetchedUrl fetch_url(const std::string& url, const UrlFetchOptions& options, std::string_view what);

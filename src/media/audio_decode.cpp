@@ -15,7 +15,7 @@ namespace oc::media {
 namespace {
 
 [[noreturn]] void fail(std::string_view what, const std::string& message) {
-  throw Error(ErrorKind::InvalidRequest, std::string(what) + ": " + message);
+  throw Error(ErrorKind::InvalidRequest, prefixed(what, message));
 }
 
 std::string seconds_text(double s) {

@@ -11,7 +11,7 @@ namespace oc::media {
 
 // Decodes standard (RFC 4648 §4) or URL-safe (§5) base64. Whitespace (space, tab, CR, LF) is
 // skipped; padding is optional but, when present, must be at the end and complete the quantum.
-// `what` names the part in error messages ("image 1", "audio").
+// `what` starts error messages ("what: ..."; nothing when empty).
 std::vector<uint8_t> base64_decode(std::string_view text, std::string_view what = "data");
 
 std::string base64_encode(const uint8_t* data, size_t size);

@@ -43,7 +43,7 @@ struct ImageInfo {
 
 // Decodes an image: EXIF orientation applied (like sharp's rotate() and PIL's exif_transpose),
 // alpha composited over white, grayscale and palette expanded to RGB. Limits are checked from the
-// header before the pixel buffer is allocated. `what` labels error messages.
+// header before the pixel buffer is allocated. `what` starts error messages ("what: ..."; nothing when empty).
 Image decode_image(std::span<const uint8_t> bytes, const ImageLimits& limits = {}, std::string_view what = "image");
 
 // Reads the header only (no pixel allocation); the same checks and errors as decode_image.
@@ -72,6 +72,9 @@ struct ImageProcessorConfig {
   bool do_resize = true;
   uint32_t width = 768;
   uint32_t height = 768;
+  // When set, the size keeps the aspect ratio instead: the longest side becomes longest_edge
+  // (up or down; transformers.js' `size: {longest_edge}`), width and height are unused.
+  uint32_t longest_edge = 0;
   int resample = 2;  // PIL codes: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming
   bool do_rescale = true;
   double rescale_factor = 1.0 / 255.0;
@@ -100,5 +103,10 @@ void preprocess_into(const Image& image, const ImageProcessorConfig& config, flo
 
 // Preprocesses one image into a [3, H, W] tensor (`pixel_values` without the batch dimension).
 FloatTensor preprocess(const Image& image, const ImageProcessorConfig& config);
+
+// Resizes channel-first float planes [channels, height, width] to [channels, out_height,
+// out_width] as ONNX Runtime's Resize (mode linear, half_pixel, no antialiasing) does, which is
+// transformers.js' interpolate_4d.
+FloatTensor resize_planes_bilinear(const FloatTensor& planes, uint32_t out_width, uint32_t out_height);
 
 }  // namespace oc::media

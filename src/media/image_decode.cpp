@@ -22,7 +22,7 @@ namespace oc::media {
 namespace {
 
 [[noreturn]] void fail(std::string_view what, const std::string& message) {
-  throw Error(ErrorKind::InvalidRequest, std::string(what) + ": " + message);
+  throw Error(ErrorKind::InvalidRequest, prefixed(what, message));
 }
 
 std::string dims(uint64_t w, uint64_t h) { return std::to_string(w) + "x" + std::to_string(h); }

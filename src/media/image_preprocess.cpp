@@ -11,6 +11,8 @@
 //    rounded to nearest at the end.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "common/error.h"
 #include "media/image.h"
@@ -257,12 +259,67 @@ Image resize_image(const Image& image, uint32_t width, uint32_t height, int resa
 
 std::array<uint32_t, 2> output_size(const Image& image, const ImageProcessorConfig& config) {
   if (!config.do_resize) return {image.width, image.height};
+  if (config.longest_edge > 0) {
+    // transformers.js: factor min(L / w, L / h), sizes rounded to two decimals, then floored.
+    const double w = image.width, h = image.height;
+    const double f = std::min(config.longest_edge / w, config.longest_edge / h);
+    auto side = [](double v) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.2f", v);
+      return static_cast<uint32_t>(std::max(1.0, std::floor(std::strtod(buf, nullptr))));
+    };
+    return {side(w * f), side(h * f)};
+  }
   return {config.width, config.height};
+}
+
+FloatTensor resize_planes_bilinear(const FloatTensor& planes, uint32_t out_width, uint32_t out_height) {
+  if (planes.shape.size() != 3) throw Error(ErrorKind::Internal, "resize_planes_bilinear: not [C, H, W]");
+  const int64_t c = planes.shape[0], h = planes.shape[1], w = planes.shape[2];
+  FloatTensor out;
+  out.shape = {c, static_cast<int64_t>(out_height), static_cast<int64_t>(out_width)};
+  out.data.resize(static_cast<size_t>(c) * out_height * out_width);
+  // Source coordinates and weights per output column/row (float arithmetic, as the runtime).
+  struct Tap {
+    int64_t i0, i1;
+    float w0, w1;
+  };
+  auto taps = [](int64_t in, uint32_t outn) {
+    std::vector<Tap> t(outn);
+    const float scale = static_cast<float>(outn) / static_cast<float>(in);
+    for (uint32_t o = 0; o < outn; ++o) {
+      float x = (static_cast<float>(o) + 0.5f) / scale - 0.5f;
+      x = std::max(0.0f, std::min(x, static_cast<float>(in - 1)));
+      const int64_t i0 = std::min<int64_t>(static_cast<int64_t>(x), in - 1);
+      const int64_t i1 = std::min<int64_t>(i0 + 1, in - 1);
+      float d0 = std::fabs(x - static_cast<float>(i0)), d1 = std::fabs(x - static_cast<float>(i1));
+      if (i0 == i1) d0 = d1 = 0.5f;
+      t[o] = {i0, i1, d1, d0};  // weight of i0 is the distance to i1
+    }
+    return t;
+  };
+  const auto tx = taps(w, out_width), ty = taps(h, out_height);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const float* src = planes.data.data() + static_cast<size_t>(ch * h * w);
+    float* dst = out.data.data() + static_cast<size_t>(ch) * out_height * out_width;
+    for (uint32_t y = 0; y < out_height; ++y) {
+      const Tap& ry = ty[y];
+      const float* r0 = src + ry.i0 * w;
+      const float* r1 = src + ry.i1 * w;
+      for (uint32_t x = 0; x < out_width; ++x) {
+        const Tap& rx = tx[x];
+        dst[static_cast<size_t>(y) * out_width + x] = rx.w0 * ry.w0 * r0[rx.i0] + rx.w1 * ry.w0 * r0[rx.i1] +
+                                                      rx.w0 * ry.w1 * r1[rx.i0] + rx.w1 * ry.w1 * r1[rx.i1];
+      }
+    }
+  }
+  return out;
 }
 
 void preprocess_into(const Image& image, const ImageProcessorConfig& config, float* out) {
   check_image(image);
-  const auto [ow, oh] = output_size(image, config);
+  const std::array<uint32_t, 2> out_size = output_size(image, config);
+  const uint32_t ow = out_size[0], oh = out_size[1];  // named, not bound: lambdas below capture them
   if (ow == 0 || oh == 0) throw Error(ErrorKind::Internal, "image preprocessing: zero output size");
   // transformers.js: float32(pixel) * rescale_factor (double) -> float32; then
   // (value - mean) / std in double -> float32. A 256-entry table per channel is exact.

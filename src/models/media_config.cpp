@@ -67,8 +67,11 @@ media::ImageProcessorConfig parse_image(const json& j, std::string_view source) 
     } else if (size->is_object() && size->contains("height") && size->contains("width")) {
       c.height = static_cast<uint32_t>(integer(*size, "height", 0, source));
       c.width = static_cast<uint32_t>(integer(*size, "width", 0, source));
+    } else if (size->is_object() && size->contains("longest_edge") && !size->contains("shortest_edge")) {
+      c.longest_edge = static_cast<uint32_t>(integer(*size, "longest_edge", 0, source));
+      c.width = c.height = c.longest_edge;
     } else {
-      bad(source, "'size' must be {\"height\", \"width\"} (aspect-keeping sizes are not supported yet)");
+      bad(source, "'size' must be {\"height\", \"width\"} or {\"longest_edge\"}");
     }
     if (c.width == 0 || c.height == 0 || c.width > 8192 || c.height > 8192) bad(source, "'size' is out of range");
   }
@@ -76,6 +79,9 @@ media::ImageProcessorConfig parse_image(const json& j, std::string_view source) 
   if (c.do_resize && size == nullptr) bad(source, "'do_resize' is true but no 'size' is given");
   c.resample = integer(j, "resample", 2, source);
   if (c.resample < 0 || c.resample > 5) bad(source, "'resample' must be a PIL filter code 0..5");
+  // transformers.js resizes with lanczos through sharp's lanczos3 resize (antialiased), not the
+  // affine transform it uses for the other filters.
+  if (c.resample == 1) c.method = media::ResizeMethod::Antialiased;
   c.do_rescale = boolean(j, "do_rescale", true, source);
   c.rescale_factor = number(j, "rescale_factor", 1.0 / 255.0, source);
   c.do_normalize = boolean(j, "do_normalize", false, source);

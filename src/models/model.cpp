@@ -99,12 +99,6 @@ void Model::add_component(const std::string& name, const Variant& variant, bool 
   info_.components.push_back(std::move(c));
 }
 
-std::vector<std::string> Model::chat_template_names() const {
-  std::vector<std::string> out;
-  for (const auto& [k, t] : chat_templates_) out.push_back(k);
-  return out;
-}
-
 std::vector<EncodeStats> Model::begin_all(std::span<Sequence* const> seqs, std::span<const Prompt* const> prompts,
                                           RunControl& control) {
   std::vector<EncodeStats> out;

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
 #include "template/chat_template.h"
 #include "template/model_templates.h"
 #include "tokenizer/tokenizer.h"
@@ -37,7 +38,7 @@ struct MediaInput {
   Modality modality = Modality::Image;
   std::string data;    // encoded bytes
   std::string format;  // the client's format name ("png", "wav", "mp3", ...) when known
-  std::string label;   // names the input in error messages ("messages[1].content[0]"); "image 1" when empty
+  Location location;   // where the request holds it: errors about this input carry it
   // Audio only: decoded mono samples at `sample_rate` (used instead of `data` when not empty).
   std::vector<float> samples;
   int sample_rate = 0;
@@ -52,20 +53,30 @@ struct MediaSegment {
   Modality modality = Modality::Image;
   size_t position = 0;
   size_t length = 0;
-  size_t input_index = 0;       // index into the request's media inputs
-  std::vector<int64_t> shape;   // encoder input tensor shape (e.g. [1,3,768,768])
-  std::vector<float> features;  // encoder input (pixel values, log-mel frames)
-  std::vector<uint8_t> mask;    // optional encoder input mask (audio frames), 1 = valid
-  std::string content_hash;     // for encoder output caching across requests
+  size_t input_index = 0;           // index into the request's media inputs
+  std::vector<int64_t> shape;       // encoder input tensor shape (e.g. [1,3,768,768])
+  std::vector<float> features;      // encoder input (pixel values, log-mel frames)
+  std::vector<uint8_t> mask;        // optional encoder input mask (audio frames, pixels), 1 = valid
+  std::vector<int64_t> mask_shape;  // shape of `mask` when it has more than one dimension
+  std::string content_hash;         // for encoder output caching across requests
   // Set by the processor when the encoder output is already cached (features then stay empty).
   std::shared_ptr<const EncodedMedia> encoded;
 };
 
-// What the engine takes: the full prompt token sequence (media placeholders expanded) and the
-// media segments in order of position.
+// One piece of a prompt as the processor built it: a run of text tokens, or one media segment's
+// placeholders. Chunks cover the prompt's ids in order, without gaps.
+struct PromptChunk {
+  Modality modality = Modality::Text;  // Text: tokens of text (special tokens included)
+  size_t begin = 0, end = 0;           // [begin, end) in Prompt::ids
+  size_t media = 0;                    // non-text chunks: index into Prompt::media
+};
+
+// What the engine takes: the full prompt token sequence (media placeholders expanded), the
+// media segments in order of position, and the chunks the processor built them from.
 struct Prompt {
   std::vector<TokenId> ids;
   std::vector<MediaSegment> media;
+  std::vector<PromptChunk> chunks;     // empty for prompts not built by a processor (token ids given)
   size_t tokens_of(Modality m) const;  // placeholder tokens of one modality
 };
 
@@ -190,8 +201,6 @@ class Model {
   // The chat template to render with: `name` when given; else "tool_use" when the request has
   // tools and the model has such a template; else the default one. nullptr when there is none.
   const tmpl::ChatTemplate* chat_template(bool has_tools = false, std::string_view name = {}) const;
-  // Names of the model's templates ("default", "tool_use", ...).
-  std::vector<std::string> chat_template_names() const;
   // The template sources and special tokens as read from the folder: pass to tmpl::chat_context()
   // to build the render context (messages, add_generation_prompt, tools, bos/eos tokens...).
   const tmpl::ModelTemplates& templates() const { return templates_; }

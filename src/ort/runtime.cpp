@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <utility>
@@ -44,17 +45,21 @@ int default_intra_op_threads() {
 }
 
 Ort::SessionOptions make_session_options(const SessionConfig& config) {
+  env();  // ONNX Runtime logs through the environment's logger while options are set
   Ort::SessionOptions options;
   // ONNX Runtime's own default can be a single thread inside virtual machines: count the cores.
   const int threads = config.intra_op_threads > 0 ? config.intra_op_threads : default_intra_op_threads();
   if (threads > 0) options.SetIntraOpNumThreads(threads);
   if (config.inter_op_threads > 0) options.SetInterOpNumThreads(config.inter_op_threads);
   if (!config.enable_mem_pattern) options.DisableMemPattern();
-  // Intra-op threads spin between the parallel sections of a run, and stop as soon as the last
-  // run returns: an idle server uses no CPU.
-  options.AddConfigEntry(kOrtSessionOptionsConfigAllowIntraOpSpinning, config.spin ? "1" : "0");
-  options.AddConfigEntry(kOrtSessionOptionsConfigForceSpinningStop, "1");
-  for (const auto& [key, value] : config.config_entries) options.AddConfigEntry(key.c_str(), value.c_str());
+  // Intra-op threads block when they have no work (SessionConfig::spin), and any spinning stops as
+  // soon as the last run returns: an idle server uses no CPU.
+  std::map<std::string, std::string> entries = {
+      {kOrtSessionOptionsConfigAllowIntraOpSpinning, config.spin ? "1" : "0"},
+      {kOrtSessionOptionsConfigForceSpinningStop, "1"},
+  };
+  for (const auto& [key, value] : config.config_entries) entries[key] = value;  // later ones win
+  for (const auto& [key, value] : entries) options.AddConfigEntry(key.c_str(), value.c_str());
   options.SetGraphOptimizationLevel(config.graph_optimization_level >= 99  ? ORT_ENABLE_ALL
                                     : config.graph_optimization_level >= 2 ? ORT_ENABLE_EXTENDED
                                     : config.graph_optimization_level >= 1 ? ORT_ENABLE_BASIC

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "common/utf8.h"
 #include "template/js_string.h"
 #include "template/runtime.h"
 
@@ -46,7 +47,7 @@ RV split(Interpreter& in, const std::string& self, const Args& args) {
       size_t start = i;
       while (i < text.size() && !js::space_len(text, i)) {
         char32_t cp;
-        i += js::decode(text, i, cp);
+        i += utf8::decode(text, i, cp);
       }
       if (ms != -1 && static_cast<double>(parts.size()) >= ms) {
         parts.push_back(text.substr(start));
@@ -109,7 +110,7 @@ RV replace(Interpreter& in, const std::string& self, const Args& args) {
       }
       if (i == self.size()) break;
       char32_t cp;
-      size_t n = js::decode(self, i, cp);
+      size_t n = utf8::decode(self, i, cp);
       out.append(self, i, n);
       i += n;
       in.check_size(out.size());

@@ -9,57 +9,16 @@
 #include <cstring>
 
 #include "common/strings.h"
+#include "common/utf8.h"
 
 namespace oc::tmpl::js {
-
-size_t decode(std::string_view s, size_t i, char32_t& cp) {
-  auto b = static_cast<unsigned char>(s[i]);
-  if (b < 0x80) {
-    cp = b;
-    return 1;
-  }
-  size_t n = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 0;
-  if (n == 0 || i + n > s.size()) {
-    cp = 0xFFFD;
-    return 1;
-  }
-  char32_t v = b & (0x7F >> n);
-  for (size_t k = 1; k < n; ++k) {
-    auto c = static_cast<unsigned char>(s[i + k]);
-    if ((c & 0xC0) != 0x80) {
-      cp = 0xFFFD;
-      return 1;
-    }
-    v = (v << 6) | (c & 0x3F);
-  }
-  cp = v;
-  return n;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 bool is_space(char32_t c) { return oc::is_js_whitespace(c); }
 
 size_t space_len(std::string_view s, size_t i) {
   if (i >= s.size()) return 0;
   char32_t cp;
-  size_t n = decode(s, i, cp);
+  size_t n = utf8::decode(s, i, cp);
   return is_space(cp) ? n : 0;
 }
 
@@ -68,7 +27,7 @@ size_t space_len_before(std::string_view s, size_t end) {
   size_t start = end - 1;
   while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80 && end - start < 4) --start;
   char32_t cp;
-  size_t n = decode(s, start, cp);
+  size_t n = utf8::decode(s, start, cp);
   return (start + n == end && is_space(cp)) ? n : 0;
 }
 
@@ -90,7 +49,7 @@ size_t utf16_length(std::string_view s) {
   size_t n = 0;
   for (size_t i = 0; i < s.size();) {
     char32_t cp;
-    i += decode(s, i, cp);
+    i += utf8::decode(s, i, cp);
     n += cp >= 0x10000 ? 2 : 1;
   }
   return n;
@@ -102,14 +61,14 @@ bool utf16_at(std::string_view s, int64_t index, std::string& out) {
   int64_t unit = 0;
   for (size_t i = 0; i < s.size();) {
     char32_t cp;
-    size_t n = decode(s, i, cp);
+    size_t n = utf8::decode(s, i, cp);
     int64_t width = cp >= 0x10000 ? 2 : 1;
     if (index < unit + width) {
       // A lone surrogate cannot be written in UTF-8: the high half stands for the whole character.
       if (index == unit)
         out.assign(s.substr(i, n));
       else
-        append_utf8(out = {}, 0xFFFD);
+        utf8::append(out = {}, 0xFFFD);
       return true;
     }
     unit += width;
@@ -122,7 +81,7 @@ std::vector<std::string> code_points(std::string_view s) {
   std::vector<std::string> out;
   for (size_t i = 0; i < s.size();) {
     char32_t cp;
-    size_t n = decode(s, i, cp);
+    size_t n = utf8::decode(s, i, cp);
     out.emplace_back(s.substr(i, n));
     i += n;
   }
@@ -138,8 +97,8 @@ int utf16_compare(std::string_view a, std::string_view b) {
   size_t i = 0, j = 0;
   while (i < a.size() && j < b.size()) {
     char32_t x, y;
-    i += decode(a, i, x);
-    j += decode(b, j, y);
+    i += utf8::decode(a, i, x);
+    j += utf8::decode(b, j, y);
     if (x == y) continue;
     uint32_t kx = utf16_key(x), ky = utf16_key(y);
     if (kx != ky) return kx < ky ? -1 : 1;
@@ -166,7 +125,7 @@ std::string map_case(std::string_view s) {
       continue;
     }
     char32_t cp;
-    i += decode(s, i, cp);
+    i += utf8::decode(s, i, cp);
     if (Upper && cp == 0xDF) {  // ß has no single uppercase letter
       out += "SS";
       continue;
@@ -177,7 +136,7 @@ std::string map_case(std::string_view s) {
     }
     auto mapped = Upper ? utf8proc_toupper(static_cast<utf8proc_int32_t>(cp))
                         : utf8proc_tolower(static_cast<utf8proc_int32_t>(cp));
-    append_utf8(out, static_cast<char32_t>(mapped));
+    utf8::append(out, static_cast<char32_t>(mapped));
   }
   return out;
 }
@@ -198,7 +157,7 @@ std::string title(std::string_view s) {
 std::string capitalize(std::string_view s) {
   if (s.empty()) return {};
   char32_t cp;
-  size_t n = decode(s, 0, cp);
+  size_t n = utf8::decode(s, 0, cp);
   if (cp >= 0x10000) return std::string(s);
   return to_upper(s.substr(0, n)) + std::string(s.substr(n));
 }
@@ -297,7 +256,7 @@ std::string json_quote(std::string_view s, bool ensure_ascii) {
       continue;
     }
     char32_t cp;
-    size_t n = decode(s, i, cp);
+    size_t n = utf8::decode(s, i, cp);
     if (ensure_ascii) {
       if (cp >= 0x10000) {
         unit_escape(0xD800 + ((cp - 0x10000) >> 10));
@@ -413,12 +372,12 @@ int locale_compare(std::string_view a, std::string_view b) {
   std::vector<char32_t> x, y;
   for (size_t i = 0; i < a.size();) {
     char32_t c;
-    i += decode(a, i, c);
+    i += utf8::decode(a, i, c);
     if (primary(c)) x.push_back(c);
   }
   for (size_t i = 0; i < b.size();) {
     char32_t c;
-    i += decode(b, i, c);
+    i += utf8::decode(b, i, c);
     if (primary(c)) y.push_back(c);
   }
   for (size_t i = 0; i < x.size() && i < y.size(); ++i) {

@@ -11,10 +11,6 @@
 
 namespace oc::tmpl::js {
 
-// Decodes one code point at s[i] (U+FFFD for a bad byte); returns the bytes it used (>= 1).
-size_t decode(std::string_view s, size_t i, char32_t& cp);
-void append_utf8(std::string& out, char32_t cp);
-
 // JavaScript's \s and String#trim set (WhiteSpace and LineTerminator).
 bool is_space(char32_t cp);
 // Bytes of the whitespace character at s[i], or 0.

@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "common/utf8.h"
 #include "template/chat_template.h"
 #include "template/js_string.h"
 
@@ -75,7 +76,7 @@ void line_column(const std::string& source, size_t offset, int& line, int& colum
       continue;
     }
     char32_t cp;
-    i += js::decode(source, i, cp);
+    i += utf8::decode(source, i, cp);
     ++column;
   }
 }
@@ -209,7 +210,7 @@ struct Lexer {
     const std::string& s = src.text;
     char32_t pending_high = 0;
     auto flush_high = [&] {
-      if (pending_high) js::append_utf8(out, 0xFFFD);
+      if (pending_high) utf8::append(out, 0xFFFD);
       pending_high = 0;
     };
     while (cur < s.size() && pred(s[cur])) {
@@ -230,11 +231,11 @@ struct Lexer {
             flush_high();
             pending_high = unit;
           } else if (unit >= 0xDC00 && unit < 0xE000 && pending_high) {
-            js::append_utf8(out, 0x10000 + ((pending_high - 0xD800) << 10) + (unit - 0xDC00));
+            utf8::append(out, 0x10000 + ((pending_high - 0xD800) << 10) + (unit - 0xDC00));
             pending_high = 0;
           } else {
             flush_high();
-            js::append_utf8(out, unit >= 0xD800 && unit < 0xE000 ? 0xFFFD : unit);
+            utf8::append(out, unit >= 0xD800 && unit < 0xE000 ? 0xFFFD : unit);
           }
           continue;
         }
@@ -269,7 +270,7 @@ struct Lexer {
             break;
           default: {
             char32_t cp;
-            size_t n = js::decode(s, cur - 1, cp);
+            size_t n = utf8::decode(s, cur - 1, cp);
             fail("Unexpected escaped character: " + s.substr(cur - 1, n), esc_at);
           }
         }
@@ -407,7 +408,7 @@ struct Lexer {
         continue;
       }
       char32_t cp;
-      size_t n = js::decode(s, cur, cp);
+      size_t n = utf8::decode(s, cur, cp);
       fail("Unexpected character: " + s.substr(cur, n), cur);
     }
   }

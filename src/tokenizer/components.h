@@ -73,8 +73,7 @@ std::unique_ptr<PreTokenizer> make_replace_pre_tokenizer(std::shared_ptr<Regex> 
 std::unique_ptr<PreTokenizer> make_fixed_length_pre_tokenizer(size_t length);
 
 // The GPT-2 byte <-> unicode table.
-const std::string& byte_to_unicode(unsigned char b);  // UTF-8 of the mapped character
-int unicode_to_byte(char32_t cp);                     // -1 when cp is not in the table
+int unicode_to_byte(char32_t cp);  // -1 when cp is not in the table
 
 // ---- models ---------------------------------------------------------------------------------
 struct Model {

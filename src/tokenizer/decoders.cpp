@@ -1,6 +1,7 @@
 // Decoders: token strings -> text pieces, chained as the reference chains them.
 #include <algorithm>
 
+#include "common/utf8.h"
 #include "tokenizer/components.h"
 #include "tokenizer/unicode.h"
 
@@ -13,10 +14,10 @@ struct ByteLevelDecoder : Decoder {
     std::string bytes;
     for (const auto& t : tokens)
       for (size_t i = 0; i < t.size();) {
-        int b = unicode_to_byte(uni::next(t, i));
+        int b = unicode_to_byte(utf8::next(t, i));
         bytes.push_back(static_cast<char>(b < 0 ? 0 : b));  // the reference's Uint8Array turns unknowns into 0
       }
-    return uni::decode_lossy(bytes, false);
+    return utf8::decode_lossy(bytes);
   }
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
     std::vector<std::string> out, current;
@@ -71,7 +72,7 @@ std::string js_replace_all(std::string_view s, std::string_view from, std::strin
   std::string out(to);
   for (size_t i = 0; i < s.size();) {
     size_t start = i;
-    uni::next(s, i);
+    utf8::next(s, i);
     out.append(s, start, i - start);
     out += to;
   }
@@ -172,12 +173,12 @@ struct ByteFallbackDecoder : Decoder {
         continue;
       }
       if (!bytes.empty()) {
-        out.push_back(uni::decode_lossy(bytes, true));
+        out.push_back(utf8::decode_lossy(bytes, true));
         bytes.clear();
       }
       out.push_back(std::move(t));
     }
-    if (!bytes.empty()) out.push_back(uni::decode_lossy(bytes, true));
+    if (!bytes.empty()) out.push_back(utf8::decode_lossy(bytes, true));
     return out;
   }
 };

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "common/error.h"
+#include "common/utf8.h"
 #include "tokenizer/components.h"
 #include "tokenizer/unicode.h"
 
@@ -142,7 +143,7 @@ class Bpe : public Model {
     syms.reserve(body);
     for (size_t i = 0; i < body;) {
       size_t start = i;
-      i += uni::seq_len(static_cast<unsigned char>(text[i]));
+      i += utf8::seq_len(static_cast<unsigned char>(text[i]));
       if (i > body) i = body;
       size_t end = i == body ? text.size() : i;  // the suffix joins the last character
       syms.push_back(Symbol{find_symbol(std::string_view(text).substr(start, end - start)),

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "common/utf8.h"
 #include "tokenizer/components.h"
 #include "tokenizer/unicode.h"
 
@@ -36,7 +37,7 @@ class WordPiece : public Model {
     std::vector<size_t> bounds;  // byte offset of every code point, plus the end
     for (size_t i = 0; i < w.size();) {
       bounds.push_back(i);
-      uni::next(w, i);
+      utf8::next(w, i);
     }
     bounds.push_back(w.size());
     size_t n = bounds.size() - 1;
@@ -125,7 +126,7 @@ class Unigram : public Model {
     std::vector<size_t> bounds;
     for (size_t i = 0; i < w.size();) {
       bounds.push_back(i);
-      uni::next(w, i);
+      utf8::next(w, i);
     }
     size_t n = bounds.size();
     bounds.push_back(w.size());

@@ -1,4 +1,5 @@
 // Normalizers: text -> text, applied to every section that is not an added token.
+#include "common/utf8.h"
 #include "tokenizer/components.h"
 #include "tokenizer/unicode.h"
 
@@ -40,7 +41,7 @@ std::string remove_marks(std::string_view text, bool nonspacing_only) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     size_t start = i;
-    char32_t c = uni::next(text, i);
+    char32_t c = utf8::next(text, i);
     if (nonspacing_only ? uni::is_mark_nonspacing(c) : uni::is_mark(c)) continue;
     out.append(text, start, i - start);
   }
@@ -75,7 +76,7 @@ struct BertNormalizer : Normalizer {
       std::string out;
       for (size_t i = 0; i < text.size();) {
         size_t start = i;
-        char32_t c = uni::next(text, i);
+        char32_t c = utf8::next(text, i);
         if (c == 0 || c == 0xFFFD) continue;
         if (c != '\t' && c != '\n' && c != '\r' && uni::is_control_like(c)) continue;
         if (uni::js_space(c))
@@ -90,7 +91,7 @@ struct BertNormalizer : Normalizer {
       std::string out;
       for (size_t i = 0; i < text.size();) {
         size_t start = i;
-        char32_t c = uni::next(text, i);
+        char32_t c = utf8::next(text, i);
         if (c < 0x10000 && chinese_char(c)) {
           out.push_back(' ');
           out.append(text, start, i - start);
@@ -113,7 +114,7 @@ struct PrecompiledNormalizer : Normalizer {
     std::string text;
     for (size_t i = 0; i < input.size();) {
       size_t start = i;
-      char32_t c = uni::next(input, i);
+      char32_t c = utf8::next(input, i);
       if ((c >= 0x01 && c <= 0x08) || c == 0x0B || (c >= 0x0E && c <= 0x1F) || c == 0x7F || c == 0x8F || c == 0x9F)
         continue;
       if (c == 0x09 || c == 0x0A || c == 0x0C || c == 0x0D || c == 0xA0 || c == 0x1680 ||

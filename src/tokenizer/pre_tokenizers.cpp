@@ -1,6 +1,7 @@
 // Pre-tokenizers: split a normalized section into the words the model encodes one by one.
 #include <array>
 
+#include "common/utf8.h"
 #include "tokenizer/components.h"
 #include "tokenizer/unicode.h"
 
@@ -22,7 +23,7 @@ struct ByteTable {
     for (int b = 0; b < 256; ++b) {
       bool direct = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
       char32_t cp = direct ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + n++);
-      to_unicode[b] = uni::encode(cp);
+      to_unicode[b] = utf8::encode(cp);
       to_byte[cp] = b;
     }
   }
@@ -132,7 +133,7 @@ struct FixedLengthPreTokenizer : PreTokenizer {
     size_t i = 0;
     while (i < text.size()) {
       size_t start = i;
-      for (size_t k = 0; k < length && i < text.size(); ++k) uni::next(text, i);
+      for (size_t k = 0; k < length && i < text.size(); ++k) utf8::next(text, i);
       out.emplace_back(text.substr(start, i - start));
     }
   }
@@ -140,7 +141,6 @@ struct FixedLengthPreTokenizer : PreTokenizer {
 
 }  // namespace
 
-const std::string& byte_to_unicode(unsigned char b) { return table().to_unicode[b]; }
 int unicode_to_byte(char32_t cp) { return cp < 512 ? table().to_byte[cp] : -1; }
 
 std::unique_ptr<PreTokenizer> make_sequence_pre_tokenizer(std::vector<std::unique_ptr<PreTokenizer>> items) {

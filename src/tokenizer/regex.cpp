@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "common/utf8.h"
 #include "tokenizer/unicode.h"
 
 namespace oc::tok {
@@ -120,7 +121,7 @@ std::vector<Regex::Match> Regex::find_all(std::string_view text, bool with_group
       pos = ov[1];
     } else {  // empty match: advance one code point (JavaScript's AdvanceStringIndex with u)
       if (ov[1] >= text.size()) break;
-      pos = ov[1] + uni::seq_len(static_cast<unsigned char>(text[ov[1]]));
+      pos = ov[1] + utf8::seq_len(static_cast<unsigned char>(text[ov[1]]));
     }
   }
   pcre2_match_data_free(md);
@@ -140,7 +141,7 @@ std::vector<std::string> Regex::js_split(std::string_view text) const {
     if (!search(text, q, m, true)) break;
     if (m.start >= text.size()) break;
     if (m.end == p || (m.end == m.start && m.start == p)) {
-      q = m.start + uni::seq_len(static_cast<unsigned char>(text[m.start]));
+      q = m.start + utf8::seq_len(static_cast<unsigned char>(text[m.start]));
       continue;
     }
     out.emplace_back(text.substr(p, m.start - p));
@@ -205,7 +206,7 @@ std::string literal(char32_t c) {
     }
     return std::string("\\") + static_cast<char>(c);
   }
-  return uni::encode(c);
+  return utf8::encode(c);
 }
 
 std::optional<std::string> folded_hex_atom(std::string_view hex) {
@@ -258,7 +259,7 @@ struct Translator {
 
   char32_t at(size_t i, size_t& len) const {
     size_t j = i;
-    char32_t c = uni::next(re, j);
+    char32_t c = utf8::next(re, j);
     len = j - i;
     return c;
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "common/utf8.h"
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/unicode.h"
 
@@ -54,7 +55,7 @@ std::vector<std::string> DictionarySplitter::split(std::string_view text) const 
       i += static_cast<size_t>(match);
       start = i;
     } else {
-      i += uni::seq_len(static_cast<unsigned char>(text[i]));
+      i += utf8::seq_len(static_cast<unsigned char>(text[i]));
     }
   }
   if (start < text.size()) out.emplace_back(text.substr(start));
@@ -81,7 +82,7 @@ std::string collapse_spaces(std::string_view text) {
   bool in_space = false;
   for (size_t i = 0; i < s.size();) {
     size_t start = i;
-    char32_t c = uni::next(s, i);
+    char32_t c = utf8::next(s, i);
     if (uni::js_space(c)) {
       in_space = true;
       continue;
@@ -111,7 +112,7 @@ void TokenizerImpl::encode_text(std::string_view text, std::vector<TokenId>& ids
       section.clear();
       for (size_t i = 0; i < lower.size();) {
         size_t start = i;
-        if (!uni::is_mark(uni::next(lower, i))) section.append(lower, start, i - start);
+        if (!uni::is_mark(utf8::next(lower, i))) section.append(lower, start, i - start);
       }
     }
     if (normalizer_) section = normalizer_->normalize(section);
@@ -137,8 +138,8 @@ void TokenizerImpl::encode_text(std::string_view text, std::vector<TokenId>& ids
 
 std::vector<TokenId> TokenizerImpl::encode(std::string_view text, bool add_special_tokens) const {
   std::vector<TokenId> ids;
-  if (!uni::is_valid(text)) {
-    std::string fixed = uni::decode_lossy(text);
+  if (!utf8::is_valid(text)) {
+    std::string fixed = utf8::decode_lossy(text);
     encode_text(fixed, ids);
   } else {
     encode_text(text, ids);

@@ -6,50 +6,14 @@
 #include <memory>
 
 #include "common/strings.h"
+#include "common/utf8.h"
 
 namespace oc::tok::uni {
-
-char32_t next(std::string_view s, size_t& i) {
-  unsigned char b = static_cast<unsigned char>(s[i]);
-  size_t n = seq_len(b);
-  if (n == 1 || i + n > s.size()) {
-    ++i;
-    return b < 0x80 ? b : 0xFFFD;
-  }
-  char32_t cp = n == 2 ? (b & 0x1F) : n == 3 ? (b & 0x0F) : (b & 0x07);
-  for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-  i += n;
-  return cp;
-}
-
-void append(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-std::string encode(char32_t cp) {
-  std::string s;
-  append(s, cp);
-  return s;
-}
 
 std::vector<char32_t> code_points(std::string_view s) {
   std::vector<char32_t> out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) out.push_back(next(s, i));
+  for (size_t i = 0; i < s.size();) out.push_back(utf8::next(s, i));
   return out;
 }
 
@@ -60,61 +24,13 @@ size_t count(std::string_view s) {
   return n;
 }
 
-std::string decode_lossy(std::string_view bytes, bool strip_bom) {
-  std::string out;
-  out.reserve(bytes.size());
-  int needed = 0, seen = 0;
-  char32_t cp = 0;
-  unsigned lower = 0x80, upper = 0xBF;
-  const std::string_view fffd = "\xEF\xBF\xBD";
-  for (size_t i = 0; i < bytes.size();) {
-    unsigned b = static_cast<unsigned char>(bytes[i]);
-    if (needed == 0) {
-      ++i;
-      if (b < 0x80) {
-        out.push_back(static_cast<char>(b));
-      } else if (b >= 0xC2 && b <= 0xDF) {
-        needed = 1, cp = b & 0x1F;
-      } else if (b >= 0xE0 && b <= 0xEF) {
-        if (b == 0xE0) lower = 0xA0;
-        if (b == 0xED) upper = 0x9F;
-        needed = 2, cp = b & 0x0F;
-      } else if (b >= 0xF0 && b <= 0xF4) {
-        if (b == 0xF0) lower = 0x90;
-        if (b == 0xF4) upper = 0x8F;
-        needed = 3, cp = b & 0x07;
-      } else {
-        out += fffd;
-      }
-      continue;
-    }
-    if (b < lower || b > upper) {
-      needed = seen = 0, cp = 0, lower = 0x80, upper = 0xBF;
-      out += fffd;
-      continue;  // the byte is processed again
-    }
-    ++i;
-    lower = 0x80, upper = 0xBF;
-    cp = (cp << 6) | (b & 0x3F);
-    if (++seen == needed) {
-      append(out, cp);
-      needed = seen = 0, cp = 0;
-    }
-  }
-  if (needed) out += fffd;
-  if (strip_bom && out.compare(0, 3, "\xEF\xBB\xBF") == 0) out.erase(0, 3);
-  return out;
-}
-
-bool is_valid(std::string_view s) { return decode_lossy(s) == s; }
-
 bool js_space(char32_t c) { return oc::is_js_whitespace(c); }
 
 std::string_view js_trim_start(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     size_t j = i;
-    if (!js_space(next(s, j))) break;
+    if (!js_space(utf8::next(s, j))) break;
     i = j;
   }
   return s.substr(i);
@@ -126,7 +42,7 @@ std::string_view js_trim_end(std::string_view s) {
     size_t start = end - 1;
     while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
     size_t j = start;
-    if (!js_space(next(s, j))) break;
+    if (!js_space(utf8::next(s, j))) break;
     end = start;
   }
   return s.substr(0, end);
@@ -175,10 +91,10 @@ std::string js_lower(std::string_view s) {
         after = cased(cps[k]);
         break;
       }
-      append(out, before && !after ? 0x3C2 : 0x3C3);
+      utf8::append(out, before && !after ? 0x3C2 : 0x3C3);
       continue;
     }
-    append(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
+    utf8::append(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
   }
   return out;
 }
@@ -206,7 +122,7 @@ std::string normalize(std::string_view s, std::string_view form) {
     // (below the combining marks, CJK ideographs, Hangul syllables) is already NFC.
     bool stable = true;
     for (size_t i = 0; i < s.size() && stable;) {
-      char32_t c = next(s, i);
+      char32_t c = utf8::next(s, i);
       stable = c < 0x300 || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7A3);
     }
     if (stable) return std::string(s);
@@ -227,14 +143,6 @@ bool is_mark(char32_t cp) {
   return c == UTF8PROC_CATEGORY_MN || c == UTF8PROC_CATEGORY_MC || c == UTF8PROC_CATEGORY_ME;
 }
 bool is_mark_nonspacing(char32_t cp) { return category(cp) == UTF8PROC_CATEGORY_MN; }
-bool is_punct(char32_t cp) {
-  int c = category(cp);
-  return c >= UTF8PROC_CATEGORY_PC && c <= UTF8PROC_CATEGORY_PO;
-}
-bool is_letter(char32_t cp) {
-  int c = category(cp);
-  return c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO;
-}
 bool is_control_like(char32_t cp) {
   int c = category(cp);
   return c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF || c == UTF8PROC_CATEGORY_CO ||

@@ -45,6 +45,34 @@ describe('bad input without an API key', () => {
     await assertStillServing(server);
   });
 
+  test('numbers out of range and bodies nested too deeply: 400 invalid_json on every JSON endpoint', async () => {
+    // A number the JSON library cannot hold (1e999) anywhere in the body, in a field the endpoint
+    // reads, one it ignores, or deep inside a message, is the client's error, never a 500.
+    const chatBodies = [
+      `{"model":"${MODEL}","messages":[{"role":"user","content":"hi"}],"temperature":1e999}`,
+      `{"model":"${MODEL}","messages":[{"role":"user","content":"hi"}],"max_tokens":-1e999}`,
+      `{"model":"${MODEL}","messages":[{"role":"assistant","content":null,"tool_calls":[{"x":1e999}]}]}`,
+      `{"model":"${MODEL}","messages":[{"role":"user","content":"hi"}],"metadata":{"a":[1e999]}}`,
+      `{"frobnicate":1e999,"model":"${MODEL}","messages":[]}`,
+    ];
+    const completionBodies = [
+      `{"model":"${MODEL}","prompt":"hi","temperature":1e999}`,
+      `{"model":"${MODEL}","prompt":[1e999]}`,
+      `{"model":"${MODEL}","prompt":"hi","logit_bias":{"5":1E+999}}`,
+    ];
+    const deep = (field) => `{"model":"${MODEL}",${field}:${'['.repeat(20000)}${']'.repeat(20000)}}`;
+    for (const [route, bodies] of [
+      ['/v1/chat/completions', [...chatBodies, deep('"messages"'), deep('"metadata"')]],
+      ['/v1/completions', [...completionBodies, deep('"prompt"')]],
+    ]) {
+      for (const body of bodies) {
+        const r = await post(server, route, body);
+        assertErrorShape(r, 400, { type: 'invalid_request_error', code: 'invalid_json' });
+      }
+    }
+    await assertStillServing(server);
+  });
+
   test('body that is not an object: 400', async () => {
     assertErrorShape(await chat('[1, 2, 3]'), 400);
     await assertStillServing(server);
@@ -219,6 +247,9 @@ describe('API key', () => {
   test('health, ready and metrics need no key; the SDK works with the key', async () => {
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
     assert.equal((await fetch(`${server.url}/ready`)).status, 200);
+    const metrics = await fetch(`${server.url}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^# (HELP|TYPE) /m);
     const client = new OpenAI({ baseURL: server.baseURL, apiKey: KEY, maxRetries: 0 });
     const r = await client.chat.completions.create(OK_BODY);
     assert.equal(r.object, 'chat.completion');

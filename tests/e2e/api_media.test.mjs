@@ -340,16 +340,27 @@ describe('bad images: 400 naming the problem, and the server keeps serving', () 
 });
 
 describe('audio', { skip: !haveAudioTools && 'sox / espeak-ng not installed' }, () => {
-  test('chat with input_audio (WAV)', async () => {
-    const r = await client.chat.completions.create({
-      model: MODEL,
-      max_tokens: 4,
-      messages: userTurn(audioPart(media.speech), { type: 'text', text: 'What is said here?' }),
-    });
+  test('chat with input_audio (WAV), then the same clip again from the encoder cache', async () => {
+    // The first audio chat of this server: the clip is encoded; the second time it is a cache hit.
+    const ask = () =>
+      client.chat.completions.create({
+        model: MODEL,
+        max_tokens: 4,
+        temperature: 0,
+        messages: userTurn(audioPart(media.speech), { type: 'text', text: 'What is said here?' }),
+      });
+    const r = await ask();
     assert.equal(r.object, 'chat.completion');
     assert.ok(r.usage.prompt_tokens_details.audio_tokens > 0, JSON.stringify(r.usage));
-    assert.ok(r.timings.encode_audio_ms >= 0);
-    assert.equal(r.timings.media_encoded + r.timings.media_cache_hits, 1, JSON.stringify(r.timings));
+    assert.equal(r.timings.media_encoded, 1, JSON.stringify(r.timings));
+    assert.equal(r.timings.media_cache_hits, 0, JSON.stringify(r.timings));
+    assert.ok(r.timings.encode_audio_ms > 0, JSON.stringify(r.timings));
+    const again = await ask();
+    assert.equal(again.timings.media_encoded, 0, 'no audio encoder run for a clip seen before');
+    assert.equal(again.timings.media_cache_hits, 1, JSON.stringify(again.timings));
+    assert.equal(again.timings.encode_audio_ms, 0);
+    assert.equal(again.usage.prompt_tokens_details.audio_tokens, r.usage.prompt_tokens_details.audio_tokens);
+    assert.deepEqual(again.choices[0].message, r.choices[0].message);
   });
 
   test('transcriptions.create with a WAV and an MP3', async () => {

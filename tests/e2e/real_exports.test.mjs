@@ -2,13 +2,15 @@
 // through the server exactly as transformers.js does; the gemma3-tiny fixture (Gemma 3 export layout,
 // GroupQueryAttention with the KV cache in one shared buffer) matches transformers.js; and the real
 // Gemma 3 4B q4 graph (sparse zero weights) loads and generates through the API within 1.2x the
-// memory of its files.
+// memory of its files; and the same export takes an image through its vision encoder (256 image tokens;
+// the fp16 SigLIP encoder alone takes minutes on a small CPU).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import OpenAI from 'openai';
+import sharp from 'sharp';
 import { AutoTokenizer, AutoModelForCausalLM, AutoModelForImageTextToText, env } from '@huggingface/transformers';
 import { startServer, fixtureModel } from '../lib/server.mjs';
 import { sharedDir, repoDir, fixturesDir } from '../lib/paths.mjs';
@@ -116,4 +118,26 @@ test('real Gemma 3 4B export (q4, sparse weights): loads, generates 16 tokens, m
   const rss = peakRssBytes(server.proc.pid);
   t.diagnostic(`peak RSS ${(rss / 1e9).toFixed(2)} GB for ${(files / 1e9).toFixed(2)} GB of files (${(rss / files).toFixed(2)}x)`);
   assert.ok(rss <= 1.2 * files, `peak RSS ${rss} exceeds 1.2x the loaded files ${files}`);
+});
+
+test('real Gemma 3 4B export (q4 text, fp16 vision, sparse weights): an image goes through the vision encoder end to end', { skip: !shared && 'shared folder not beside the checkout', timeout: 1800000 }, async (t) => {
+  const out = path.join(fixturesDir(), 'real');
+  const dir = execFileSync('/usr/bin/python3', [path.join(repoDir, 'tools/real_graphs/prepare.py'), '--shared', shared, '--out', out, '--variants', 'q4,fp16'], { encoding: 'utf8' }).trim();
+  const server = await startServer({ model: dir, args: ['--preset', 'Q4_MIXED', '--parallel', '1'], timeoutMs: 300000 });
+  t.after(() => server.stop());
+  const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 200, g: 40, b: 90 } } }).png().toBuffer();
+  const url = `data:image/png;base64,${png.toString('base64')}`;
+  const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'none' });
+  const res = await client.chat.completions.create({
+    model: 'gemma-3-4b-it',
+    messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }, { type: 'text', text: 'What is this?' }] }],
+    max_tokens: 2,
+    temperature: 0,
+  });
+  assert.equal(res.usage.prompt_tokens_details.image_tokens, 256, JSON.stringify(res.usage));
+  assert.equal(res.usage.completion_tokens, 2);
+  const info = await (await fetch(`${server.baseURL}/models`)).json();
+  const vision = info.data[0].components?.find((c) => c.name === 'vision_encoder') ?? JSON.stringify(info);
+  assert.equal(vision.loaded, true, JSON.stringify(info.data[0]));
+  assert.equal(vision.dtype, 'fp16');
 });

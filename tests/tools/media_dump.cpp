@@ -1,6 +1,7 @@
 // media-dump: runs the media layer on one file and writes the tensor as raw float32 (for the
 // parity tests in tests/media/, which compare it with transformers.js).
 //   media-dump image  PREPROCESSOR_CONFIG INPUT OUT.f32 [reference|antialiased]
+//   media-dump frames PREPROCESSOR_CONFIG INPUT OUT.f32  (SmolVLM / Idefics3 frames: tiles + global image)
 //   media-dump rgb    INPUT OUT.u8            (decoded RGB, before preprocessing)
 //   media-dump audio  PREPROCESSOR_CONFIG INPUT OUT.f32 [FORMAT_HINT]
 //   media-dump pcm    RATE INPUT OUT.f32      (decoded mono samples at RATE)
@@ -16,6 +17,8 @@
 #include "media/audio.h"
 #include "media/image.h"
 #include "models/media_config.h"
+#include "models/model_files.h"
+#include "models/smolvlm/image_split.h"
 
 namespace {
 
@@ -76,6 +79,21 @@ int main(int argc, char** argv) {
       const auto t = oc::media::preprocess(image, *config.image);
       write_file(args[3], t.data.data(), t.data.size() * sizeof(float));
       print_shape(t.shape);
+      return 0;
+    }
+    if (mode == "frames" && args.size() == 4) {
+      const auto config = oc::models::parse_media_config(read_text(args[1]));
+      if (!config.image) throw std::runtime_error("no image processor in " + args[1]);
+      const oc::models::JsonFile json(args[1]);
+      const auto side = static_cast<uint32_t>(json.integer("max_image_size.longest_edge").value_or(512));
+      const auto image = oc::media::decode_image(read_file(args[2]), {}, "image");
+      const auto split = oc::models::smolvlm::split_image(image, *config.image, side,
+                                                          json.boolean("do_image_splitting").value_or(true));
+      std::vector<float> all;
+      for (const auto& f : split.frames) all.insert(all.end(), f.data.begin(), f.data.end());
+      write_file(args[3], all.data(), all.size() * sizeof(float));
+      std::cout << "{\"shape\":[" << split.frames.size() << ",3," << side << "," << side << "],\"rows\":" << split.rows
+                << ",\"cols\":" << split.cols << "}\n";
       return 0;
     }
     if (mode == "pcm" && args.size() == 4) {

@@ -1,87 +1,84 @@
-// The gemma3 family, text path of the Gemma 3 exports (4B/12B/27B): embed_tokens (input_ids ->
-// inputs_embeds) and decoder_model_merged with attention_mask and num_logits_to_keep and no
-// position_ids (positions come from the mask inside GroupQueryAttention). With GroupQueryAttention
-// the KV cache lives in one preallocated buffer per layer that past and present share.
-// Images (vision_encoder) come with a later issue: the encoder is listed but not loaded.
+// The gemma3 family (Gemma 3 4B/12B/27B exports): embed_tokens (input_ids -> inputs_embeds),
+// decoder_model_merged with attention_mask and num_logits_to_keep (positions come from the mask
+// inside GroupQueryAttention, whose KV cache lives in one buffer past and present share), and
+// vision_encoder (pixel_values [N,3,896,896] -> image_features [N,256,H]) loaded on first use.
+// The template renders each image as `<start_of_image>`; the processor makes it
+// "\n\n<start_of_image>" + image_seq_length x `<image_soft_token>` + "<end_of_image>\n\n" (as
+// transformers.js' Gemma3Processor), with the image's feature rows at the soft tokens.
 #include "models/family.h"
 
 #include <algorithm>
-#include <memory>
+#include <filesystem>
 
 #include "common/error.h"
-#include "common/log.h"
-#include "common/strings.h"
-#include "models/decoder_sequence.h"
-#include "models/model_files.h"
-#include "models/repo.h"
+#include "common/fs.h"
+#include "models/family_kit.h"
+#include "models/media_config.h"
+#include "models/prompt_builder.h"
 
 namespace oc::models {
 namespace {
 
-class Gemma3Model : public Model {
+class Gemma3Model : public KitModel {
  public:
-  Gemma3Model(const FamilyProbe& probe, const LoadOptions& options) {
+  Gemma3Model(const FamilyProbe& probe, const LoadOptions& options)
+      : KitModel(probe, options, "gemma3", TextLayout{"embed_tokens", "decoder_model_merged"}) {
     const auto& dir = probe.dir;
-    RepoInfo repo = discover_repo(dir);
-    VariantChoice choice = choose_variants(repo, options.preset, options.dtypes);
-    const Variant& embed_v = choice.require("embed_tokens", dir);
-    const Variant& decoder_v = choice.require("decoder_model_merged", dir);
-    for (const auto& note : choice.notes) (starts_with(note, "vision_encoder:") ? log::debug : log::warn)(note);
-
-    JsonFile cfg(dir / "config.json");
-    auto text_int = [&](const char* key) {
-      return cfg.integer(std::string("text_config.") + key).value_or(cfg.integer(key).value_or(-1));
-    };
-    const int64_t context = text_int("max_position_embeddings");
-    load_common(probe, options, "gemma3", context > 0 ? static_cast<size_t>(context) : 0);
-    add_component("embed_tokens", embed_v, true, choice.notes);
-    add_component("decoder_model_merged", decoder_v, true, choice.notes);
-    if (auto it = choice.chosen.find("vision_encoder"); it != choice.chosen.end() && it->second)
-      add_component("vision_encoder", *it->second, false, choice.notes);
-
-    auto spec = std::make_shared<DecoderSpec>();
-    spec->embed = std::make_unique<ort::Session>(embed_v.onnx, options.session);
-    load_decoder(*spec, decoder_v.onnx, options.session);
-    spec->max_length = info_.context_length;
-    prepare_decoder_spec(*spec, text_int("num_key_value_heads"), text_int("head_dim"));
-    if (spec->io.input_ids || !spec->io.inputs_embeds)
-      throw Error(ErrorKind::ModelLoad, decoder_v.onnx.string() + ": a Gemma 3 decoder takes inputs_embeds");
-    logits_size_ = spec->io.vocab > 0 ? static_cast<size_t>(spec->io.vocab)
-                                      : static_cast<size_t>(std::max<int64_t>(text_int("vocab_size"), 0));
-    if (logits_size_ == 0) logits_size_ = tokenizer_->vocab_size();
-    image_token_ = tokenizer_->token_to_id("<image_soft_token>");
-    if (auto id = cfg.integer("image_token_index")) image_token_ = static_cast<TokenId>(*id);
-    spec_ = std::move(spec);
-  }
-
-  bool supports(Modality m) const override { return m == Modality::Text; }
-  bool loaded(Modality m) const override { return m == Modality::Text; }
-  void ensure_loaded(Modality m) override {
-    if (m != Modality::Text)
-      throw Error(ErrorKind::Unsupported, std::string(modality_name(m)) + " input is not supported for " + info_.id +
-                                              " by this server version yet");
+    add_encoder(Modality::Image, "vision", EncoderNames{"pixel_values", "image_features", ""});
+    if (std::filesystem::exists(dir / "preprocessor_config.json"))
+      image_ =
+          parse_media_config(read_file(dir / "preprocessor_config.json"), (dir / "preprocessor_config.json").string())
+              .image;
+    JsonFile proc(dir / "processor_config.json");
+    JsonFile pre(dir / "preprocessor_config.json");
+    JsonFile tk(dir / "tokenizer_config.json");
+    image_seq_length_ = static_cast<size_t>(
+        proc.integer("image_seq_length")
+            .value_or(pre.integer("image_seq_length").value_or(config().integer("mm_tokens_per_image").value_or(256))));
+    for (auto [key, out] :
+         {std::pair{"image_token", &image_token_}, {"boi_token", &boi_token_}, {"eoi_token", &eoi_token_}})
+      if (auto v = tk.string(key)) *out = *v;
+    image_token_id_ = token_id(*tokenizer_, image_token_);
+    if (auto id = config().integer("image_token_index")) image_token_id_ = static_cast<TokenId>(*id);
+    finish_load(options);
   }
 
   Prompt process(std::string_view prompt_text, std::span<const MediaInput> media) const override {
-    Prompt p;
-    p.ids = tokenizer_->encode(prompt_text, false);
-    bool image_tokens = false;
-    for (TokenId id : p.ids) image_tokens |= image_token_ && id == *image_token_;
-    if (!media.empty() || image_tokens)
-      throw Error(ErrorKind::Unsupported,
-                  "image input is not supported for " + info_.id + " by this server version yet");
+    const MediaMarker markers[] = {{Modality::Image, boi_token_}};
+    MarkedPrompt marked = split_at_markers(prompt_text, markers, media, [&](Modality m) { return supports(m); });
+    MediaEncoder* vision = shared().encoder(Modality::Image);
+    // Decoded in request order, so the first bad input is the one located.
+    std::vector<MediaSegment> segments;
+    for (size_t i = 0; i < media.size(); ++i)
+      segments.push_back(at_input(media[i], [&] {
+        return whole_image_segment(media[i], *image_, media_options().image, vision->identity(), shared().cache.get(),
+                                   i);
+      }));
+    std::vector<TokenId> reserved;
+    if (image_token_id_) reserved.push_back(*image_token_id_);
+    PromptBuilder b(*tokenizer_, reserved);
+    for (size_t k = 0; k < marked.markers.size(); ++k) {
+      b.text(marked.texts[k]);
+      b.text("\n\n" + boi_token_);
+      b.media(std::move(segments[marked.inputs[k]]), *image_token_id_, image_seq_length_);
+      b.text(eoi_token_ + "\n\n");
+    }
+    b.text(marked.texts.back());
+    Prompt p = b.finish();
+    load_encoders_for(p);
     return p;
   }
 
-  std::unique_ptr<Sequence> new_sequence() override { return std::make_unique<DecoderSequence>(spec_); }
-  std::unique_ptr<DecodeBatch> new_batch() override { return batchable(*spec_) ? new_decoder_batch(spec_) : nullptr; }
-  size_t kv_bytes_per_token() const override { return models::kv_bytes_per_token(*spec_); }
-  size_t logits_size() const override { return logits_size_; }
+ protected:
+  bool processor_takes(Modality m) const override {
+    return m == Modality::Image && image_ && image_token_id_ && image_seq_length_ > 0;
+  }
 
  private:
-  std::shared_ptr<DecoderSpec> spec_;
-  size_t logits_size_ = 0;
-  std::optional<TokenId> image_token_;
+  std::optional<media::ImageProcessorConfig> image_;
+  size_t image_seq_length_ = 256;
+  std::string image_token_ = "<image_soft_token>", boi_token_ = "<start_of_image>", eoi_token_ = "<end_of_image>";
+  std::optional<TokenId> image_token_id_;
 };
 
 }  // namespace

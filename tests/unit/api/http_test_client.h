@@ -141,15 +141,6 @@ inline std::vector<std::string> sse_data(const std::string& body) {
 
 // ---- the server ----
 
-// The scripted model (engine/fake_model.h) with a "<bos>" token and one chat template.
-class TemplatedFakeModel : public FakeModel {
- public:
-  TemplatedFakeModel(size_t context, const std::string& chat_template) : FakeModel(context) {
-    template_defaults_.bos_token = "<bos>";
-    chat_templates_.emplace_back("default", std::make_shared<tmpl::ChatTemplate>(chat_template));
-  }
-};
-
 // An engine over `model` and an ApiServer for it on a free loopback port, serving on a thread until
 // destroyed (then: server stopped, thread joined, engine shut down).
 class RunningServer {

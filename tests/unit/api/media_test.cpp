@@ -1,6 +1,6 @@
-// Media input at the API layer: resolving content parts (data: URIs, base64, file:// allow-lists),
-// early checks and labels, the transcription form and subtitle formats, and the server with a
-// scripted audio/image model (chat with media, /v1/audio/transcriptions, /v1/models modalities).
+// Media input at the API layer: the transcription form and subtitle formats, and the server with a
+// scripted audio/image model (chat with media and its errors' params, /v1/audio/transcriptions,
+// /v1/models modalities).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,297 +11,16 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http_test_client.h"
-#include "api/media_input.h"
 #include "api/openai_types.h"
 #include "api/transcription.h"
-#include "media/base64.h"
+#include "support/media_samples.h"
 
 using namespace oc;
+using namespace oc::test;
 using oc::test::post;
 using oc::test::Reply;
 using json = nlohmann::json;
 namespace stdfs = std::filesystem;
-
-namespace {
-
-// ---- test inputs ----
-
-std::string u32le(uint32_t v) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 255);
-  return s;
-}
-std::string u16le(uint16_t v) { return std::string{static_cast<char>(v & 255), static_cast<char>(v >> 8)}; }
-std::string u32be(uint32_t v) {
-  std::string s(4, '\0');
-  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (24 - 8 * i)) & 255);
-  return s;
-}
-
-// A 24-bit BMP of w x h grey pixels.
-std::string bmp(int w, int h) {
-  const int row = (w * 3 + 3) / 4 * 4;
-  std::string px(static_cast<size_t>(row * h), '\x80');
-  std::string b = "BM" + u32le(static_cast<uint32_t>(54 + px.size())) + u32le(0) + u32le(54);
-  b += u32le(40) + u32le(static_cast<uint32_t>(w)) + u32le(static_cast<uint32_t>(h)) + u16le(1) + u16le(24) + u32le(0) +
-       u32le(static_cast<uint32_t>(px.size())) + u32le(2835) + u32le(2835) + u32le(0) + u32le(0);
-  return b + px;
-}
-
-uint32_t crc32(const std::string& s) {
-  uint32_t c = 0xffffffffu;
-  for (unsigned char ch : s) {
-    c ^= ch;
-    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-  }
-  return ~c;
-}
-
-// The signature and IHDR of a PNG claiming w x h pixels (no image data).
-std::string png_header(uint32_t w, uint32_t h) {
-  std::string ihdr = "IHDR" + u32be(w) + u32be(h) + std::string("\x08\x02\x00\x00\x00", 5);
-  return std::string("\x89PNG\r\n\x1a\n", 8) + u32be(13) + ihdr + u32be(crc32(ihdr));
-}
-
-// 16-bit PCM mono WAV.
-std::string wav(const std::vector<float>& samples, int rate) {
-  std::string data;
-  for (float v : samples) {
-    const auto q = static_cast<int16_t>(std::lround(std::max(-1.0f, std::min(1.0f, v)) * 32767.0f));
-    data += u16le(static_cast<uint16_t>(q));
-  }
-  std::string fmt = u16le(1) + u16le(1) + u32le(static_cast<uint32_t>(rate)) + u32le(static_cast<uint32_t>(rate * 2)) +
-                    u16le(2) + u16le(16);
-  return "RIFF" + u32le(static_cast<uint32_t>(36 + data.size())) + "WAVEfmt " + u32le(16) + fmt + "data" +
-         u32le(static_cast<uint32_t>(data.size())) + data;
-}
-
-std::vector<float> tone(double seconds, int rate = 16000) {
-  std::vector<float> s(static_cast<size_t>(seconds * rate));
-  for (size_t i = 0; i < s.size(); ++i) s[i] = 0.3f * static_cast<float>(std::sin(2 * M_PI * 440.0 * i / rate));
-  return s;
-}
-
-std::string b64(const std::string& bytes) {
-  return media::base64_encode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-}
-
-std::string data_uri(const std::string& type, const std::string& bytes) {
-  return "data:" + type + ";base64," + b64(bytes);
-}
-
-// The oc::Error a call throws.
-template <typename Fn>
-Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  return Error(ErrorKind::Internal, "<no error>");
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-api::ContentPart image_part(const std::string& url, const std::string& label = "messages[0].content[0]") {
-  api::ContentPart p;
-  p.type = "image_url";
-  p.url = url;
-  p.label = label;
-  p.bare_base64 = !media::is_data_uri(url) && url.find("://") == std::string::npos;
-  return p;
-}
-
-api::ContentPart audio_part(const std::string& data, const std::string& format,
-                            const std::string& label = "messages[0].content[1]") {
-  api::ContentPart p;
-  p.type = "input_audio";
-  p.audio_data = data;
-  p.audio_format = format;
-  p.label = label;
-  return p;
-}
-
-std::vector<models::MediaInput> resolve(const std::vector<api::ContentPart>& parts,
-                                        const api::MediaPolicy& policy = {}) {
-  std::vector<const api::ContentPart*> ptrs;
-  for (const auto& p : parts) ptrs.push_back(&p);
-  return api::resolve_media(ptrs, policy);
-}
-
-}  // namespace
-
-// ---- resolve_media ----
-
-TEST(MediaResolve, DataUrisAndBareBase64) {
-  const std::string img = bmp(4, 3);
-  auto in = resolve({image_part(data_uri("image/bmp", img)), image_part(b64(img), "images[0]"),
-                     audio_part(b64(wav(tone(0.1), 16000)), "wav")});
-  ASSERT_EQ(in.size(), 3u);
-  EXPECT_EQ(in[0].modality, models::Modality::Image);
-  EXPECT_EQ(in[0].data, img);
-  EXPECT_EQ(in[0].format, "bmp");
-  EXPECT_EQ(in[0].label, "messages[0].content[0]");
-  EXPECT_EQ(in[1].data, img);
-  EXPECT_EQ(in[1].label, "images[0]");
-  EXPECT_EQ(in[2].modality, models::Modality::Audio);
-  EXPECT_EQ(in[2].format, "wav");
-  EXPECT_EQ(in[2].data.substr(0, 4), "RIFF");
-  EXPECT_EQ(in[2].label, "messages[0].content[1]");
-}
-
-TEST(MediaResolve, BadImagesNameThePart) {
-  auto err = [](const api::ContentPart& p, const api::MediaPolicy& policy = {}) {
-    return error_of([&] { resolve({p}, policy); });
-  };
-  Error e = err(image_part("data:image/png;base64,@@@@"));
-  EXPECT_EQ(e.kind(), ErrorKind::InvalidRequest);
-  EXPECT_EQ(e.param(), "messages[0].content[0]");
-  EXPECT_EQ(e.code(), "invalid_image");
-  EXPECT_TRUE(contains(e.what(), "messages[0].content[0]: ")) << e.what();
-  EXPECT_TRUE(contains(e.what(), "base64")) << e.what();
-
-  e = err(image_part(data_uri("image/png", "just some text, not pixels")));
-  EXPECT_EQ(e.param(), "messages[0].content[0]");
-  EXPECT_TRUE(contains(e.what(), "not an image")) << e.what();
-
-  e = err(image_part("data:image/png;base64,"));
-  EXPECT_EQ(e.param(), "messages[0].content[0]");
-  EXPECT_TRUE(contains(e.what(), "empty")) << e.what();
-
-  e = err(image_part(data_uri("image/png", png_header(30000, 30000))));
-  EXPECT_EQ(e.kind(), ErrorKind::InvalidRequest);
-  EXPECT_EQ(e.param(), "messages[0].content[0]");
-  EXPECT_TRUE(contains(e.what(), "30000x30000")) << e.what();
-
-  e = err(image_part(data_uri("image/png", png_header(0, 10))));
-  EXPECT_TRUE(contains(e.what(), "zero-size")) << e.what();
-
-  api::MediaPolicy small;
-  small.image.max_bytes = 100;
-  e = err(image_part(data_uri("image/bmp", bmp(8, 8))), small);
-  EXPECT_TRUE(contains(e.what(), "--max-media-mb")) << e.what();
-  small.image.max_pixels = 10;
-  small.image.max_bytes = 1 << 20;
-  e = err(image_part(data_uri("image/bmp", bmp(4, 3))), small);
-  EXPECT_TRUE(contains(e.what(), "limit")) << e.what();
-
-  e = err(image_part("ftp://example.com/a.png"));
-  EXPECT_EQ(e.code(), "invalid_url");
-  EXPECT_TRUE(contains(e.what(), "data: URI")) << e.what();
-}
-
-TEST(MediaResolve, UrlsAreOffUnlessAllowed) {
-  Error e = error_of([&] { resolve({image_part("https://example.com/cat.png")}); });
-  EXPECT_EQ(e.param(), "messages[0].content[0]");
-  EXPECT_TRUE(contains(e.what(), "--media-url-allow")) << e.what();
-  e = error_of([&] { resolve({image_part("file:///etc/passwd")}); });
-  EXPECT_EQ(e.param(), "messages[0].content[0]");
-  EXPECT_TRUE(contains(e.what(), "--media-file-allow")) << e.what();
-  api::MediaPolicy p;
-  p.url_allow = {"images.example.org"};
-  e = error_of([&] { resolve({image_part("https://example.com/cat.png")}, p); });
-  EXPECT_TRUE(contains(e.what(), "allow-list")) << e.what();
-}
-
-TEST(MediaResolve, BadAudio) {
-  Error e = error_of([&] { resolve({audio_part("%%%%", "wav")}); });
-  EXPECT_EQ(e.param(), "messages[0].content[1]");
-  EXPECT_EQ(e.code(), "invalid_audio");
-  EXPECT_TRUE(contains(e.what(), "base64")) << e.what();
-  e = error_of([&] { resolve({audio_part(b64("certainly not audio data"), "xyz")}); });
-  EXPECT_EQ(e.param(), "messages[0].content[1]");
-  EXPECT_TRUE(contains(e.what(), "unknown audio format 'xyz'")) << e.what();
-  // A known format name is left to the decoder; content that sniffs as audio wins over the name.
-  EXPECT_NO_THROW(resolve({audio_part(b64("certainly not audio data"), "mp3")}));
-  EXPECT_NO_THROW(resolve({audio_part(b64(wav(tone(0.1), 8000)), "xyz")}));
-  api::MediaPolicy small;
-  small.audio.max_bytes = 64;
-  e = error_of([&] { resolve({audio_part(b64(wav(tone(0.1), 8000)), "wav")}, small); });
-  EXPECT_TRUE(contains(e.what(), "--max-media-mb")) << e.what();
-}
-
-TEST(MediaResolve, ProcessorErrorsGetTheLabel) {
-  std::vector<models::MediaInput> media(3);
-  media[0].label = "images[1]";
-  media[1].label = "images[10]";
-  media[1].modality = models::Modality::Image;
-  media[2].label = "messages[2].content[0]";
-  media[2].modality = models::Modality::Audio;
-  Error e = api::label_media_error(Error(ErrorKind::InvalidRequest, "images[10]: truncated PNG data"), media);
-  EXPECT_EQ(e.param(), "images[10]");
-  EXPECT_EQ(e.code(), "invalid_image");
-  e = api::label_media_error(Error(ErrorKind::InvalidRequest, "messages[2].content[0]: 700.0 s of audio exceeds"),
-                             media);
-  EXPECT_EQ(e.param(), "messages[2].content[0]");
-  EXPECT_EQ(e.code(), "invalid_audio");
-  e = api::label_media_error(Error(ErrorKind::InvalidRequest, "something else"), media);
-  EXPECT_EQ(e.param(), "");
-  e = api::label_media_error(Error(ErrorKind::Internal, "images[1]: boom"), media);
-  EXPECT_EQ(e.kind(), ErrorKind::Internal);
-  EXPECT_EQ(e.param(), "");
-}
-
-TEST(MediaResolve, ModalitiesTheModelLacks) {
-  test::FakeModel text_only;
-  api::ContentPart img = image_part("data:,x");
-  Error e = error_of([&] { api::check_modalities(text_only, {&img}); });
-  EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
-  EXPECT_EQ(e.param(), "messages[0].content[0]");
-  EXPECT_EQ(e.code(), "unsupported_modality");
-  EXPECT_TRUE(contains(e.what(), "image input")) << e.what();
-  api::ContentPart aud = audio_part("AAAA", "wav");
-  e = error_of([&] { api::check_modalities(text_only, {&aud}); });
-  EXPECT_TRUE(contains(e.what(), "audio input")) << e.what();
-}
-
-// ---- file:// URLs ----
-
-class FileUrlTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    root = stdfs::temp_directory_path() / ("oc-file-url-" + std::to_string(::getpid()));
-    stdfs::remove_all(root);
-    stdfs::create_directories(root / "allowed" / "sub");
-    stdfs::create_directories(root / "secret");
-    write(root / "allowed" / "sub" / "a b.bmp", bmp(2, 2));
-    write(root / "secret" / "s.bmp", bmp(2, 2));
-    stdfs::create_symlink(root / "secret" / "s.bmp", root / "allowed" / "link.bmp");
-    stdfs::create_directory_symlink(root / "allowed", root / "alias");
-  }
-  void TearDown() override { stdfs::remove_all(root); }
-  static void write(const stdfs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
-  std::string url(const std::string& rel) const { return "file://" + (root / rel).string(); }
-  std::string read(const std::string& u, uint64_t max = 1 << 20) const {
-    return api::read_file_url(u, {(root / "allowed").string()}, max, "images[0]");
-  }
-  stdfs::path root;
-};
-
-TEST_F(FileUrlTest, InsideAllowedFolder) {
-  EXPECT_EQ(read("file://" + (root / "allowed" / "sub").string() + "/a%20b.bmp"), bmp(2, 2));
-  EXPECT_EQ(read("file://localhost" + (root / "allowed" / "sub").string() + "/a%20b.bmp"), bmp(2, 2));
-  EXPECT_EQ(read(url("allowed/sub/../sub/a%20b.bmp")), bmp(2, 2));
-  // The allowed folder named through a symlink resolves to the same place.
-  EXPECT_EQ(api::read_file_url(url("allowed/sub/a%20b.bmp"), {(root / "alias").string()}, 1 << 20, "x"), bmp(2, 2));
-}
-
-TEST_F(FileUrlTest, EscapesAreRefused) {
-  auto err = [&](const std::string& u) { return std::string(error_of([&] { read(u); }).what()); };
-  EXPECT_TRUE(contains(err(url("secret/s.bmp")), "outside")) << err(url("secret/s.bmp"));
-  EXPECT_TRUE(contains(err(url("allowed/../secret/s.bmp")), "outside"));
-  EXPECT_TRUE(contains(err(url("allowed/sub/%2e%2e/%2e%2e/secret/s.bmp")), "outside"));
-  EXPECT_TRUE(contains(err(url("allowed/link.bmp")), "outside"));  // a symlink pointing out
-  EXPECT_TRUE(contains(err(url("allowed/missing.bmp")), "cannot read"));
-  EXPECT_TRUE(contains(err(url("allowed/sub")), "not a regular file"));
-  EXPECT_TRUE(contains(err("file://otherhost/etc/passwd"), "absolute path"));
-  EXPECT_TRUE(contains(err("file:relative.png"), "absolute path"));
-  Error e = error_of([&] { read(url("allowed/sub/a%20b.bmp"), 10); });
-  EXPECT_TRUE(contains(e.what(), "--max-media-mb")) << e.what();
-  EXPECT_EQ(e.param(), "images[0]");
-  e = error_of([&] { api::read_file_url(url("allowed/sub/a%20b.bmp"), {}, 1 << 20, "images[0]"); });
-  EXPECT_TRUE(contains(e.what(), "--media-file-allow")) << e.what();
-}
 
 // ---- the transcription form ----
 
@@ -434,8 +153,8 @@ class MediaServerTest : public ::testing::Test {
     model->behaviour.script = {test::fake_id("Hel"), test::fake_id("lo"), test::fake_id(" Wor"), test::fake_id("ld"),
                                1};
     api::ServerOptions o;
-    o.media.max_images = 3;
-    o.media.max_audio_clips = 2;
+    o.max_images = 3;
+    o.max_audio_clips = 2;
     o.media.audio.max_seconds = 20;
     running = std::make_unique<test::RunningServer>(model, engine::EngineConfig{}, o);
     port = running->port;
@@ -479,14 +198,14 @@ TEST_F(MediaServerTest, ChatPassesMediaInTemplateOrder) {
   const auto& call = model->calls[0];
   EXPECT_EQ(call.text, "look[image][audio][image]");
   ASSERT_EQ(call.media.size(), 3u);
-  EXPECT_EQ(call.media[0].label, "messages[0].content[1]");
+  EXPECT_EQ(call.media[0].location, (Location{0, 1, {}}));
   EXPECT_EQ(call.media[0].modality, models::Modality::Image);
   EXPECT_EQ(call.media[0].data, img);
-  EXPECT_EQ(call.media[1].label, "messages[0].content[2]");
+  EXPECT_EQ(call.media[1].location, (Location{0, 2, {}}));
   EXPECT_EQ(call.media[1].modality, models::Modality::Audio);
   EXPECT_EQ(call.media[1].data, clip);
   EXPECT_EQ(call.media[1].format, "wav");
-  EXPECT_EQ(call.media[2].label, "images[0]");
+  EXPECT_EQ(call.media[2].location, (Location{0, 3, {}}));  // the legacy images[0]
   EXPECT_EQ(call.media[2].data, img);
 }
 
@@ -512,13 +231,20 @@ TEST_F(MediaServerTest, ChatMediaErrors) {
   const std::string a = audio_json(b64(wav(tone(0.1), 16000)));
   check(chat(a + "," + a + "," + a), "messages[0].content[2]", "--max-audio-clips");
   check(chat(image_json("http://127.0.0.1:1/x.png")), "messages[0].content[0]", "--media-url-allow");
-  // Errors of the model's processor get the label of the input they name.
-  model->fail_with = Error(ErrorKind::InvalidRequest, "messages[0].content[1]: truncated PNG data");
+  // Errors of the model's processor name the input they are located at, and get its code.
+  model->fail_with = Error(ErrorKind::InvalidRequest, "truncated PNG data", Location{0, 1, {}});
   Reply r = chat(a + "," + one);
   model->fail_with.reset();
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.j()["error"]["param"], "messages[0].content[1]") << r.body;
   EXPECT_EQ(r.j()["error"]["code"], "invalid_image") << r.body;
+  EXPECT_EQ(r.j()["error"]["message"], "messages[0].content[1]: truncated PNG data") << r.body;
+  // An entry of the legacy `images` field is named as such.
+  model->fail_with = Error(ErrorKind::InvalidRequest, "truncated PNG data", Location{0, 1, {}});
+  r = chat(a, R"(,"images":[")" + b64(bmp(2, 2)) + R"("])");
+  model->fail_with.reset();
+  EXPECT_EQ(r.j()["error"]["param"], "images[0]") << r.body;
+  EXPECT_EQ(r.j()["error"]["message"], "images[0]: truncated PNG data") << r.body;
 }
 
 TEST_F(MediaServerTest, ModalitiesTheModelLacks) {

@@ -122,6 +122,36 @@ TEST(ChatParse, ToolsAndResponseFormat) {
             std::make_pair(ErrorKind::InvalidRequest, std::string("response_format.json_schema.name")));
 }
 
+// Numbers the JSON library cannot hold and bodies nested too deeply are the client's error
+// (invalid_json), on both endpoints, wherever they appear.
+TEST(ChatParse, OutOfRangeNumbersAndDeepNestingAreInvalidJson) {
+  auto code_of = [](auto parse, const std::string& body) {
+    try {
+      parse(body, ParseLimits{});
+    } catch (const Error& e) {
+      return std::to_string(static_cast<int>(e.kind())) + " " + e.code();
+    } catch (const std::exception& e) {
+      return std::string("escaped: ") + e.what();
+    }
+    return std::string("no error");
+  };
+  const std::string want = std::to_string(static_cast<int>(ErrorKind::InvalidRequest)) + " invalid_json";
+  const std::string deep = std::string(5000, '[') + std::string(5000, ']');
+  for (const std::string& body :
+       {chat(R"(,"temperature":1e999)"), chat(R"(,"seed":-1E+400)"), chat(R"(,"metadata":{"a":[1e999]})"),
+        std::string(R"({"x":1e999})"), std::string("1e999"),
+        R"({"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":)" + deep + "}]}"})
+    EXPECT_EQ(code_of(parse_chat_request, body), want) << body.substr(0, 120);
+  for (const std::string& body :
+       {std::string(R"({"model":"m","prompt":[1e999]})"), std::string(R"({"model":"m","prompt":"x","top_p":1e999})"),
+        R"({"model":"m","prompt":)" + deep + "}"})
+    EXPECT_EQ(code_of(parse_completion_request, body), want) << body.substr(0, 120);
+  // 100 levels are fine (real requests nest far less).
+  std::string nested = "{}";
+  for (int i = 0; i < 99; ++i) nested = R"({"a":)" + nested + "}";
+  EXPECT_EQ(code_of(parse_chat_request, chat(R"(,"metadata":)" + nested)), "no error");
+}
+
 TEST(ChatParse, UnsupportedFieldsAreNamed) {
   EXPECT_EQ(chat_error(chat(R"(,"tools":[{"type":"code_interpreter"}])")),
             std::make_pair(ErrorKind::Unsupported, std::string("tools[0].type")));
@@ -132,7 +162,7 @@ TEST(ChatParse, UnsupportedFieldsAreNamed) {
 TEST(ChatParse, MessagesValueMapsDeveloperToSystem) {
   ChatRequest r = parse_chat_request(
       R"({"model":"m","messages":[{"role":"developer","content":"be brief"},{"role":"user","content":"hi"}]})");
-  tmpl::Value v = messages_value(r.messages);
+  tmpl::Value v = pipeline::template_messages(r.messages);
   ASSERT_TRUE(v.is_array());
   EXPECT_EQ(v.as_array()[0].get("role").as_string(), "system");
   EXPECT_EQ(v.as_array()[1].get("content").as_string(), "hi");
@@ -165,39 +195,33 @@ TEST(ChatMedia, ImageAndAudioParts) {
   EXPECT_EQ(r.audio_count, 1);
   const auto& parts = r.messages[0].parts;
   ASSERT_EQ(parts.size(), 4u);
-  EXPECT_TRUE(parts[1].is_image());
-  EXPECT_EQ(parts[1].url, "data:image/png;base64,AAAA");
-  EXPECT_FALSE(parts[1].bare_base64);
-  EXPECT_EQ(parts[1].label, "messages[0].content[1]");
-  EXPECT_EQ(parts[2].detail, "low");
-  EXPECT_TRUE(parts[3].is_audio());
-  EXPECT_EQ(parts[3].audio_data, "AAAA");
-  EXPECT_EQ(parts[3].audio_format, "wav");
-  EXPECT_EQ(parts[3].label, "messages[0].content[3]");
+  using Kind = pipeline::MediaSource::Kind;
+  EXPECT_EQ(parts[1].type, pipeline::Modality::Image);
+  EXPECT_EQ(parts[1].source.data, "data:image/png;base64,AAAA");
+  EXPECT_EQ(parts[1].source.kind, Kind::Url);
+  EXPECT_EQ(parts[2].source.data, "https://example.com/a.png");
+  EXPECT_EQ(parts[3].type, pipeline::Modality::Audio);
+  EXPECT_EQ(parts[3].source.kind, Kind::Base64);
+  EXPECT_EQ(parts[3].source.data, "AAAA");
+  EXPECT_EQ(parts[3].source.format, "wav");
+  EXPECT_EQ(param_name(request_location(r, Location{0, 3, {}})), "messages[0].content[3]");
 
-  tmpl::Value v = messages_value(r.messages);
+  tmpl::Value v = pipeline::template_messages(r.messages);
   EXPECT_EQ(template_types(v, 0), (std::vector<std::string>{"text", "image", "image", "audio"}));
-  auto media = media_parts(r.messages);
-  ASSERT_EQ(media.size(), 3u);
-  EXPECT_EQ(media[0]->label, "messages[0].content[1]");
-  EXPECT_EQ(media[2]->label, "messages[0].content[3]");
 }
 
 TEST(ChatMedia, ImageUrlAsString) {
   ChatRequest r = parse_chat_request(user_parts(R"({"type":"image_url","image_url":"data:image/jpeg;base64,/9j/"})"));
-  EXPECT_EQ(r.messages[0].parts[0].url, "data:image/jpeg;base64,/9j/");
+  EXPECT_EQ(r.messages[0].parts[0].source.data, "data:image/jpeg;base64,/9j/");
 }
 
 TEST(ChatMedia, OrderAcrossMessages) {
   ChatRequest r = parse_chat_request(
       std::string(R"({"model":"m","messages":[{"role":"user","content":[)") + kAudioPart + "," + kImagePart +
       R"(]},{"role":"assistant","content":"ok"},{"role":"user","content":[)" + kImagePart + "]}]}");
-  auto media = media_parts(r.messages);
-  ASSERT_EQ(media.size(), 3u);
-  EXPECT_EQ(media[0]->label, "messages[0].content[0]");
-  EXPECT_TRUE(media[0]->is_audio());
-  EXPECT_EQ(media[1]->label, "messages[0].content[1]");
-  EXPECT_EQ(media[2]->label, "messages[2].content[0]");
+  tmpl::Value v = pipeline::template_messages(r.messages);
+  EXPECT_EQ(template_types(v, 0), (std::vector<std::string>{"audio", "image"}));
+  EXPECT_EQ(template_types(v, 2), (std::vector<std::string>{"image"}));
 }
 
 TEST(ChatMedia, PartErrorsNameTheField) {
@@ -273,24 +297,27 @@ TEST(ChatMedia, LegacyImagesGoToTheLastUserMessage) {
       R"({"role":"user","content":"describe"}],"images":["iVBORw0KGgo=","data:image/png;base64,iVBORw0KGgo="]})");
   EXPECT_EQ(r.image_count, 2);
   EXPECT_FALSE(r.messages[0].content_is_parts);
-  const ChatMessage& last = r.messages[2];
+  const pipeline::Message& last = r.messages[2];
   ASSERT_TRUE(last.content_is_parts);
   ASSERT_EQ(last.parts.size(), 3u);
-  EXPECT_EQ(last.parts[0].type, "text");
+  EXPECT_EQ(last.parts[0].type, pipeline::Modality::Text);
   EXPECT_EQ(last.parts[0].text, "describe");
-  EXPECT_TRUE(last.parts[1].is_image());
-  EXPECT_TRUE(last.parts[1].bare_base64);
-  EXPECT_EQ(last.parts[1].label, "images[0]");
-  EXPECT_FALSE(last.parts[2].bare_base64);
-  EXPECT_EQ(last.parts[2].label, "images[1]");
-  tmpl::Value v = messages_value(r.messages);
+  EXPECT_EQ(last.parts[1].type, pipeline::Modality::Image);
+  EXPECT_EQ(last.parts[1].source.kind, pipeline::MediaSource::Kind::Base64);
+  EXPECT_EQ(last.parts[2].source.data, "data:image/png;base64,iVBORw0KGgo=");
+  // Their locations are spelled as entries of `images`; the other parts' are not.
+  EXPECT_EQ(param_name(request_location(r, Location{2, 1, {}})), "images[0]");
+  EXPECT_EQ(param_name(request_location(r, Location{2, 2, {}})), "images[1]");
+  EXPECT_EQ(param_name(request_location(r, Location{2, 0, {}})), "messages[2].content[0]");
+  EXPECT_EQ(param_name(request_location(r, Location{0, 0, {}})), "messages[0].content[0]");
+  tmpl::Value v = pipeline::template_messages(r.messages);
   EXPECT_EQ(template_types(v, 2), (std::vector<std::string>{"text", "image", "image"}));
   // Key order does not matter, parts are appended after existing ones, an empty list is nothing.
   r = parse_chat_request(std::string(R"({"images":["AAAA"],"model":"m","messages":[{"role":"user","content":[)") +
                          kAudioPart + "]}]}");
   ASSERT_EQ(r.messages[0].parts.size(), 2u);
-  EXPECT_TRUE(r.messages[0].parts[0].is_audio());
-  EXPECT_TRUE(r.messages[0].parts[1].is_image());
+  EXPECT_EQ(r.messages[0].parts[0].type, pipeline::Modality::Audio);
+  EXPECT_EQ(r.messages[0].parts[1].type, pipeline::Modality::Image);
   EXPECT_EQ(parse_chat_request(chat(R"(,"images":[])")).image_count, 0);
   EXPECT_EQ(parse_chat_request(chat(R"(,"images":null)")).image_count, 0);
 }
@@ -585,4 +612,17 @@ TEST(Errors, Mapping) {
   EXPECT_EQ(api_error(Error(ErrorKind::Unavailable, "x")).status, 503);
   EXPECT_EQ(api_error(std::make_exception_ptr(std::runtime_error("boom"))).status, 500);
   EXPECT_EQ(api_error_for_status(413).code, "request_too_large");
+}
+
+TEST(Errors, LocationsBecomeParams) {
+  ApiError a = api_error(Error(ErrorKind::InvalidRequest, "truncated PNG data", Location{1, 0, {}}, "invalid_image"));
+  EXPECT_EQ(a.status, 400);
+  EXPECT_EQ(a.param, "messages[1].content[0]");
+  EXPECT_EQ(a.message, "messages[1].content[0]: truncated PNG data");
+  EXPECT_EQ(a.code, "invalid_image");
+  EXPECT_EQ(api_error(Error(ErrorKind::InvalidRequest, "x", Location{-1, 2, "images"})).param, "images[2]");
+  EXPECT_EQ(param_name(Location{3, -1, {}}), "messages[3]");
+  EXPECT_EQ(param_name(Location{-1, -1, "file"}), "file");
+  // An error without a location keeps its message.
+  EXPECT_EQ(api_error(Error(ErrorKind::InvalidRequest, "bad", "temperature")).message, "bad");
 }

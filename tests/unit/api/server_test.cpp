@@ -139,9 +139,56 @@ TEST_F(ServerTest, ErrorsAreOpenAiShaped) {
   EXPECT_EQ(http(port, "POST", "/v1/chat/completions", chat_body()).status, 200);
 }
 
+// The SSE framing, byte for byte: the body is exactly `data: <compact JSON>\n\n` per event, then
+// `data: [DONE]\n\n`, nothing else (no comments, no CR, no event names); the first and the last
+// chunk are compared whole (with the id and the creation time, which vary, fixed).
+TEST_F(ServerTest, StreamFramingIsByteExact) {
+  Reply r = http(port, "POST", "/v1/chat/completions", chat_body(R"(,"stream":true,"max_tokens":2)"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::string rebuilt;
+  std::vector<std::string> chunks;
+  for (const std::string& payload : sse_data(r.body)) {
+    if (payload == "[DONE]") {
+      rebuilt += "data: [DONE]\n\n";
+      continue;
+    }
+    json c = json::parse(payload);
+    EXPECT_EQ(c.dump(), payload) << "not compact JSON";
+    c["id"] = "ID";
+    c["created"] = 0;
+    chunks.push_back(c.dump());
+    rebuilt += "data: " + payload + "\n\n";
+  }
+  EXPECT_EQ(r.body, rebuilt);
+  ASSERT_EQ(r.body.size() >= 14 ? r.body.substr(r.body.size() - 14) : "", "data: [DONE]\n\n");
+  ASSERT_GE(chunks.size(), 3u) << r.body;
+  EXPECT_EQ(
+      chunks.front(),
+      R"({"choices":[{"delta":{"content":"","role":"assistant"},"finish_reason":null,"index":0,"logprobs":null}],)"
+      R"("created":0,"id":"ID","model":"fake","object":"chat.completion.chunk","system_fingerprint":null})");
+  EXPECT_EQ(chunks.back(),
+            R"({"choices":[{"delta":{},"finish_reason":"length","index":0,"logprobs":null}],)"
+            R"("created":0,"id":"ID","model":"fake","object":"chat.completion.chunk","system_fingerprint":null})");
+  std::string text;
+  for (size_t k = 1; k + 1 < chunks.size(); ++k)
+    text += json::parse(chunks[k])["choices"][0]["delta"]["content"].get<std::string>();
+  EXPECT_EQ(text, "Hello");
+}
+
+// The request is cancelled, not finished: the engine counts it as cancelled, having generated far
+// fewer tokens than the context allows (an uncancelled request runs to the context: 256 tokens at
+// 20 ms each, 5 s).
+void expect_cancelled(const engine::Engine& eng, const engine::EngineStats& before) {
+  const engine::EngineStats after = eng.stats();
+  EXPECT_EQ(after.requests_cancelled, before.requests_cancelled + 1);
+  EXPECT_EQ(after.requests_finished, before.requests_finished);
+  EXPECT_LT(after.completion_tokens_total - before.completion_tokens_total, 100u);
+}
+
 TEST_F(ServerTest, StreamDisconnectCancelsAtOnce) {
   model->behaviour.script = {fake_id("a")};  // never ends on its own
-  model->behaviour.step_delay = std::chrono::milliseconds(5);
+  model->behaviour.step_delay = std::chrono::milliseconds(20);
+  const engine::EngineStats before = eng->stats();
   int fd = connect_to(port);
   send_request(fd, "POST", "/v1/chat/completions", chat_body(R"(,"stream":true)"));
   char buf[1024];
@@ -158,11 +205,13 @@ TEST_F(ServerTest, StreamDisconnectCancelsAtOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
   EXPECT_EQ(eng->stats().running, 0u);
+  expect_cancelled(*eng, before);
 }
 
 TEST_F(ServerTest, NonStreamingDisconnectCancels) {
   model->behaviour.script = {fake_id("a")};
-  model->behaviour.step_delay = std::chrono::milliseconds(5);
+  model->behaviour.step_delay = std::chrono::milliseconds(20);
+  const engine::EngineStats before = eng->stats();
   int fd = connect_to(port);
   send_request(fd, "POST", "/v1/chat/completions", chat_body());
   auto t0 = std::chrono::steady_clock::now();
@@ -174,6 +223,8 @@ TEST_F(ServerTest, NonStreamingDisconnectCancels) {
   while (eng->stats().running != 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3))
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_EQ(eng->stats().running, 0u);
+  expect_cancelled(*eng, before);
 }
 
 class AuthTest : public ServerTest {

@@ -159,4 +159,13 @@ class FakeModel : public models::Model {
   size_t bytes_per_token = 0;
 };
 
+// The scripted model with a "<bos>" token and one chat template.
+class TemplatedFakeModel : public FakeModel {
+ public:
+  TemplatedFakeModel(size_t context, const std::string& chat_template) : FakeModel(context) {
+    template_defaults_.bos_token = "<bos>";
+    chat_templates_.emplace_back("default", std::make_shared<tmpl::ChatTemplate>(chat_template));
+  }
+};
+
 }  // namespace oc::test

@@ -188,13 +188,29 @@ TEST(Sampler, FastOnAGemmaSizedVocabulary) {
   auto q = sampling(0.8f);
   q.top_p = 0.9f;
   Sampler t(q, 1);
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 20; ++i) {
-    s.sample(logits);
-    t.sample(logits);
-  }
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LT(ms / 40, 25.0) << "per token ms";  // generous: a full sort would be far slower under load
+  // Compared with a full sort of the same vocabulary on the same machine at the same moment (an
+  // absolute bound is met by a full sort too): the best of a few rounds of each, so that load
+  // slows both alike. A sampler that sorts the vocabulary cannot be 5x faster than the sort.
+  auto best_ms = [](auto&& f) {
+    double best = 1e300;
+    for (int round = 0; round < 5; ++round) {
+      const auto start = std::chrono::steady_clock::now();
+      f();
+      best =
+          std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    return best;
+  };
+  // With top_k the candidates come from a k-element heap; the top_p-only sampler `t` may grow its
+  // candidate set to the whole vocabulary when the nucleus is wide, so only `s` is held to this.
+  const double sample_ms = best_ms([&] { s.sample(logits); });
+  EXPECT_GE(t.sample(logits).id, 0);
+  std::vector<std::pair<float, int>> sorted(logits.size());
+  const double sort_ms = best_ms([&] {
+    for (size_t i = 0; i < logits.size(); ++i) sorted[i] = {logits[i], static_cast<int>(i)};
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  });
+  EXPECT_LT(sample_ms * 5, sort_ms) << "per token " << sample_ms << " ms, a full sort " << sort_ms << " ms";
 }
 
 TEST(Sampler, ResolveUsesGenerationDefaults) {

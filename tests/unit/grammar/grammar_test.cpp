@@ -216,7 +216,9 @@ TEST(GrammarSampling, SamplerDrawsOnlyAllowedTokens) {
         out += tokenizer().id_to_token(r.id);
       }
       EXPECT_TRUE(out == "true" || out == "false") << out;
-      if (temperature == 0) EXPECT_EQ(out, "true");
+      if (temperature == 0) {
+        EXPECT_EQ(out, "true");
+      }
     }
   }
   // A token the grammar allows is kept as drawn.

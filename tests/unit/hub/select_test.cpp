@@ -107,3 +107,34 @@ TEST(Select, PresetComplete) {
   EXPECT_FALSE(oc::hub::preset_complete(snapshot, *oc::models::preset_by_name("FP16"), "text"));
   EXPECT_FALSE(oc::hub::preset_complete(snapshot, *oc::models::preset_by_name("Q4_MIXED"), "image"));
 }
+
+// HuggingFaceTB/SmolVLM-256M-Instruct: its own onnx/ folder beside the PyTorch weights, with
+// the bnb4/int8/uint8 variants and the template in chat_template.json.
+TEST(Select, SmolVlmRepoWithItsOwnOnnxFolder) {
+  std::vector<std::string> listing = {"README.md",
+                                      "added_tokens.json",
+                                      "chat_template.json",
+                                      "config.json",
+                                      "generation_config.json",
+                                      "merges.txt",
+                                      "model.safetensors",
+                                      "preprocessor_config.json",
+                                      "processor_config.json",
+                                      "special_tokens_map.json",
+                                      "tokenizer.json",
+                                      "tokenizer_config.json",
+                                      "vocab.json"};
+  for (const char* c : {"decoder_model_merged", "embed_tokens", "vision_encoder"})
+    for (const char* s : {"", "_bnb4", "_fp16", "_int8", "_q4", "_q4f16", "_quantized", "_uint8"})
+      listing.push_back(std::string("onnx/") + c + s + ".onnx");
+  auto sel = oc::hub::select_files(listing, *oc::models::preset_by_name("Q4_MIXED"), {"text", "image"});
+  ASSERT_EQ(sel.components.size(), 3u);
+  EXPECT_TRUE(has(sel.files, "onnx/decoder_model_merged_q4.onnx"));
+  EXPECT_TRUE(has(sel.files, "onnx/embed_tokens_quantized.onnx"));
+  EXPECT_TRUE(has(sel.files, "onnx/vision_encoder_fp16.onnx"));
+  EXPECT_TRUE(has(sel.files, "chat_template.json"));
+  EXPECT_TRUE(has(sel.files, "processor_config.json"));
+  EXPECT_FALSE(has(sel.files, "model.safetensors"));
+  EXPECT_FALSE(has(sel.files, "onnx/decoder_model_merged_int8.onnx"));
+  EXPECT_TRUE(sel.missing_modalities.empty());
+}

@@ -25,8 +25,15 @@ TEST(UrlFetch, UrlParts) {
   EXPECT_EQ(hub::url_parts("http://[::1]:8080/x").host, "::1");
   EXPECT_EQ(hub::url_parts("http://host").host, "host");
   EXPECT_EQ(hub::url_parts("no scheme").scheme, "");
-  EXPECT_EQ(hub::url_parts("http:///path").host, "");
+  EXPECT_EQ(hub::url_parts("http://").host, "");
   EXPECT_EQ(hub::url_parts("http://[::1/x").host, "");
+  // Where hand-written parsers and the fetching library disagree, the library's reading wins.
+  EXPECT_EQ(hub::url_parts("http://allowed.example@evil.example/").host, "evil.example");
+  EXPECT_EQ(hub::url_parts("http://evil.example#@allowed.example/").host, "evil.example");
+  EXPECT_EQ(hub::url_parts("http://evil.example?@allowed.example/").host, "evil.example");
+  EXPECT_EQ(hub::url_parts("http://a b.example/").host, "");
+  EXPECT_EQ(hub::url_parts("http://[fe80::1%25eth0]/").host, "fe80::1");  // the zone is not the host
+  EXPECT_EQ(hub::url_parts("http:///path").host, "path");  // curl reads a host here, so the check does too
 }
 
 TEST(UrlFetch, HostAllowList) {

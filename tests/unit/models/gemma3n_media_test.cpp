@@ -139,11 +139,15 @@ TEST(EncoderCache, KeepsRecentEntriesWithinBudget) {
   EXPECT_EQ(cache.find("huge"), nullptr);
   EXPECT_EQ(cache.stats().entries, 2u);
   EXPECT_EQ(cache.stats().bytes, 200u);
-  const std::string x = "same bytes";
-  EXPECT_EQ(encoder_cache_key(Modality::Image, "v", x.data(), x.size()),
-            encoder_cache_key(Modality::Image, "v", x.data(), x.size()));
-  EXPECT_NE(encoder_cache_key(Modality::Image, "v", x.data(), x.size()),
-            encoder_cache_key(Modality::Audio, "v", x.data(), x.size()));
+  // The key is the content's: two copies of the same bytes (at different addresses) share it; one
+  // byte more, another modality or another encoder changes it.
+  const std::string x = "same bytes", y = x, z = x + "!";
+  ASSERT_NE(static_cast<const void*>(x.data()), static_cast<const void*>(y.data()));
+  const std::string key = encoder_cache_key(Modality::Image, "v", x.data(), x.size());
+  EXPECT_EQ(key, encoder_cache_key(Modality::Image, "v", y.data(), y.size()));
+  EXPECT_NE(key, encoder_cache_key(Modality::Image, "v", z.data(), z.size()));
+  EXPECT_NE(key, encoder_cache_key(Modality::Image, "w", x.data(), x.size()));
+  EXPECT_NE(key, encoder_cache_key(Modality::Audio, "v", x.data(), x.size()));
 }
 
 TEST(Gemma3nMedia, ImagePlaceholdersExpandAndLoadOnFirstUse) {
@@ -256,18 +260,30 @@ TEST(Gemma3nMedia, BadMediaIsAClearRequestError) {
   o.media.audio.max_seconds = 10;
   auto m = load_model(dir, o);
   auto one = [&](MediaInput in) {
-    in.label = "messages[0].content[1]";
+    in.location = {0, 1, {}};
     MediaInput list[] = {in};
     const std::string turn = in.modality == Modality::Image ? kTurn : "<audio_soft_token>";
     return m->process(turn, list);
   };
-  expect_error([&] { one(image("not an image at all")); }, oc::ErrorKind::InvalidRequest, "messages[0].content[1]");
+  // Errors about the input carry its location; their messages do not name it.
+  auto located = [&](MediaInput in, const std::string& needle) {
+    try {
+      one(std::move(in));
+      ADD_FAILURE() << "no error; wanted one containing '" << needle << "'";
+    } catch (const oc::Error& e) {
+      EXPECT_EQ(e.kind(), oc::ErrorKind::InvalidRequest) << e.what();
+      EXPECT_EQ(e.location(), (oc::Location{0, 1, {}})) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("messages"), std::string::npos) << e.what();
+    }
+  };
+  located(image("not an image at all"), "");
   std::string truncated = bmp(30, 30, 1);
   truncated.resize(200);
-  expect_error([&] { one(image(truncated)); }, oc::ErrorKind::InvalidRequest, "messages[0].content[1]");
-  expect_error([&] { one(image("")); }, oc::ErrorKind::InvalidRequest, "empty");
-  expect_error([&] { one(audio("RIFF....WAVEjunk")); }, oc::ErrorKind::InvalidRequest, "messages[0].content[1]");
-  expect_error([&] { one(audio(wav(16000, 11.0, 440))); }, oc::ErrorKind::InvalidRequest, "limit");
+  located(image(truncated), "");
+  located(image(""), "empty");
+  located(audio("RIFF....WAVEjunk"), "");
+  located(audio(wav(16000, 11.0, 440)), "limit");
   // Placeholders and media must agree.
   MediaInput two[] = {image(bmp(8, 8, 1)), image(bmp(8, 8, 2))};
   expect_error([&] { m->process(kTurn, two); }, oc::ErrorKind::InvalidRequest, "placeholder");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using oc::ort::Dim;
 using oc::ort::TensorInfo;
 
@@ -53,5 +55,12 @@ TEST(DecoderIo, ReportsProblems) {
                                 t("past_key_values.1.key", F, {})};
   std::vector<TensorInfo> out = {t("present.0.key", F, {})};
   auto io = oc::models::infer_decoder_io(in, out, false);
-  EXPECT_GE(io.problems.size(), 3u);  // no ids/embeds, mismatched layers, missing presents, no logits
+  // Each problem named: no ids/embeds, mismatched layers, missing presents, no logits.
+  auto has = [&](const std::string& p) {
+    return std::find(io.problems.begin(), io.problems.end(), p) != io.problems.end();
+  };
+  EXPECT_TRUE(has("neither input_ids nor inputs_embeds is an input")) << ::testing::PrintToString(io.problems);
+  EXPECT_TRUE(has("past key and value inputs cover different layers")) << ::testing::PrintToString(io.problems);
+  EXPECT_TRUE(has("not every past input has a present output")) << ::testing::PrintToString(io.problems);
+  EXPECT_TRUE(has("no logits output")) << ::testing::PrintToString(io.problems);
 }

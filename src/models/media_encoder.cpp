@@ -1,4 +1,5 @@
-// The gemma3n media encoders: loaded on first use, run in batches, outputs cached by content.
+#include "models/media_encoder.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -7,9 +8,8 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "models/decoder_state.h"
-#include "models/gemma3n/gemma3n.h"
 
-namespace oc::models::gemma3n {
+namespace oc::models {
 namespace {
 
 bool is_float(ONNXTensorElementDataType t) {
@@ -36,12 +36,17 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-Encoder::Encoder(Modality modality, std::string component, std::optional<Variant> variant, ort::SessionConfig config)
-    : modality_(modality), component_(std::move(component)), variant_(std::move(variant)), config_(std::move(config)) {
+MediaEncoder::MediaEncoder(Modality modality, std::string component, std::optional<Variant> variant,
+                           ort::SessionConfig config, EncoderNames names)
+    : modality_(modality),
+      component_(std::move(component)),
+      variant_(std::move(variant)),
+      config_(std::move(config)),
+      names_(std::move(names)) {
   identity_ = component_ + (variant_ ? ":" + variant_->dtype + ":" + variant_->onnx.filename().string() : "");
 }
 
-void Encoder::load() {
+void MediaEncoder::load() {
   if (loaded_) return;
   std::lock_guard lock(mu_);
   if (loaded_) return;
@@ -50,9 +55,8 @@ void Encoder::load() {
                                             "*.onnx, which this model folder lacks (fetch it with --modalities all)");
   const auto t0 = std::chrono::steady_clock::now();
   auto session = std::make_unique<ort::Session>(variant_->onnx, config_);
-  const bool audio = modality_ == Modality::Audio;
-  const ort::TensorInfo* in = pick(session->inputs(), audio ? kNames.input_features : kNames.pixel_values);
-  const ort::TensorInfo* out = pick(session->outputs(), audio ? kNames.audio_features : kNames.image_features);
+  const ort::TensorInfo* in = pick(session->inputs(), names_.input.c_str());
+  const ort::TensorInfo* out = pick(session->outputs(), names_.output.c_str());
   const std::string where = variant_->onnx.filename().string();
   if (!in || !out)
     throw Error(ErrorKind::ModelLoad, where + ": cannot tell the " + component_ + "'s feature input and output");
@@ -63,10 +67,11 @@ void Encoder::load() {
                 where + ": " + out->name + " should be [batch, rows, width], is " + out->shape_str());
   input_ = in->name;
   input_type_ = in->type;
+  input_rank_ = in->shape.size();
   output_ = out->name;
   for (const auto& t : session->inputs()) {
     if (t.name == input_) continue;
-    if (audio && t.name == kNames.input_features_mask) {
+    if (!names_.mask.empty() && t.name == names_.mask) {
       mask_ = t.name;
       mask_type_ = t.type;
       continue;
@@ -79,16 +84,18 @@ void Encoder::load() {
             " ms");
 }
 
-Encoder::Output Encoder::run(Ort::Value inputs, const std::vector<uint8_t>& mask, ONNXTensorElementDataType to,
-                             RunControl& control) {
+MediaEncoder::Output MediaEncoder::run(Ort::Value inputs, const std::vector<uint8_t>& mask,
+                                       const std::vector<int64_t>& mask_shape, ONNXTensorElementDataType to,
+                                       RunControl& control) {
   load();
   const std::vector<int64_t> shape = inputs.GetTensorTypeAndShapeInfo().GetShape();
   RunInputs in;
   in.add(input_, cast_tensor(std::move(inputs), input_type_));
   if (!mask_.empty()) {
-    std::vector<int64_t> mshape = {shape[0], shape[1]};
-    Ort::Value m = make_tensor(mask_type_, mshape);
-    const size_t n = static_cast<size_t>(shape[0] * shape[1]);
+    size_t n = 1;
+    for (int64_t d : mask_shape) n *= static_cast<size_t>(d);
+    if (mask.size() != n) throw Error(ErrorKind::Internal, component_ + ": mask size does not match its shape");
+    Ort::Value m = make_tensor(mask_type_, mask_shape);
     if (mask_type_ == ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL || mask_type_ == ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8) {
       std::memcpy(m.GetTensorMutableRawData(), mask.data(), n);
     } else if (mask_type_ == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64) {
@@ -107,21 +114,26 @@ Encoder::Output Encoder::run(Ort::Value inputs, const std::vector<uint8_t>& mask
   Output o;
   o.rows = cast_tensor(std::move(outs[0]), to);
   auto dims = o.rows.GetTensorTypeAndShapeInfo().GetShape();
-  if (dims.size() != 3 || dims[0] != shape[0])
-    throw Error(ErrorKind::Internal, component_ + " returned an output of unexpected shape");
+  if (dims.size() != 3) throw Error(ErrorKind::Internal, component_ + " returned an output of unexpected shape");
   o.batch = dims[0];
   o.rows_per_item = dims[1];
   o.width = dims[2];
   return o;
 }
 
-std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared,
+MediaEncoder* MediaShared::encoder(Modality m) const {
+  for (const auto& e : encoders)
+    if (e->modality() == m) return e.get();
+  return nullptr;
+}
+
+std::vector<std::shared_ptr<const EncodedMedia>> encode_media(MediaShared& shared,
                                                               std::span<const MediaSegment* const> segments,
                                                               EncodeStats& stats, RunControl& control) {
   std::vector<std::shared_ptr<const EncodedMedia>> result(segments.size());
-  // Batches: all images together; audio windows grouped by frame count (windows of equal length
+  // Batches: segments of one modality and one input shape together (audio windows of equal length
   // need no padding, so batching does not change any window's features).
-  std::map<std::pair<int, int64_t>, std::vector<size_t>> batches;
+  std::map<std::pair<int, std::vector<int64_t>>, std::vector<size_t>> batches;
   std::map<std::string, size_t> first;             // content key -> first segment encoding it
   std::vector<std::pair<size_t, size_t>> repeats;  // (segment, segment whose rows it reuses)
   for (size_t i = 0; i < segments.size(); ++i) {
@@ -145,16 +157,25 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared,
         continue;
       }
     }
-    const bool audio = seg.modality == Modality::Audio;
-    batches[{audio ? 1 : 0, audio ? seg.shape.at(0) : 0}].push_back(i);
+    batches[{static_cast<int>(seg.modality), seg.shape}].push_back(i);
   }
   for (const auto& [key, members] : batches) {
     const auto t0 = std::chrono::steady_clock::now();
     const MediaSegment& head = *segments[members.front()];
-    Encoder* enc = shared.encoder(head.modality);
+    MediaEncoder* enc = shared.encoder(head.modality);
     if (!enc) throw Error(ErrorKind::Internal, "no encoder for a media segment");
-    std::vector<int64_t> shape = {static_cast<int64_t>(members.size())};
+    enc->load();
+    const int64_t n = static_cast<int64_t>(members.size());
+    // [N, ...], or [1, N, ...] when the encoder takes the frames of one item in dimension 1.
+    std::vector<int64_t> lead =
+        enc->input_rank() == head.shape.size() + 2 ? std::vector<int64_t>{1, n} : std::vector<int64_t>{n};
+    std::vector<int64_t> shape = lead;
     shape.insert(shape.end(), head.shape.begin(), head.shape.end());
+    std::vector<int64_t> mask_shape = lead;
+    if (head.mask_shape.empty())
+      mask_shape.push_back(static_cast<int64_t>(head.mask.size()));
+    else
+      mask_shape.insert(mask_shape.end(), head.mask_shape.begin(), head.mask_shape.end());
     const size_t item = head.features.size();
     // The batch tensor is filled straight from the segments (no intermediate buffer).
     Ort::Value inputs = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, shape);
@@ -166,20 +187,24 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared,
       dst = std::copy(s.features.begin(), s.features.end(), dst);
       mask.insert(mask.end(), s.mask.begin(), s.mask.end());
     }
-    Encoder::Output out = enc->run(std::move(inputs), mask, shared.text->embeds_type, control);
+    if (mask.empty()) mask_shape.clear();
+    MediaEncoder::Output out = enc->run(std::move(inputs), mask, mask_shape, shared.text->embeds_type, control);
+    if (out.batch * out.rows_per_item != n * static_cast<int64_t>(head.length))
+      throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(out.batch) + " x " +
+                                           std::to_string(out.rows_per_item) + " rows for " + std::to_string(n) +
+                                           " segments of " + std::to_string(head.length) +
+                                           " placeholder tokens (the processor config disagrees with the model)");
     const size_t elt = ort::element_size(shared.text->embeds_type);
     const auto* base = static_cast<const uint8_t*>(out.rows.GetTensorRawData());
     for (size_t b = 0; b < members.size(); ++b) {
       const MediaSegment& s = *segments[members[b]];
-      if (static_cast<size_t>(out.rows_per_item) != s.length)
-        throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(out.rows_per_item) +
-                                             " rows per item where the prompt holds " + std::to_string(s.length) +
-                                             " placeholder tokens (processor_config.json disagrees with the model)");
+      if (s.length != head.length)
+        throw Error(ErrorKind::Internal, "media segments of one batch differ in placeholder count");
       auto e = std::make_shared<EncodedMedia>();
       e->type = shared.text->embeds_type;
-      e->rows = out.rows_per_item;
+      e->rows = static_cast<int64_t>(s.length);
       e->width = out.width;
-      const size_t bytes = static_cast<size_t>(out.rows_per_item * out.width) * elt;
+      const size_t bytes = s.length * static_cast<size_t>(out.width) * elt;
       e->data.assign(base + b * bytes, base + (b + 1) * bytes);
       if (shared.cache && !s.content_hash.empty()) shared.cache->put(s.content_hash, e);
       result[members[b]] = std::move(e);
@@ -194,4 +219,4 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(Shared& shared,
   return result;
 }
 
-}  // namespace oc::models::gemma3n
+}  // namespace oc::models
