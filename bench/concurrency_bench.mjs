@@ -52,7 +52,7 @@ async function one(seed) {
   const r = await fetch(`${base}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'bench', prompt: promptIds(seed), max_tokens: decodeTokens, temperature: 0, stream: true,
+    body: JSON.stringify({ model: args.model.replace(/\/+$/, '').split('/').at(-1), prompt: promptIds(seed), max_tokens: decodeTokens, temperature: 0, stream: true,
       logit_bias: Object.fromEntries(eos.map((id) => [id, -100])) }),
   });
   if (!r.ok) throw new Error(`HTTP ${r.status}: ${await r.text()}`);

@@ -823,8 +823,10 @@ void Engine::Impl::finish(Active& a, bool cancelled) {
     std::vector<TokenId> tokens = a.req.prompt.ids;
     tokens.insert(tokens.end(), c.generated_ids.begin(), c.generated_ids.end());
     prefixes->insert(std::move(tokens), a.req.prompt.media, std::move(c.seq));
+    // Cached prefixes keep at most half the budget, and never what running requests reserved.
     if (config.kv_budget_bytes > 0)
-      prefixes->shrink_to(config.kv_budget_bytes - std::min(config.kv_budget_bytes, reserved));
+      prefixes->shrink_to(std::min(config.kv_budget_bytes / 2,
+                                   config.kv_budget_bytes - std::min(config.kv_budget_bytes, reserved)));
   }
   if (a.admitted == Clock::time_point{}) {
     a.admitted = now;
