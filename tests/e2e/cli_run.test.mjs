@@ -26,7 +26,8 @@ async function greedy(messages) {
 
 test('run: multi-line input, /reset, /exit; replies match the API', async () => {
   const input = ['hello', '/reset', 'line one \\', 'line two', '"""', 'block', 'text', '"""', '/exit', 'never read', ''].join('\n');
-  const r = spawnSync(binPath(), ['run', fixtureModel(MODEL), '--max-tokens', '8', '--temperature', '0', '--log-level', 'warn'], {
+  const r = spawnSync(binPath(), ['run', fixtureModel(MODEL), '--max-tokens', '8', '--temperature', '0', '--matmul-precision', 'exact',
+    '--log-level', 'warn'], {
     input,
     encoding: 'utf8',
     timeout: 60000,
@@ -72,7 +73,8 @@ test('run: /image and /audio attach media to the next message, as generate does'
     const clip = path.join(dir, 'c.wav');
     sox(['-n', '-r', '16000', '-c', '1', '-b', '16', clip, 'synth', '1', 'sine', '500']);
     const input = [`/image ${img}`, 'What is this?', '/image missing-file.png', `/audio ${clip}`, 'And this?', ''].join('\n');
-    const r = spawnSync(binPath(), ['run', fixtureModel(MODEL), '--max-tokens', '6', '--temperature', '0', '--log-level', 'warn'], {
+    const r = spawnSync(binPath(), ['run', fixtureModel(MODEL), '--max-tokens', '6', '--temperature', '0', '--matmul-precision', 'exact',
+      '--log-level', 'warn'], {
       input,
       encoding: 'utf8',
       timeout: 60000,
