@@ -3,11 +3,7 @@
 namespace oc {
 
 std::string prefixed(std::string_view what, const std::string& message) {
-  if (what.empty()) return message;
-  std::string out(what);
-  out += ": ";
-  out += message;
-  return out;
+  return what.empty() ? message : std::string(what) + ": " + message;
 }
 
 }  // namespace oc
