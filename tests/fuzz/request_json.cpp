@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::check(!r.messages.empty(), "a chat request without messages was accepted");
     fuzz::check(r.n >= 1 && r.n <= limits.max_n, "n out of its limits");
     fuzz::check(r.image_count <= limits.max_images && r.audio_count <= limits.max_audio_clips, "media over limits");
-    api::messages_value(r.messages);
+    pipeline::template_messages(r.messages);
   });
   expect_4xx([&] {
     api::CompletionRequest r = api::parse_completion_request(body, limits);
