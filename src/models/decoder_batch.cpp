@@ -342,8 +342,7 @@ std::vector<std::span<const float>> DecoderBatch::step(std::span<Sequence* const
   if (slots_) {
     reserve_slots(n, longest + 1);
     Ort::IoBinding binding(dec.get());
-    for (size_t i = 0; i < in.size(); ++i)
-      Ort::ThrowOnError(Ort::GetApi().BindInput(binding, in.names()[i].c_str(), in.value(i)));
+    bind_inputs(binding, in);
     const auto cpu = Ort::MemoryInfo::CreateCpu(OrtDeviceAllocator, OrtMemTypeDefault);
     binding.BindOutput(io.logits.c_str(), cpu);
     // Views over the first n rows of each buffer, bound as both past and present.
@@ -356,14 +355,7 @@ std::vector<std::span<const float>> DecoderBatch::step(std::span<Sequence* const
       binding.BindInput(past_names_[t].c_str(), views.back());
       binding.BindOutput(present_names_[t].c_str(), views.back());
     }
-    if (control.terminated()) throw Error(ErrorKind::Cancelled, "cancelled");
-    try {
-      dec.get().Run(control.options(), binding);
-    } catch (const Ort::Exception& e) {
-      if (control.terminated()) throw Error(ErrorKind::Cancelled, "cancelled");
-      throw Error(ErrorKind::Internal, dec.path().filename().string() + ": " + e.what());
-    }
-    logits_ = std::move(binding.GetOutputValues().front());
+    logits_ = run_binding(dec, binding, control);
   } else {
     for (size_t t = 0; t < pasts_.size(); ++t) in.add_ref(past_names_[t], pasts_[t]);
     std::vector<std::string> out_names = {io.logits};

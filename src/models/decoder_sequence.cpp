@@ -198,19 +198,10 @@ std::span<const float> DecoderSequence::forward(std::span<const TokenId> ids, Ru
   if (shared_) {
     shared_->reserve(static_cast<size_t>(total), length_);
     Ort::IoBinding binding(dec.get());
-    for (size_t i = 0; i < in.size(); ++i)
-      Ort::ThrowOnError(Ort::GetApi().BindInput(binding, in.names()[i].c_str(), in.value(i)));
+    bind_inputs(binding, in);
     binding.BindOutput(io.logits.c_str(), Ort::MemoryInfo::CreateCpu(OrtDeviceAllocator, OrtMemTypeDefault));
     shared_->bind(binding);
-    if (control.terminated()) throw Error(ErrorKind::Cancelled, "cancelled");
-    try {
-      dec.get().Run(control.options(), binding);
-    } catch (const Ort::Exception& e) {
-      if (control.terminated()) throw Error(ErrorKind::Cancelled, "cancelled");
-      throw Error(ErrorKind::Internal, dec.path().filename().string() + ": " + e.what());
-    }
-    auto outs = binding.GetOutputValues();
-    logits_ = std::move(outs.front());
+    logits_ = run_binding(dec, binding, control);
   } else {
     std::vector<std::string> out_names = {io.logits};
     if (kv_) {

@@ -39,6 +39,22 @@ std::vector<Ort::Value> run_session(ort::Session& session, const RunInputs& inpu
   return result;
 }
 
+void bind_inputs(Ort::IoBinding& binding, const RunInputs& inputs) {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    Ort::ThrowOnError(Ort::GetApi().BindInput(binding, inputs.names()[i].c_str(), inputs.value(i)));
+}
+
+Ort::Value run_binding(ort::Session& session, Ort::IoBinding& binding, RunControl& control) {
+  if (control.terminated()) throw Error(ErrorKind::Cancelled, "cancelled");
+  try {
+    session.get().Run(control.options(), binding);
+  } catch (const Ort::Exception& e) {
+    if (control.terminated()) throw Error(ErrorKind::Cancelled, "cancelled");
+    throw Error(ErrorKind::Internal, session.path().filename().string() + ": " + e.what());
+  }
+  return std::move(binding.GetOutputValues().front());
+}
+
 Ort::Value make_tensor(ONNXTensorElementDataType type, const std::vector<int64_t>& shape) {
   Ort::AllocatorWithDefaultOptions alloc;
   return Ort::Value::CreateTensor(alloc, shape.data(), shape.size(), type);

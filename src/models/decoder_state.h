@@ -49,6 +49,11 @@ class RunInputs {
 std::vector<Ort::Value> run_session(ort::Session& session, const RunInputs& inputs,
                                     const std::vector<std::string>& output_names, RunControl& control);
 
+// Binds every input of `inputs` (outputs are bound by the caller).
+void bind_inputs(Ort::IoBinding& binding, const RunInputs& inputs);
+// Runs a session on a binding and returns its first bound output, with run_session's errors.
+Ort::Value run_binding(ort::Session& session, Ort::IoBinding& binding, RunControl& control);
+
 // Tensors on the CPU.
 Ort::Value make_tensor(ONNXTensorElementDataType type, const std::vector<int64_t>& shape);
 Ort::Value copy_tensor(const Ort::Value& value);
