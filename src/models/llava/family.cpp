@@ -41,12 +41,12 @@ json read_json(const std::filesystem::path& file) {
   }
 }
 
-// A positive integer field, or `fallback` when absent or null.
-int64_t positive(const json& j, const char* key, int64_t fallback, const std::filesystem::path& file) {
+// An integer field of at least `min` (positive by default), or `fallback` when absent or null.
+int64_t positive(const json& j, const char* key, int64_t fallback, const std::filesystem::path& file, int64_t min = 1) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
-  if (!it->is_number_integer() || it->get<int64_t>() <= 0)
-    bad(file, std::string("'") + key + "' must be a positive integer");
+  if (!it->is_number_integer() || it->get<int64_t>() < min)
+    bad(file, std::string("'") + key + "' must be an integer of at least " + std::to_string(min));
   return it->get<int64_t>();
 }
 
@@ -115,7 +115,7 @@ class LlavaModel : public KitModel {
       // strategy drops (processor_config.json's fields).
       if (image_ && image_->longest_edge == 0 && patch > 0)
         tokens_per_image_ = static_cast<int64_t>(image_->height / patch) * (image_->width / patch) +
-                            positive(proc, "num_additional_image_tokens", 0, proc_path) -
+                            positive(proc, "num_additional_image_tokens", 0, proc_path, 0) -
                             (text(proc, "vision_feature_select_strategy", "") == "default" ? 1 : 0);
     }
     finish_load(options);
