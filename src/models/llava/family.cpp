@@ -3,9 +3,9 @@
 // decoder_model_merged on inputs_embeds), and LLaVA-NeXT in the same layout (`llava_next`, e.g.
 // ibm-granite/granite-vision-3.2-2b; docs/granite_vision.md): the vision encoder takes the tiles of
 // an image and also returns its `image_newline` row; the server packs the tile rows (anyres.h).
-// The template renders each image as `<image>`; the processor writes the image's placeholder
-// count of image tokens there, the image's feature rows at them (transformers.js' LlavaProcessor
-// and Python's LlavaNextProcessor).
+// The template renders each image as `<image>` (processor_config.json's image_token); the
+// processor writes the image's placeholder count of image tokens there, the image's feature rows
+// at them (transformers.js' LlavaProcessor and Python's LlavaNextProcessor).
 #include "models/family.h"
 
 #include <algorithm>
@@ -73,8 +73,8 @@ class LlavaModel : public KitModel {
     const json vision = object(cfg, "vision_config");
     const int64_t patch = positive(proc, "patch_size", positive(vision, "patch_size", 0, config_path), proc_path);
 
-    const std::string image_token = text(proc, "image_token", "<image>");
-    image_token_id_ = token_id(*tokenizer_, image_token);
+    image_token_ = text(proc, "image_token", "<image>");
+    image_token_id_ = token_id(*tokenizer_, image_token_);
     for (const char* key : {"image_token_index", "image_token_id"})
       if (auto id = config().integer(key)) image_token_id_ = static_cast<TokenId>(*id);
     // Without preprocessor_config.json the model is text only.
@@ -122,7 +122,7 @@ class LlavaModel : public KitModel {
   }
 
   Prompt process(std::string_view prompt_text, std::span<const MediaInput> media) const override {
-    const MediaMarker markers[] = {{Modality::Image, "<image>"}};
+    const MediaMarker markers[] = {{Modality::Image, image_token_}};
     const MarkedPrompt marked = split_at_markers(prompt_text, markers, media, [&](Modality m) { return supports(m); });
     const MediaEncoder* vision = shared().encoder(Modality::Image);
     // Decoded in request order, so the first bad input is the one located.
@@ -182,6 +182,7 @@ class LlavaModel : public KitModel {
 
   bool next_ = false;
   std::optional<media::ImageProcessorConfig> image_;
+  std::string image_token_;  // what the template renders per image, and the placeholder token
   std::optional<TokenId> image_token_id_;
   int64_t tokens_per_image_ = 0;  // llava
   AnyresConfig anyres_;           // llava_next
