@@ -7,9 +7,9 @@
 
 #include <atomic>
 #include <memory>
-#include <span>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,11 +23,13 @@ namespace oc::models {
 
 // The tensor names an encoder is driven by. `input` and `output` are preferred names: when the
 // session has no such tensor, its only float input/output is taken. `mask`, when set, is an
-// optional mask input filled from the segments' masks.
+// optional mask input filled from the segments' masks. `extra`, when set and the session has it,
+// is a second output of one row ([width] or [1, width]) that segments may gather (MediaSegment).
 struct EncoderNames {
   std::string input = "pixel_values";
   std::string output = "image_features";
   std::string mask;
+  std::string extra;
 };
 
 // One media encoder, loaded on first use.
@@ -49,10 +51,12 @@ class MediaEncoder {
   size_t input_rank() const { return input_rank_; }
 
   // Runs the encoder over a batch: `inputs` float32 of the session's rank, `mask` (with
-  // `mask_shape`; empty when the encoder takes none). Returns [N, rows, width] rows cast to `to`.
+  // `mask_shape`; empty when the encoder takes none). Returns [N, rows, width] rows cast to `to`,
+  // and the extra row (cast to `to`) when the session has the `extra` output.
   struct Output {
     Ort::Value rows{nullptr};
     int64_t batch = 0, rows_per_item = 0, width = 0;
+    std::vector<uint8_t> extra;
   };
   Output run(Ort::Value inputs, const std::vector<uint8_t>& mask, const std::vector<int64_t>& mask_shape,
              ONNXTensorElementDataType to, RunControl& control);
@@ -67,7 +71,7 @@ class MediaEncoder {
   std::mutex mu_;
   std::atomic<bool> loaded_{false};
   std::unique_ptr<ort::Session> session_;
-  std::string input_, mask_, output_;
+  std::string input_, mask_, output_, extra_;
   size_t input_rank_ = 0;
   ONNXTensorElementDataType input_type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   ONNXTensorElementDataType mask_type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
@@ -86,7 +90,8 @@ struct MediaShared {
 // have no cached output (segments of one modality and input shape in one batch), stores the
 // results in the cache, and returns one EncodedMedia per segment in order. A segment's input is
 // [shape...]; the batch is [N, shape...], or [1, N, shape...] when the session's input has one
-// dimension more (frames of one image).
+// dimension more (frames of one image). A segment of several items puts them all in the batch;
+// one with a gather list gets its rows gathered from its items' rows and the extra row.
 std::vector<std::shared_ptr<const EncodedMedia>> encode_media(MediaShared& shared,
                                                               std::span<const MediaSegment* const> segments,
                                                               EncodeStats& stats, RunControl& control);
