@@ -266,7 +266,7 @@ async function load(ctx, seconds, concurrency, record) {
 
 // The heaviest requests of the mix, all clients at once (every slot busy with the largest prompts
 // and n = 3): the warm-up starts with these so that the baseline is taken after the memory
-// high-water marks (ONNX Runtime's arena, allocator arenas) were reached.
+// high-water marks (allocator arenas, encoder and prefix caches) were reached.
 async function heavyRounds(ctx, concurrency, record) {
   const r = rng(ctx.seed * 31337);
   const media = makeMedia(r);
