@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/error.h"
 
@@ -14,6 +15,10 @@ namespace {
 constexpr int32_t kDead = -1;
 constexpr int32_t kUnknown = -2;
 constexpr size_t kMaxCachedMasks = 64;
+// Parser states of one constraint. Patterns whose subset construction explodes (`.+a.{20}`) would
+// otherwise take unbounded time and memory from every request of the batch: past this many states
+// (about 40 MB) the request ends with an error instead.
+constexpr size_t kMaxStates = size_t{1} << 16;
 }  // namespace
 
 class Automaton {
@@ -95,9 +100,12 @@ class Automaton {
     int64_t max_dist = 0;  // the largest completion length among the allowed tokens
   };
 
+  static uint64_t frame_key(int32_t pos, int32_t parent) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(pos)) << 32) | static_cast<uint32_t>(parent);
+  }
+
   int32_t frame(int32_t pos, int32_t parent) {
-    const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(pos)) << 32) | static_cast<uint32_t>(parent);
-    auto [it, inserted] = frame_index_.try_emplace(key, static_cast<int32_t>(frames_.size()));
+    auto [it, inserted] = frame_index_.try_emplace(frame_key(pos, parent), static_cast<int32_t>(frames_.size()));
     if (inserted) {
       const int64_t below = parent < 0 ? 0 : frames_[static_cast<size_t>(parent)].dist;
       frames_.push_back({pos, parent, std::min(Grammar::kInfinite, g_->suffix_len[static_cast<size_t>(pos)] + below)});
@@ -107,9 +115,7 @@ class Automaton {
 
   // Every stack reached from "at pos, then return to parent" whose top is a byte set.
   void expand(int32_t pos, int32_t parent, std::vector<int32_t>& tops, bool& accept) {
-    for (const auto& v : visited_)
-      if (v.first == pos && v.second == parent) return;
-    visited_.emplace_back(pos, parent);
+    if (!visited_.insert(frame_key(pos, parent)).second) return;
     const Elem& e = g_->elems[static_cast<size_t>(pos)];
     switch (e.kind) {
       case Elem::Kind::End:
@@ -144,6 +150,12 @@ class Automaton {
     key.append(reinterpret_cast<const char*>(tops.data()), tops.size() * sizeof(int32_t));
     auto [it, inserted] = state_index_.try_emplace(std::move(key), static_cast<int32_t>(states_.size()));
     if (inserted) {
+      if (states_.size() >= kMaxStates) {
+        state_index_.erase(it);
+        throw Error(ErrorKind::Unsupported, "the output grammar is too complex: it needs more than " +
+                                                std::to_string(kMaxStates) +
+                                                " parser states (simplify the schema's patterns)");
+      }
       State st;
       st.accept = accept;
       st.dist = accept ? 0 : Grammar::kInfinite;
@@ -211,7 +223,7 @@ class Automaton {
   std::vector<State> states_;
   std::unordered_map<std::string, int32_t> state_index_;
   std::unordered_map<int32_t, Mask> masks_;
-  std::vector<std::pair<int32_t, int32_t>> visited_;  // expand()'s guard against empty cycles
+  std::unordered_set<uint64_t> visited_;  // expand()'s guard against empty cycles and repeats
   int32_t initial_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -14,10 +15,11 @@ namespace {
 // A byte vocabulary plus a few multi-byte pieces and one special end token.
 class ByteTokenizer final : public tok::Tokenizer {
  public:
-  ByteTokenizer() {
+  // Every byte, then `extra` (default: a few JSON pieces), then the end token.
+  explicit ByteTokenizer(std::vector<std::string> extra = {"{\"", "\":", "\",\"", "true", "false", "null", "  ", "\"}",
+                                                           "12", "ab"}) {
     for (int b = 0; b < 256; ++b) pieces_.push_back(std::string(1, static_cast<char>(b)));
-    for (const char* p : {"{\"", "\":", "\",\"", "true", "false", "null", "  ", "\"}", "12", "ab"})
-      pieces_.push_back(p);
+    for (auto& p : extra) pieces_.push_back(std::move(p));
     eos_ = static_cast<TokenId>(pieces_.size());
     pieces_.push_back("<eos>");
   }
@@ -37,6 +39,9 @@ class ByteTokenizer final : public tok::Tokenizer {
   bool is_special(TokenId id) const override { return id == eos_; }
   const tok::SpecialTokens& special_tokens() const override { return special_; }
   TokenId eos() const { return eos_; }
+  TokenId token_to_id_of(std::string_view piece) const {
+    return static_cast<TokenId>(std::find(pieces_.begin(), pieces_.end(), piece) - pieces_.begin());
+  }
 
  private:
   std::vector<std::string> pieces_;
@@ -49,11 +54,11 @@ const ByteTokenizer& tokenizer() {
   return t;
 }
 
-std::shared_ptr<Constraint> constraint_for(const std::string& schema) {
+std::shared_ptr<Constraint> constraint_for(const std::string& schema, const ByteTokenizer& vocab = tokenizer()) {
   GrammarBuilder b;
   const int32_t root = b.rule_of({{add_json_schema(b, schema)}});
   auto g = std::make_shared<const Grammar>(b.finish(root));
-  return std::make_shared<Constraint>(g, TokenTable::of(tokenizer()), std::vector<TokenId>{tokenizer().eos()});
+  return std::make_shared<Constraint>(g, TokenTable::of(vocab), std::vector<TokenId>{vocab.eos()});
 }
 
 // Whether the grammar takes `text` whole (fed one byte token at a time).
@@ -147,6 +152,33 @@ TEST(GrammarMatcher, MaskAllowsOnlyWhatTheGrammarTakes) {
 
 // Drawing uniformly among the allowed tokens (what a random-weight model does) always ends in a
 // complete value within the token budget.
+TEST(GrammarMatcher, AnExplodingPatternEndsWithAnErrorInsteadOfTakingUnboundedTime) {
+  // (a|b)*a(a|b){20}: a parser state per set of positions the last 21 bytes leave open (2^20 of
+  // them); every a/b string of 1 to 14 bytes is a token, so each mask reaches thousands of them.
+  std::vector<std::string> pieces;
+  for (int len = 2; len <= 14; ++len)
+    for (int bits = 0; bits < (1 << len); ++bits) {
+      std::string p;
+      for (int k = 0; k < len; ++k) p += (bits >> k & 1) ? 'a' : 'b';
+      pieces.push_back(p);
+    }
+  const ByteTokenizer vocab(std::move(pieces));
+  auto c = constraint_for(R"({"type":"string","pattern":"^(a|b)*a(a|b){20}$"})", vocab);
+  auto m = c->new_matcher();
+  std::vector<uint32_t> words;
+  m->accept('"');
+  try {
+    for (int step = 0; step < 64; ++step) {
+      m->mask(1000, vocab.vocab_size(), words);
+      m->accept(vocab.token_to_id_of(step % 2 ? "abaabbbaababba" : "bbabaaababbbab"));
+    }
+    FAIL() << "the parser states stayed within their bound";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("too complex"), std::string::npos) << e.what();
+  }
+}
+
 TEST(GrammarMatcher, SteersToCompletionWithinTheBudget) {
   auto c = constraint_for(R"({"type":"object","properties":{"s":{"type":"string"},"n":{"type":"array",
                               "items":{"type":"number"}}},"required":["s","n"]})");
