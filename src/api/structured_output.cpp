@@ -15,6 +15,7 @@ using json = nlohmann::json;
 
 constexpr std::string_view kOpen = "<tool_call>";
 constexpr std::string_view kClose = "</tool_call>";
+constexpr const char* kSpace = " \t\r\n";
 
 std::string call_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -212,7 +213,7 @@ ToolCallParser::Out ToolCallParser::flush() { return drain(true); }
 
 ToolCallParser::Out ToolCallParser::drain(bool at_end) {
   Out out;
-  auto is_ws = [](const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; };
+  auto is_ws = [](const std::string& s) { return s.find_first_not_of(kSpace) == std::string::npos; };
   while (true) {
     const size_t open = held_.find(kOpen);
     if (open == std::string::npos) {
@@ -226,7 +227,7 @@ ToolCallParser::Out ToolCallParser::drain(bool at_end) {
           }
         const size_t body = held_.size() - keep;
         size_t ws = body;
-        while (ws > 0 && std::string_view(" \t\r\n").find(held_[ws - 1]) != std::string_view::npos) --ws;
+        while (ws > 0 && std::string_view(kSpace).find(held_[ws - 1]) != std::string_view::npos) --ws;
         keep = held_.size() - ws;
       } else if (calls_ > 0 && is_ws(held_)) {
         held_.clear();
@@ -241,13 +242,14 @@ ToolCallParser::Out ToolCallParser::drain(bool at_end) {
       if (at_end) {  // an unfinished call: plain text
         out.content += held_;
         held_.clear();
-      } else if (!is_ws(before)) {
-        out.content += before;
-        held_.erase(0, open);
+      } else {  // the text before it is content; its trailing whitespace waits for the call
+        const size_t text = before.find_last_not_of(kSpace) + 1;  // npos + 1 == 0: all whitespace
+        out.content += before.substr(0, text);
+        held_.erase(0, text);
       }
       return out;
     }
-    if (!is_ws(before)) out.content += before;
+    out.content += before.substr(0, before.find_last_not_of(kSpace) + 1);  // whitespace before a call goes
     const std::string body = held_.substr(open + kOpen.size(), close - open - kOpen.size());
     held_.erase(0, close + kClose.size());
     json j;
