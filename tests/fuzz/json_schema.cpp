@@ -1,0 +1,93 @@
+// Client JSON Schemas (response_format, tool parameters) -> grammar -> matcher. A schema is either
+// compiled or refused with a client error; a compiled grammar, walked token by token through its
+// masks within a budget, ends complete on JSON text that parses.
+#include "grammar/json_schema.h"
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "fuzz_support.h"
+#include "grammar/matcher.h"
+
+using namespace oc;
+
+namespace {
+
+// Every byte is a token, plus a few multi-byte pieces and an end token.
+class ByteVocabulary final : public tok::Tokenizer {
+ public:
+  ByteVocabulary() {
+    for (int b = 0; b < 256; ++b) pieces_.push_back(std::string(1, static_cast<char>(b)));
+    for (const char* p : {"{\"", "\":", "\",\"", "true", "false", "null", "\"}", "12", "-0.5e+3"}) pieces_.push_back(p);
+    end_ = static_cast<tok::TokenId>(pieces_.size());
+    pieces_.push_back("<end>");
+  }
+  std::vector<tok::TokenId> encode(std::string_view, bool) const override { return {}; }
+  std::string decode(std::span<const tok::TokenId> ids, bool) const override {
+    std::string s;
+    for (tok::TokenId id : ids) s += pieces_[static_cast<size_t>(id)];
+    return s;
+  }
+  std::optional<tok::TokenId> token_to_id(std::string_view) const override { return std::nullopt; }
+  std::string id_to_token(tok::TokenId id) const override { return pieces_[static_cast<size_t>(id)]; }
+  size_t vocab_size() const override { return pieces_.size(); }
+  bool is_special(tok::TokenId id) const override { return id == end_; }
+  const tok::SpecialTokens& special_tokens() const override { return special_; }
+  tok::TokenId end() const { return end_; }
+
+ private:
+  std::vector<std::string> pieces_;
+  tok::TokenId end_ = 0;
+  tok::SpecialTokens special_;
+};
+
+const ByteVocabulary& vocabulary() {
+  static const ByteVocabulary v;
+  return v;
+}
+
+// Walks the grammar: at each step an allowed token picked by `seed`, until the end token or the
+// end of the budget (max_tokens: the output must be complete by then, whether or not the end token
+// fits).
+void walk(const grammar::Constraint& c, uint64_t seed) {
+  constexpr int64_t kSlack = 48;
+  const int64_t min_length = c.min_length();
+  if (min_length > 256) return;  // long minimum outputs: compiled is enough here
+  const auto& v = vocabulary();
+  auto m = c.new_matcher();
+  std::string out;
+  std::vector<uint32_t> words;
+  for (int remaining = static_cast<int>(min_length + kSlack); remaining > 0; --remaining) {
+    fuzz::check(m->mask(remaining, v.vocab_size(), words), "no token allowed before the output was complete");
+    std::vector<tok::TokenId> allowed;
+    for (size_t id = 0; id < v.vocab_size(); ++id)
+      if (words[id / 32] >> (id % 32) & 1U) allowed.push_back(static_cast<tok::TokenId>(id));
+    fuzz::check(!allowed.empty(), "an empty mask");
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    const tok::TokenId id = allowed[(seed >> 33) % allowed.size()];
+    fuzz::check(m->allows(id, remaining), "a token of the mask is not allowed");
+    if (id == v.end()) break;
+    m->accept(id);
+    out += v.id_to_token(id);
+  }
+  fuzz::check(m->complete(), "the output is not complete at the end token or the end of its budget");
+  fuzz::check(nlohmann::json::accept(out), "a grammar output is not JSON");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size > 4096) return 0;  // requests bound their size; keeps each run short
+  const std::string_view schema = fuzz::as_text(data, size);
+  uint64_t seed = 1469598103934665603ULL;
+  for (size_t i = 0; i < size; ++i) seed = (seed ^ data[i]) * 1099511628211ULL;
+  fuzz::expect_clean_errors([&] {
+    grammar::GrammarBuilder b;
+    const int32_t root = b.rule_of({{grammar::add_json_schema(b, schema)}});
+    auto g = std::make_shared<const grammar::Grammar>(b.finish(root));
+    const grammar::Constraint c(g, grammar::TokenTable::of(vocabulary()), {vocabulary().end()});
+    walk(c, seed);
+  });
+  return 0;
+}
