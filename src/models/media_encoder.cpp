@@ -62,9 +62,9 @@ void MediaEncoder::load() {
     throw Error(ErrorKind::ModelLoad, where + ": cannot tell the " + component_ + "'s feature input and output");
   if (!is_float(in->type) || !is_float(out->type))
     throw Error(ErrorKind::ModelLoad, where + ": " + component_ + " input/output must be float32 or float16");
-  if (out->shape.size() != 3)
+  if (out->shape.size() != 3 && out->shape.size() != 2)
     throw Error(ErrorKind::ModelLoad,
-                where + ": " + out->name + " should be [batch, rows, width], is " + out->shape_str());
+                where + ": " + out->name + " should be [batch, rows, width] or [rows, width], is " + out->shape_str());
   input_ = in->name;
   input_type_ = in->type;
   input_rank_ = in->shape.size();
@@ -76,6 +76,12 @@ void MediaEncoder::load() {
       mask_type_ = t.type;
       continue;
     }
+    if (!names_.positions.empty() && t.name == names_.positions) {
+      if (t.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64)
+        throw Error(ErrorKind::ModelLoad, where + ": " + component_ + " input '" + t.name + "' should be int64");
+      positions_ = t.name;
+      continue;
+    }
     throw Error(ErrorKind::ModelLoad, where + ": unexpected " + component_ + " input '" + t.name + "'");
   }
   session_ = std::move(session);
@@ -84,11 +90,11 @@ void MediaEncoder::load() {
             " ms");
 }
 
-MediaEncoder::Output MediaEncoder::run(Ort::Value inputs, const std::vector<uint8_t>& mask,
-                                       const std::vector<int64_t>& mask_shape, ONNXTensorElementDataType to,
+MediaEncoder::Output MediaEncoder::run(Ort::Value inputs, const Extra& extra, ONNXTensorElementDataType to,
                                        RunControl& control) {
   load();
-  const std::vector<int64_t> shape = inputs.GetTensorTypeAndShapeInfo().GetShape();
+  const auto& mask = extra.mask;
+  const auto& mask_shape = extra.mask_shape;
   RunInputs in;
   in.add(input_, cast_tensor(std::move(inputs), input_type_));
   if (!mask_.empty()) {
@@ -110,10 +116,23 @@ MediaEncoder::Output MediaEncoder::run(Ort::Value inputs, const std::vector<uint
     }
     in.add(mask_, std::move(m));
   }
+  if (!positions_.empty()) {
+    size_t n = 1;
+    for (int64_t d : extra.positions_shape) n *= static_cast<size_t>(d);
+    if (extra.positions.size() != n || n == 0)
+      throw Error(ErrorKind::Internal, component_ + ": positions missing or not matching their shape");
+    Ort::Value p = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, extra.positions_shape);
+    std::copy(extra.positions.begin(), extra.positions.end(), p.GetTensorMutableData<int64_t>());
+    in.add(positions_, std::move(p));
+  }
   auto outs = run_session(*session_, in, {output_}, control);
   Output o;
   o.rows = cast_tensor(std::move(outs[0]), to);
   auto dims = o.rows.GetTensorTypeAndShapeInfo().GetShape();
+  if (dims.size() == 2) {  // [rows, width]: the rows of every item, one after the other
+    dims.insert(dims.begin(), 1);
+    o.packed = true;
+  }
   if (dims.size() != 3) throw Error(ErrorKind::Internal, component_ + " returned an output of unexpected shape");
   o.batch = dims[0];
   o.rows_per_item = dims[1];
@@ -181,31 +200,45 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(MediaShared& share
     Ort::Value inputs = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, shape);
     float* dst = inputs.GetTensorMutableData<float>();
     std::vector<uint8_t> mask;
+    std::vector<int64_t> positions;
+    size_t rows = 0;  // placeholder rows of the whole batch
     for (size_t idx : members) {
       const MediaSegment& s = *segments[idx];
-      if (s.features.size() != item) throw Error(ErrorKind::Internal, "media segments of one batch differ in size");
+      if (s.features.size() != item || s.positions.size() != head.positions.size())
+        throw Error(ErrorKind::Internal, "media segments of one batch differ in size");
       dst = std::copy(s.features.begin(), s.features.end(), dst);
       mask.insert(mask.end(), s.mask.begin(), s.mask.end());
+      positions.insert(positions.end(), s.positions.begin(), s.positions.end());
+      rows += s.length;
     }
     if (mask.empty()) mask_shape.clear();
-    MediaEncoder::Output out = enc->run(std::move(inputs), mask, mask_shape, shared.text->embeds_type, control);
-    if (out.batch * out.rows_per_item != n * static_cast<int64_t>(head.length))
+    std::vector<int64_t> positions_shape;
+    if (!positions.empty()) {
+      positions_shape = lead;
+      positions_shape.insert(positions_shape.end(), head.positions_shape.begin(), head.positions_shape.end());
+    }
+    MediaEncoder::Output out =
+        enc->run(std::move(inputs), {mask, mask_shape, positions, positions_shape}, shared.text->embeds_type, control);
+    if (static_cast<size_t>(out.batch * out.rows_per_item) != rows)
       throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(out.batch) + " x " +
                                            std::to_string(out.rows_per_item) + " rows for " + std::to_string(n) +
-                                           " segments of " + std::to_string(head.length) +
+                                           " segments of " + std::to_string(rows) +
                                            " placeholder tokens (the processor config disagrees with the model)");
     const size_t elt = ort::element_size(shared.text->embeds_type);
+    const size_t row_bytes = static_cast<size_t>(out.width) * elt;
     const auto* base = static_cast<const uint8_t*>(out.rows.GetTensorRawData());
+    size_t offset = 0;  // bytes of the rows before this segment's
     for (size_t b = 0; b < members.size(); ++b) {
       const MediaSegment& s = *segments[members[b]];
-      if (s.length != head.length)
+      if (!out.packed && s.length != head.length)
         throw Error(ErrorKind::Internal, "media segments of one batch differ in placeholder count");
       auto e = std::make_shared<EncodedMedia>();
       e->type = shared.text->embeds_type;
       e->rows = static_cast<int64_t>(s.length);
       e->width = out.width;
-      const size_t bytes = s.length * static_cast<size_t>(out.width) * elt;
-      e->data.assign(base + b * bytes, base + (b + 1) * bytes);
+      const size_t bytes = s.length * row_bytes;
+      e->data.assign(base + offset, base + offset + bytes);
+      offset += bytes;
       if (shared.cache && !s.content_hash.empty()) shared.cache->put(s.content_hash, e);
       result[members[b]] = std::move(e);
       stats.encoded++;

@@ -7,9 +7,9 @@
 
 #include <atomic>
 #include <memory>
-#include <span>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,11 +23,13 @@ namespace oc::models {
 
 // The tensor names an encoder is driven by. `input` and `output` are preferred names: when the
 // session has no such tensor, its only float input/output is taken. `mask`, when set, is an
-// optional mask input filled from the segments' masks.
+// optional mask input filled from the segments' masks; `positions`, when set, an optional int64
+// input filled from the segments' positions.
 struct EncoderNames {
   std::string input = "pixel_values";
   std::string output = "image_features";
   std::string mask;
+  std::string positions;
 };
 
 // One media encoder, loaded on first use.
@@ -49,13 +51,21 @@ class MediaEncoder {
   size_t input_rank() const { return input_rank_; }
 
   // Runs the encoder over a batch: `inputs` float32 of the session's rank, `mask` (with
-  // `mask_shape`; empty when the encoder takes none). Returns [N, rows, width] rows cast to `to`.
+  // `mask_shape`; empty when the encoder takes none), `positions` (with `positions_shape`; empty
+  // when it takes none). Returns the rows cast to `to`: [N, rows, width], or, from an encoder whose
+  // output is [rows, width], the rows of all items one after the other (batch 1, `packed`).
   struct Output {
     Ort::Value rows{nullptr};
     int64_t batch = 0, rows_per_item = 0, width = 0;
+    bool packed = false;
   };
-  Output run(Ort::Value inputs, const std::vector<uint8_t>& mask, const std::vector<int64_t>& mask_shape,
-             ONNXTensorElementDataType to, RunControl& control);
+  struct Extra {
+    const std::vector<uint8_t>& mask;
+    const std::vector<int64_t>& mask_shape;
+    const std::vector<int64_t>& positions;
+    const std::vector<int64_t>& positions_shape;
+  };
+  Output run(Ort::Value inputs, const Extra& extra, ONNXTensorElementDataType to, RunControl& control);
 
  private:
   Modality modality_;
@@ -67,7 +77,7 @@ class MediaEncoder {
   std::mutex mu_;
   std::atomic<bool> loaded_{false};
   std::unique_ptr<ort::Session> session_;
-  std::string input_, mask_, output_;
+  std::string input_, mask_, positions_, output_;
   size_t input_rank_ = 0;
   ONNXTensorElementDataType input_type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   ONNXTensorElementDataType mask_type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
@@ -86,7 +96,9 @@ struct MediaShared {
 // have no cached output (segments of one modality and input shape in one batch), stores the
 // results in the cache, and returns one EncodedMedia per segment in order. A segment's input is
 // [shape...]; the batch is [N, shape...], or [1, N, shape...] when the session's input has one
-// dimension more (frames of one image).
+// dimension more (frames of one image). An encoder whose output is [rows, width] returns the rows
+// of the batch's segments one after the other, each segment's `length` of them (segments of one
+// batch may then differ in length).
 std::vector<std::shared_ptr<const EncodedMedia>> encode_media(MediaShared& shared,
                                                               std::span<const MediaSegment* const> segments,
                                                               EncodeStats& stats, RunControl& control);

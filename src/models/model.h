@@ -53,12 +53,14 @@ struct MediaSegment {
   Modality modality = Modality::Image;
   size_t position = 0;
   size_t length = 0;
-  size_t input_index = 0;           // index into the request's media inputs
-  std::vector<int64_t> shape;       // encoder input tensor shape (e.g. [1,3,768,768])
-  std::vector<float> features;      // encoder input (pixel values, log-mel frames)
-  std::vector<uint8_t> mask;        // optional encoder input mask (audio frames, pixels), 1 = valid
-  std::vector<int64_t> mask_shape;  // shape of `mask` when it has more than one dimension
-  std::string content_hash;         // for encoder output caching across requests
+  size_t input_index = 0;                // index into the request's media inputs
+  std::vector<int64_t> shape;            // encoder input tensor shape (e.g. [1,3,768,768])
+  std::vector<float> features;           // encoder input (pixel values, log-mel frames)
+  std::vector<uint8_t> mask;             // optional encoder input mask (audio frames, pixels), 1 = valid
+  std::vector<int64_t> mask_shape;       // shape of `mask` when it has more than one dimension
+  std::vector<int64_t> positions;        // optional int64 encoder input (e.g. patch positions)
+  std::vector<int64_t> positions_shape;  // its shape (without the batch dimension)
+  std::string content_hash;              // for encoder output caching across requests
   // Set by the processor when the encoder output is already cached (features then stay empty).
   std::shared_ptr<const EncodedMedia> encoded;
 };
