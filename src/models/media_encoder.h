@@ -29,7 +29,7 @@ struct EncoderNames {
   std::string input = "pixel_values";
   std::string output = "image_features";
   std::string mask;
-  std::string positions;
+  std::string positions{};  // initialized, so the families that name three fields need not name it
 };
 
 // One media encoder, loaded on first use.
