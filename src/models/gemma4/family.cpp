@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <memory>
 
-#include "common/error.h"
 #include "models/family_kit.h"
 #include "models/gemma4/gemma4.h"
 
