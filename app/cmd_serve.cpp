@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/sysinfo.h"
 #include "model_setup.h"
 
 namespace oc::app {
@@ -36,6 +37,7 @@ int serve(const Options& o) {
   sigaddset(&set, SIGUSR1);  // internal: the model failed to load
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  keep_allocator_lean();
 
   api::ServerOptions so;
   so.host = o.host;
@@ -134,8 +136,7 @@ RegisterCommand reg{
                             "provider",     "device-id",        "threads",          "host",
                             "port",         "api-key",          "cors-origins",     "max-body-bytes",
                             "http-threads", "shutdown-timeout", "queue-size",       "parallel",
-                            "context",      "matmul-precision", "log-level",
-                            "log-format"});
+                            "context",      "matmul-precision", "log-level",        "log-format"});
        // scheduling and memory
        add_options(cmd, o, {"kv-budget-mb", "step-tokens", "prefill-chunk", "no-prefix-cache", "request-timeout"});
        // media input

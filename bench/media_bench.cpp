@@ -11,6 +11,7 @@
 
 #include "media/audio.h"
 #include "media/image.h"
+#include "models/gemma3n/audio_config.h"
 
 namespace {
 
@@ -108,7 +109,7 @@ void BM_LogMel(benchmark::State& state) {
   oc::media::LogMelOptions options;
   options.threads = static_cast<int>(state.range(1));
   options.allow_avx2 = state.range(2) != 0;
-  const oc::media::LogMelExtractor extract(oc::media::AudioFeatureConfig{}, options);
+  const oc::media::LogMelExtractor extract(oc::models::gemma3n::audio_defaults(), options);
   const auto audio = tone(static_cast<double>(state.range(0)), 16000);
   for (auto _ : state) benchmark::DoNotOptimize(extract(audio));
   state.counters["frames"] = static_cast<double>(extract.frame_count(static_cast<int64_t>(audio.size())));

@@ -123,6 +123,8 @@ class SinkAdapter final : public StreamSink {
 };
 
 class HttplibServer final : public HttpServer {
+  static constexpr int kKeepAliveSeconds = 2;
+
  public:
   explicit HttplibServer(const HttpServerOptions& options) : options_(options) {
     size_t threads = options.threads ? options.threads : 32;
@@ -131,7 +133,7 @@ class HttplibServer final : public HttpServer {
     server_.set_read_timeout(options.read_timeout_s, 0);
     server_.set_write_timeout(options.write_timeout_s, 0);
     // An idle keep-alive connection delays shutdown by up to this long (httplib does not wake it).
-    server_.set_keep_alive_timeout(2);
+    server_.set_keep_alive_timeout(kKeepAliveSeconds);
     server_.set_keep_alive_max_count(1000);
     server_.set_tcp_nodelay(true);
     server_.set_error_handler(
@@ -152,6 +154,9 @@ class HttplibServer final : public HttpServer {
       res.set_content(r.body, r.content_type.c_str());
     });
     server_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      // Clients that keep idle connections longer than the server (undici: 4 s) would otherwise
+      // send a request on a connection the server is closing; with the hint they close it first.
+      if (!res.has_header("Keep-Alive")) res.set_header("Keep-Alive", "timeout=" + std::to_string(kKeepAliveSeconds));
       if (!response_headers_) return;
       for (const auto& [k, v] : response_headers_(convert(req)))
         if (!res.has_header(k.c_str())) res.set_header(k.c_str(), v);

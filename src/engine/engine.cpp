@@ -9,8 +9,10 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "common/log.h"
+#include "common/sysinfo.h"
 #include "engine/prefix_cache.h"
 #include "engine/sampler.h"
 #include "engine/text_stream.h"
@@ -424,9 +426,16 @@ bool Engine::Impl::admit() {
 }
 
 void Engine::Impl::loop() {
+  bool worked = false;  // since the engine was last idle
   while (true) {
     if (!admit()) break;
-    if (active.empty()) continue;
+    if (active.empty()) {
+      // Idle: what the requests' tensors, media and HTTP bodies took goes back to the system, so
+      // the server's memory does not step up with each new peak of load.
+      if (std::exchange(worked, false)) release_free_memory();
+      continue;
+    }
+    worked = true;
     // Requests that were cancelled or ran out of time end first, freeing their rows.
     const auto now = Clock::now();
     for (auto& a : active) {
@@ -819,8 +828,8 @@ void Engine::Impl::finish(Active& a, bool cancelled) {
     prefixes->insert(std::move(tokens), a.req.prompt.media, std::move(c.seq));
     // Cached prefixes keep at most half the budget, and never what running requests reserved.
     if (config.kv_budget_bytes > 0)
-      prefixes->shrink_to(std::min(config.kv_budget_bytes / 2,
-                                   config.kv_budget_bytes - std::min(config.kv_budget_bytes, reserved)));
+      prefixes->shrink_to(
+          std::min(config.kv_budget_bytes / 2, config.kv_budget_bytes - std::min(config.kv_budget_bytes, reserved)));
   }
   if (a.admitted == Clock::time_point{}) {
     a.admitted = now;

@@ -1,6 +1,6 @@
 // Audio: decoding (WAV, FLAC, MP3, Ogg Vorbis, Ogg Opus through libsndfile), downmix to mono,
-// resampling (libsoxr), long-audio windowing, and the Gemma-3n log-mel front end
-// (Gemma3nAudioFeatureExtractor). Pure in, tensors out: no JSON, no I/O. Failures are
+// resampling (libsoxr), long-audio windowing, and a log-mel front end (computed as transformers.js'
+// Gemma3nAudioFeatureExtractor computes it, for any settings). Pure in, tensors out: no JSON, no I/O. Failures are
 // oc::Error(InvalidRequest) whose message starts with the caller's label ("audio 1: ...").
 #pragma once
 
@@ -47,22 +47,23 @@ Audio decode_audio(std::span<const uint8_t> bytes, AudioFormat hint, int target_
 // Resamples mono float audio with libsoxr (high quality). Returns the input when the rates match.
 std::vector<float> resample(std::span<const float> samples, int from_rate, int to_rate);
 
-// The fields of Gemma3nAudioFeatureExtractor's config that the features depend on.
+// The settings of the log-mel front end. No defaults here: a model's settings come from its
+// family (Gemma-3n's: models/gemma3n/audio_config.h); LogMelExtractor rejects inconsistent ones.
 struct AudioFeatureConfig {
-  int sampling_rate = 16000;
-  int feature_size = 128;  // mel bins
-  int frame_length = 512;
-  int hop_length = 160;
-  int fft_length = 1024;
-  double min_frequency = 125.0;
-  double max_frequency = 7600.0;
-  double preemphasis = 0.97;
+  int sampling_rate = 0;
+  int feature_size = 0;  // mel bins
+  int frame_length = 0;
+  int hop_length = 0;
+  int fft_length = 0;
+  double min_frequency = 0.0;
+  double max_frequency = 0.0;
+  double preemphasis = 0.0;
   bool preemphasis_htk_flavor = true;
-  double mel_floor = 1e-5;
+  double mel_floor = 0.0;
   bool mel_floor_add = false;  // log(mel + mel_floor) (Gemma 4) instead of log(max(mel, mel_floor))
   double padding_value = 0.0;
-  int pad_to_multiple_of = 128;
-  int64_t max_samples = 480'000;  // one window: 30 s at 16 kHz (truncation length)
+  int pad_to_multiple_of = 0;  // right-pad clips to a multiple of this (0: no padding)
+  int64_t max_samples = 0;     // truncation length (one model window)
 };
 
 // input_features [frames, mel_bins] (row-major) and input_features_mask [frames] (all true).
@@ -83,7 +84,7 @@ struct LogMelOptions {
   bool allow_avx2 = true;
 };
 
-// The log-mel front end, exactly as transformers.js' Gemma3nAudioFeatureExtractor: truncate to
+// The log-mel front end, exactly as transformers.js' Gemma3nAudioFeatureExtractor computes: truncate to
 // max_samples, right-pad to a multiple of pad_to_multiple_of, frames of frame_length every
 // hop_length (no centering; frames = 1 + (n - frame_length) / hop), HTK pre-emphasis inside each
 // frame, periodic Hann, real FFT of fft_length, magnitude, HTK mel filters (unnormalized),

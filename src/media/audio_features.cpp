@@ -1,4 +1,4 @@
-// The Gemma-3n log-mel front end (transformers.js Gemma3nAudioFeatureExtractor, spectrogram()).
+// The log-mel front end (computed as transformers.js' Gemma3nAudioFeatureExtractor does, spectrogram()).
 // Numerics follow the reference: frames, pre-emphasis, window and FFT in double; the power
 // spectrum and the magnitude are rounded to float32; float32 mel weights and sums (in the order of
 // ONNX Runtime's float GEMM, which the reference uses); log in double, rounded to float32.

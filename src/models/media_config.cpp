@@ -96,41 +96,6 @@ media::ImageProcessorConfig parse_image(const json& j, std::string_view source) 
   return c;
 }
 
-media::AudioFeatureConfig parse_audio(const json& j, std::string_view source) {
-  media::AudioFeatureConfig c;
-  c.sampling_rate = integer(j, "sampling_rate", c.sampling_rate, source);
-  c.feature_size = integer(j, "feature_size", c.feature_size, source);
-  c.frame_length = integer(j, "frame_length", c.frame_length, source);
-  c.hop_length = integer(j, "hop_length", c.hop_length, source);
-  if (field(j, "fft_length") != nullptr) {
-    c.fft_length = integer(j, "fft_length", c.fft_length, source);
-  } else {
-    // Python derives it: the next power of two of frame_length, doubled with fft_overdrive.
-    int n = 1;
-    while (n < c.frame_length) n <<= 1;
-    if (boolean(j, "fft_overdrive", true, source)) n <<= 1;
-    c.fft_length = n;
-  }
-  c.min_frequency = number(j, "min_frequency", c.min_frequency, source);
-  c.max_frequency = number(j, "max_frequency", c.max_frequency, source);
-  c.preemphasis = number(j, "preemphasis", c.preemphasis, source);
-  c.preemphasis_htk_flavor = boolean(j, "preemphasis_htk_flavor", true, source);
-  c.mel_floor = number(j, "mel_floor", c.mel_floor, source);
-  c.padding_value = number(j, "padding_value", 0.0, source);
-  if (c.sampling_rate <= 0 || c.sampling_rate > 384000) bad(source, "'sampling_rate' is out of range");
-  if (c.feature_size <= 0 || c.feature_size > 1024) bad(source, "'feature_size' is out of range");
-  if (c.frame_length <= 0 || c.hop_length <= 0 || c.frame_length > c.fft_length) {
-    bad(source, "'frame_length', 'hop_length' and 'fft_length' are inconsistent");
-  }
-  if (c.fft_length < 4 || c.fft_length > (1 << 16) || (c.fft_length & (c.fft_length - 1)) != 0) {
-    bad(source, "'fft_length' must be a power of two");
-  }
-  if (!(c.mel_floor > 0)) bad(source, "'mel_floor' must be positive");
-  if (!c.preemphasis_htk_flavor) bad(source, "'preemphasis_htk_flavor' false is not supported");
-  c.max_samples = static_cast<int64_t>(c.sampling_rate) * 30;
-  return c;
-}
-
 }  // namespace
 
 MediaConfig parse_media_config(std::string_view json_text, std::string_view source) {
@@ -145,10 +110,6 @@ MediaConfig parse_media_config(std::string_view json_text, std::string_view sour
   const json* image_type = field(j, "image_processor_type");
   if (image_type != nullptr || field(j, "size") != nullptr || field(j, "image_size") != nullptr) {
     out.image = parse_image(j, source);
-  }
-  const json* fe = field(j, "feature_extractor_type");
-  if (fe != nullptr && fe->is_string() && fe->get<std::string>().find("AudioFeatureExtractor") != std::string::npos) {
-    out.audio = parse_audio(j, source);
   }
   return out;
 }

@@ -69,6 +69,12 @@ void MediaEncoder::load() {
   input_type_ = in->type;
   input_rank_ = in->shape.size();
   output_ = out->name;
+  for (const auto& t : session->outputs())
+    if (!names_.extra.empty() && t.name == names_.extra) {
+      if (!is_float(t.type) || t.shape.empty() || t.shape.size() > 2 || (t.shape.size() == 2 && t.shape[0].value > 1))
+        throw Error(ErrorKind::ModelLoad, where + ": " + t.name + " should be one row [width], is " + t.shape_str());
+      extra_ = t.name;
+    }
   for (const auto& t : session->inputs()) {
     if (t.name == input_) continue;
     if (!names_.mask.empty() && t.name == names_.mask) {
@@ -125,9 +131,16 @@ MediaEncoder::Output MediaEncoder::run(Ort::Value inputs, const Extra& extra, ON
     std::copy(extra.positions.begin(), extra.positions.end(), p.GetTensorMutableData<int64_t>());
     in.add(positions_, std::move(p));
   }
-  auto outs = run_session(*session_, in, {output_}, control);
+  std::vector<std::string> names{output_};
+  if (!extra_.empty()) names.push_back(extra_);
+  auto outs = run_session(*session_, in, names, control);
   Output o;
   o.rows = cast_tensor(std::move(outs[0]), to);
+  if (!extra_.empty()) {
+    Ort::Value extra = cast_tensor(std::move(outs[1]), to);
+    const auto* p = static_cast<const uint8_t*>(extra.GetTensorRawData());
+    o.extra.assign(p, p + extra.GetTensorTypeAndShapeInfo().GetElementCount() * ort::element_size(to));
+  }
   auto dims = o.rows.GetTensorTypeAndShapeInfo().GetShape();
   if (dims.size() == 2) {  // [rows, width]: the rows of every item, one after the other
     dims.insert(dims.begin(), 1);
@@ -184,7 +197,8 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(MediaShared& share
     MediaEncoder* enc = shared.encoder(head.modality);
     if (!enc) throw Error(ErrorKind::Internal, "no encoder for a media segment");
     enc->load();
-    const int64_t n = static_cast<int64_t>(members.size());
+    int64_t n = 0;  // batch items: a segment may hold several (the tiles of one image)
+    for (size_t idx : members) n += static_cast<int64_t>(segments[idx]->items);
     // [N, ...], or [1, N, ...] when the encoder takes the frames of one item in dimension 1.
     std::vector<int64_t> lead =
         enc->input_rank() == head.shape.size() + 2 ? std::vector<int64_t>{1, n} : std::vector<int64_t>{n};
@@ -192,24 +206,23 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(MediaShared& share
     shape.insert(shape.end(), head.shape.begin(), head.shape.end());
     std::vector<int64_t> mask_shape = lead;
     if (head.mask_shape.empty())
-      mask_shape.push_back(static_cast<int64_t>(head.mask.size()));
+      mask_shape.push_back(static_cast<int64_t>(head.mask.size() / head.items));
     else
       mask_shape.insert(mask_shape.end(), head.mask_shape.begin(), head.mask_shape.end());
-    const size_t item = head.features.size();
+    const size_t item = head.features.size() / head.items;
+    const size_t positions_item = head.positions.size() / head.items;
     // The batch tensor is filled straight from the segments (no intermediate buffer).
     Ort::Value inputs = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, shape);
     float* dst = inputs.GetTensorMutableData<float>();
     std::vector<uint8_t> mask;
     std::vector<int64_t> positions;
-    size_t rows = 0;  // placeholder rows of the whole batch
     for (size_t idx : members) {
       const MediaSegment& s = *segments[idx];
-      if (s.features.size() != item || s.positions.size() != head.positions.size())
+      if (s.features.size() != item * s.items || s.positions.size() != positions_item * s.items)
         throw Error(ErrorKind::Internal, "media segments of one batch differ in size");
       dst = std::copy(s.features.begin(), s.features.end(), dst);
       mask.insert(mask.end(), s.mask.begin(), s.mask.end());
       positions.insert(positions.end(), s.positions.begin(), s.positions.end());
-      rows += s.length;
     }
     if (mask.empty()) mask_shape.clear();
     std::vector<int64_t> positions_shape;
@@ -219,28 +232,68 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(MediaShared& share
     }
     MediaEncoder::Output out =
         enc->run(std::move(inputs), {mask, mask_shape, positions, positions_shape}, shared.text->embeds_type, control);
-    if (static_cast<size_t>(out.batch * out.rows_per_item) != rows)
-      throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(out.batch) + " x " +
-                                           std::to_string(out.rows_per_item) + " rows for " + std::to_string(n) +
-                                           " segments of " + std::to_string(rows) +
-                                           " placeholder tokens (the processor config disagrees with the model)");
+    // The output rows each segment takes: from a packed output ([rows, width]) its own count, else
+    // the same count for every item.
+    const int64_t total = out.batch * out.rows_per_item;
+    auto segment_rows = [](const MediaSegment& s) {
+      return s.gather.empty() ? static_cast<int64_t>(s.length) : s.item_rows * static_cast<int64_t>(s.items);
+    };
+    int64_t per_item = 0;
+    if (out.packed) {
+      int64_t want = 0;
+      for (size_t idx : members) want += segment_rows(*segments[idx]);
+      if (total != want)
+        throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(total) + " rows for " +
+                                             std::to_string(members.size()) + " segments of " + std::to_string(want) +
+                                             " (the processor config disagrees with the model)");
+    } else {
+      if (total % n != 0)
+        throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(out.batch) + " x " +
+                                             std::to_string(out.rows_per_item) + " rows for " + std::to_string(n) +
+                                             " items");
+      per_item = total / n;
+    }
     const size_t elt = ort::element_size(shared.text->embeds_type);
     const size_t row_bytes = static_cast<size_t>(out.width) * elt;
     const auto* base = static_cast<const uint8_t*>(out.rows.GetTensorRawData());
-    size_t offset = 0;  // bytes of the rows before this segment's
-    for (size_t b = 0; b < members.size(); ++b) {
-      const MediaSegment& s = *segments[members[b]];
-      if (!out.packed && s.length != head.length)
-        throw Error(ErrorKind::Internal, "media segments of one batch differ in placeholder count");
+    for (size_t idx : members) {
+      const MediaSegment& s = *segments[idx];
+      const int64_t items = static_cast<int64_t>(s.items);
+      if (!out.packed) {
+        const int64_t want = s.gather.empty() ? static_cast<int64_t>(s.length) / items : s.item_rows;
+        if (per_item != want || (s.gather.empty() && per_item * items != static_cast<int64_t>(s.length)))
+          throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(per_item) +
+                                               " rows per item where the processor expects " + std::to_string(want) +
+                                               " (the processor config disagrees with the model)");
+      }
       auto e = std::make_shared<EncodedMedia>();
       e->type = shared.text->embeds_type;
       e->rows = static_cast<int64_t>(s.length);
       e->width = out.width;
-      const size_t bytes = s.length * row_bytes;
-      e->data.assign(base + offset, base + offset + bytes);
-      offset += bytes;
+      const int64_t rows = out.packed ? segment_rows(s) : per_item * items;
+      if (s.gather.empty()) {
+        e->data.assign(base, base + static_cast<size_t>(rows) * row_bytes);
+      } else {
+        if (s.gather.size() != s.length) throw Error(ErrorKind::Internal, "a gather list of the wrong length");
+        e->data.resize(s.length * row_bytes);
+        uint8_t* to = e->data.data();
+        for (int64_t r : s.gather) {
+          const uint8_t* from = nullptr;
+          if (r == MediaSegment::kExtraRow) {
+            if (out.extra.size() != row_bytes)
+              throw Error(ErrorKind::Internal, enc->component() + " has no extra output row of the feature width");
+            from = out.extra.data();
+          } else if (r >= 0 && r < rows) {
+            from = base + static_cast<size_t>(r) * row_bytes;
+          } else {
+            throw Error(ErrorKind::Internal, "a gather index outside the segment's rows");
+          }
+          to = std::copy(from, from + row_bytes, to);
+        }
+      }
+      base += static_cast<size_t>(rows) * row_bytes;
       if (shared.cache && !s.content_hash.empty()) shared.cache->put(s.content_hash, e);
-      result[members[b]] = std::move(e);
+      result[idx] = std::move(e);
       stats.encoded++;
     }
     (head.modality == Modality::Image ? stats.image_ms : stats.audio_ms) += ms_since(t0);

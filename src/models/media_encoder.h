@@ -24,12 +24,15 @@ namespace oc::models {
 // The tensor names an encoder is driven by. `input` and `output` are preferred names: when the
 // session has no such tensor, its only float input/output is taken. `mask`, when set, is an
 // optional mask input filled from the segments' masks; `positions`, when set, an optional int64
-// input filled from the segments' positions.
+// input filled from the segments' positions. `extra`, when set and the session has it, is a second
+// output of one row ([width] or [1, width]) that segments may gather (MediaSegment).
 struct EncoderNames {
   std::string input = "pixel_values";
   std::string output = "image_features";
   std::string mask;
-  std::string positions{};  // initialized, so the families that name three fields need not name it
+  // Initialized, so the families that name fewer fields need not name them.
+  std::string extra{};
+  std::string positions{};
 };
 
 // One media encoder, loaded on first use.
@@ -53,11 +56,13 @@ class MediaEncoder {
   // Runs the encoder over a batch: `inputs` float32 of the session's rank, `mask` (with
   // `mask_shape`; empty when the encoder takes none), `positions` (with `positions_shape`; empty
   // when it takes none). Returns the rows cast to `to`: [N, rows, width], or, from an encoder whose
-  // output is [rows, width], the rows of all items one after the other (batch 1, `packed`).
+  // output is [rows, width], the rows of all items one after the other (batch 1, `packed`); and the
+  // extra row (cast to `to`) when the session has the `extra` output.
   struct Output {
     Ort::Value rows{nullptr};
     int64_t batch = 0, rows_per_item = 0, width = 0;
     bool packed = false;
+    std::vector<uint8_t> extra;
   };
   struct Extra {
     const std::vector<uint8_t>& mask;
@@ -77,7 +82,7 @@ class MediaEncoder {
   std::mutex mu_;
   std::atomic<bool> loaded_{false};
   std::unique_ptr<ort::Session> session_;
-  std::string input_, mask_, positions_, output_;
+  std::string input_, mask_, positions_, output_, extra_;
   size_t input_rank_ = 0;
   ONNXTensorElementDataType input_type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   ONNXTensorElementDataType mask_type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
@@ -96,9 +101,10 @@ struct MediaShared {
 // have no cached output (segments of one modality and input shape in one batch), stores the
 // results in the cache, and returns one EncodedMedia per segment in order. A segment's input is
 // [shape...]; the batch is [N, shape...], or [1, N, shape...] when the session's input has one
-// dimension more (frames of one image). An encoder whose output is [rows, width] returns the rows
-// of the batch's segments one after the other, each segment's `length` of them (segments of one
-// batch may then differ in length).
+// dimension more (frames of one image). A segment of several items puts them all in the batch;
+// one with a gather list gets its rows gathered from its items' rows and the extra row. An encoder
+// whose output is [rows, width] returns the rows of the batch's segments one after the other, each
+// segment's `length` of them (segments of one batch may then differ in length).
 std::vector<std::shared_ptr<const EncodedMedia>> encode_media(MediaShared& shared,
                                                               std::span<const MediaSegment* const> segments,
                                                               EncodeStats& stats, RunControl& control);

@@ -60,7 +60,15 @@ struct MediaSegment {
   std::vector<int64_t> mask_shape;       // shape of `mask` when it has more than one dimension
   std::vector<int64_t> positions;        // optional int64 encoder input (e.g. patch positions)
   std::vector<int64_t> positions_shape;  // its shape (without the batch dimension)
-  std::string content_hash;              // for encoder output caching across requests
+  // Encoder batch items in `features` (and `mask`), each of `shape` (e.g. the tiles of one image).
+  size_t items = 1;
+  // When not empty, the placeholder rows are gathered from the items' encoder rows (concatenated,
+  // `item_rows` each): entry i names the row of placeholder i, kExtraRow the encoder's extra output
+  // row (e.g. LLaVA-NeXT's image_newline). Empty: the rows are the encoder's rows in order.
+  std::vector<int64_t> gather;
+  int64_t item_rows = 0;
+  static constexpr int64_t kExtraRow = -1;
+  std::string content_hash;  // for encoder output caching across requests
   // Set by the processor when the encoder output is already cached (features then stay empty).
   std::shared_ptr<const EncodedMedia> encoded;
 };

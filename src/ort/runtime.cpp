@@ -52,6 +52,7 @@ Ort::SessionOptions make_session_options(const SessionConfig& config) {
   if (threads > 0) options.SetIntraOpNumThreads(threads);
   if (config.inter_op_threads > 0) options.SetInterOpNumThreads(config.inter_op_threads);
   if (!config.enable_mem_pattern) options.DisableMemPattern();
+  if (!config.cpu_mem_arena) options.DisableCpuMemArena();
   // Intra-op threads block when they have no work (SessionConfig::spin), and any spinning stops as
   // soon as the last run returns: an idle server uses no CPU.
   std::map<std::string, std::string> entries = {

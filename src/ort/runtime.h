@@ -25,6 +25,10 @@ struct SessionConfig {
   std::string provider = "cpu";  // "cpu", "cuda", ...
   int device_id = 0;
   bool enable_mem_pattern = true;
+  // ONNX Runtime's CPU arena keeps every block it ever grew to for the life of the session, so a
+  // server's memory only steps up with each new peak of load. Off: intermediate tensors come from
+  // the process allocator, which gives them back.
+  bool cpu_mem_arena = false;
   // Intra-op threads spin waiting for work inside a run (never after it returned). Off: on a
   // machine shared with other work, spinning threads take the cores the working ones need
   // (measured: decode twice as fast without spinning on 2 busy cores).

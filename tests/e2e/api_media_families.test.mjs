@@ -1,6 +1,7 @@
-// The image families beside Gemma-3n through the API: gemma3-tiny and smolvlm-tiny report image
-// support and their vision encoder in /v1/models, answer an image request (usage.image_tokens as
-// the processor expands it), and give bad or too many images the same 400s as Gemma-3n.
+// The image families beside Gemma-3n through the API: gemma3-tiny, smolvlm-tiny, llava-tiny and
+// llava-next-tiny report image support and their vision encoder in /v1/models, answer an image
+// request (usage.image_tokens as the processor expands it), and give bad or too many images the
+// same 400s as Gemma-3n.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
@@ -22,7 +23,12 @@ function assertError(r, status, { param, code, message } = {}) {
   if (message !== undefined) assert.match(e.message, message);
 }
 
-for (const [model, tokensPerImage] of [['gemma3-tiny', 256], ['smolvlm-tiny', 64]]) {
+// Image tokens of one 320 px image: gemma3 256; smolvlm upscales to 1024 px: 2x2 tiles + global =
+// 5 frames of 64; llava 8x8 patches; llava-next picks the 64 px pinpoint: a base tile of 4x4
+// patches, then the 8x8 grid of its 2x2 tiles with a newline row each (16 + 8 * 9).
+const FAMILIES = [['gemma3-tiny', 256], ['smolvlm-tiny', 5 * 64], ['llava-tiny', 64], ['llava-next-tiny', 88]];
+
+for (const [model, imageTokens] of FAMILIES) {
   describe(model, () => {
     let server;
     let png;
@@ -53,9 +59,7 @@ for (const [model, tokensPerImage] of [['gemma3-tiny', 256], ['smolvlm-tiny', 64
     test('an image request answers, with the image tokens in usage', async () => {
       const r = await one(dataUri('image/png', png));
       assert.equal(r.status, 200, r.text);
-      // One 320 px image: gemma3 256 tokens; smolvlm upscales to 1024 px: 2x2 tiles + global = 5 frames.
-      const frames = model === 'smolvlm-tiny' ? 5 : 1;
-      assert.equal(r.json.usage.prompt_tokens_details.image_tokens, tokensPerImage * frames);
+      assert.equal(r.json.usage.prompt_tokens_details.image_tokens, imageTokens);
     });
 
     test('bad images: the same 400s as Gemma-3n, and the server keeps serving', async () => {

@@ -1,5 +1,6 @@
-// `onnx-chat inspect` on the generated Gemma-3n and Gemma 4 fixtures, on the real Gemma 3 export's
-// graphs, on the real stories260K model, and on folders that are not models.
+// `onnx-chat inspect` on the generated Gemma-3n and Gemma 4 fixtures and the other image families'
+// fixtures, on the real Gemma 3 export's graphs, on the real stories260K model, and on folders that
+// are not models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -128,6 +129,27 @@ test('inspect --check runs the encoders and the decoder and reports each check',
   assert.equal(by.greedy.ran, true);
   assert.equal(r.code, by.greedy.ok ? 0 : 1, r.err);
 });
+
+// Every image family: its encoders and modalities, and --check runs the vision encoder with the
+// rows its processor expects for the check's image.
+for (const [name, rows] of [['gemma3-tiny', 256], ['smolvlm-tiny', 320], ['llava-tiny', 64], ['llava-next-tiny', 70]]) {
+  test(`inspect and inspect --check on ${name}`, { skip: !haveGenerator && 'fixture generator not present' }, () => {
+    const dir = path.join(fixturesDir(), name);
+    const info = inspectJson(dir);
+    assert.deepEqual(info.components.map((c) => c.name).sort(), ['decoder_model_merged', 'embed_tokens', 'vision_encoder']);
+    assert.equal(info.components.find((c) => c.name === 'vision_encoder').role, 'vision');
+    assert.equal(info.modalities.image.ready, true);
+    assert.equal(info.modalities.audio.ready, false);
+    const r = inspect([dir, '--check', '--json', '--log-level', 'error']);
+    const by = Object.fromEntries(JSON.parse(r.out).checks.map((c) => [c.check.split(' ')[0], c]));
+    assert.equal(by.vision_encoder.ok, true, by.vision_encoder.result);
+    assert.match(by.vision_encoder.result, new RegExp(`^${rows} rows`));
+    assert.equal(by.audio_encoder.ran, false);
+    assert.equal(by.logits.ok, true, by.logits.result);
+    assert.equal(by.greedy.ran, true);
+    assert.equal(r.code, by.greedy.ok ? 0 : 1, r.err);
+  });
+}
 
 test('inspect --check on a text-only model skips the encoder checks', { skip: !sharedDir() && 'shared folder not beside the checkout' }, () => {
   const dir = path.join(sharedDir(), 'real-models', 'stories260K');

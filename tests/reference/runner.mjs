@@ -194,10 +194,13 @@ export async function encodeMessages(ref, messages, opts = {}) {
   }
   if (auds.length > 1) throw new Error('the reference processor takes one audio clip per prompt');
   const imageArg = imgs.length ? (imgs.length === 1 ? imgs[0] : imgs) : null;
-  // Processors with an audio front end take (text, images, audio, options); the others (text, images, options).
+  // Processors with an audio front end take (text, images, audio, options); LlavaProcessor takes
+  // (images, text, options); the others (text, images, options).
   const inputs = p.feature_extractor
     ? await p(text, imageArg, auds.length ? auds[0] : null, { add_special_tokens: false })
-    : await p(text, imageArg, { add_special_tokens: false });
+    : p.constructor.name === 'LlavaProcessor'
+      ? await p(imageArg, text, { add_special_tokens: false })
+      : await p(text, imageArg, { add_special_tokens: false });
   return { text, inputs };
 }
 

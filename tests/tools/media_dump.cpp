@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "media/audio.h"
 #include "media/image.h"
+#include "models/gemma3n/audio_config.h"
 #include "models/gemma4/gemma4.h"
 #include "models/media_config.h"
 #include "models/model_files.h"
@@ -132,12 +133,12 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (mode == "audio" && (args.size() == 4 || args.size() == 5)) {
-      const auto config = oc::models::parse_media_config(read_text(args[1]));
-      if (!config.audio) throw std::runtime_error("no audio feature extractor in " + args[1]);
+      const auto audio_config = oc::models::gemma3n::parse_audio_config(read_text(args[1]));
+      if (!audio_config) throw std::runtime_error("no audio feature extractor in " + args[1]);
       const auto hint = args.size() == 5 ? oc::media::audio_format_from_name(args[4]) : oc::media::AudioFormat::Unknown;
       const auto bytes = read_file(args[2]);
-      const auto audio = oc::media::decode_audio(bytes, hint, config.audio->sampling_rate, {}, "audio");
-      const oc::media::LogMelExtractor extract(*config.audio);
+      const auto audio = oc::media::decode_audio(bytes, hint, audio_config->sampling_rate, {}, "audio");
+      const oc::media::LogMelExtractor extract(*audio_config);
       const auto f = extract(audio.samples);
       write_file(args[3], f.data.data(), f.data.size() * sizeof(float));
       print_shape({1, f.frames, f.mel_bins});

@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "models/family_kit.h"
+#include "models/gemma3n/audio_config.h"
 #include "models/gemma3n/gemma3n.h"
 #include "models/media_config.h"
 
@@ -52,10 +53,10 @@ class Gemma3nModel : public KitModel {
   void read_processor_config(const std::filesystem::path& dir, const MediaOptions& limits) {
     pc_.limits = limits;
     if (std::filesystem::exists(dir / "preprocessor_config.json")) {
-      MediaConfig mc =
-          parse_media_config(read_file(dir / "preprocessor_config.json"), (dir / "preprocessor_config.json").string());
-      pc_.image = mc.image;
-      pc_.audio = mc.audio;
+      const std::string text = read_file(dir / "preprocessor_config.json");
+      const std::string source = (dir / "preprocessor_config.json").string();
+      pc_.image = parse_media_config(text, source).image;
+      pc_.audio = gemma3n::parse_audio_config(text, source);
     }
     JsonFile proc(dir / "processor_config.json");
     JsonFile tk(dir / "tokenizer_config.json");

@@ -23,8 +23,9 @@ class Gemma4Model : public KitModel {
  public:
   Gemma4Model(const FamilyProbe& probe, const LoadOptions& options)
       : KitModel(probe, options, "gemma4", TextLayout{"embed_tokens", "decoder_model_merged"}) {
-    add_encoder(Modality::Image, "vision", EncoderNames{"pixel_values", "image_features", "", "pixel_position_ids"});
-    add_encoder(Modality::Audio, "audio", EncoderNames{"input_features", "audio_features", "input_features_mask", ""});
+    add_encoder(Modality::Image, "vision",
+                EncoderNames{.input = "pixel_values", .output = "image_features", .positions = "pixel_position_ids"});
+    add_encoder(Modality::Audio, "audio", EncoderNames{"input_features", "audio_features", "input_features_mask"});
     read_processor_config(probe.dir, options.media);
     if (pc_.audio) log_mel_ = make_log_mel(*pc_.audio);
     finish_load(options);

@@ -137,14 +137,21 @@ std::optional<ImageConfig> read_image_config(const JsonFile& proc, const std::st
 
 std::optional<media::AudioFeatureConfig> read_audio_config(const JsonFile& proc) {
   if (!proc.string("feature_extractor.feature_extractor_type")) return std::nullopt;
+  // Gemma4AudioFeatureExtractor's defaults where the file is silent: 16 kHz, 128 mel bins from 0
+  // to 8000 Hz, frames of 320 samples every 160, a 512-point FFT, no pre-emphasis, mel floor 1e-3
+  // added, clips padded to a multiple of 128 samples.
   media::AudioFeatureConfig c;
-  // Gemma4AudioFeatureExtractor's defaults where the file is silent.
+  c.sampling_rate = 16000;
+  c.feature_size = 128;
   c.frame_length = 320;
+  c.hop_length = 160;
   c.fft_length = 512;
   c.min_frequency = 0.0;
   c.max_frequency = 8000.0;
   c.preemphasis = 0.0;
   c.mel_floor = 1e-3;
+  c.padding_value = 0.0;
+  c.pad_to_multiple_of = 128;
   auto integer = [&](const char* key, int& out) {
     if (auto v = proc.integer(std::string("feature_extractor.") + key)) out = static_cast<int>(*v);
   };

@@ -6,11 +6,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "models/gemma3n/audio_config.h"
 #include "test_util.h"
 
 using namespace oc::media;
 using media_test::contains;
 using media_test::error_of;
+using oc::models::gemma3n::audio_defaults;  // the settings the front end runs with (Gemma-3n's)
 
 namespace {
 
@@ -114,7 +116,7 @@ TEST(AudioResample, KeepsAToneAndTheDuration) {
 }
 
 TEST(LogMel, FilterBankIsHtkTrianglesFrom125To7600Hz) {
-  const LogMelExtractor x(AudioFeatureConfig{});
+  const LogMelExtractor x(audio_defaults());
   const auto bank = x.filter_bank();
   ASSERT_EQ(bank.size(), 128u);
   ASSERT_EQ(bank[0].size(), 513u);
@@ -139,7 +141,7 @@ TEST(LogMel, FilterBankIsHtkTrianglesFrom125To7600Hz) {
 }
 
 TEST(LogMel, FrameCountFollowsTransformersJs) {
-  const LogMelExtractor x(AudioFeatureConfig{});
+  const LogMelExtractor x(audio_defaults());
   EXPECT_EQ(x.frame_count(480000), 2997);
   EXPECT_EQ(x.frame_count(960000), 2997);  // truncated to 30 s
   EXPECT_EQ(x.frame_count(8000), 48);      // padded to 8064
@@ -153,7 +155,7 @@ TEST(LogMel, FrameCountFollowsTransformersJs) {
 }
 
 TEST(LogMel, ToneLandsInItsMelBinAndSilenceAtTheFloor) {
-  const LogMelExtractor x(AudioFeatureConfig{});
+  const LogMelExtractor x(audio_defaults());
   const auto f = x(sine(1000, 1.0, 16000));
   const auto bank = x.filter_bank();
   const float* row = f.data.data() + 50 * 128;
@@ -255,8 +257,8 @@ void expect_close_to_plain(const AudioFeatureConfig& config, size_t samples, con
 
 TEST(LogMel, MatchesAPlainDftForEveryTransformShape) {
   // Gemma-3n: 1024-point FFT of 512-sample frames (radix 2 first, half of the buffer zero).
-  expect_close_to_plain(AudioFeatureConfig{}, 20800, "gemma3n");
-  AudioFeatureConfig c;
+  expect_close_to_plain(audio_defaults(), 20800, "gemma3n");
+  AudioFeatureConfig c = audio_defaults();
   c.fft_length = 512;  // radix 4 only, frame fills more than half the buffer, odd padding
   c.frame_length = 400;
   c.feature_size = 80;
@@ -264,14 +266,14 @@ TEST(LogMel, MatchesAPlainDftForEveryTransformShape) {
   c.max_frequency = 8000;
   c.padding_value = 0.1;
   expect_close_to_plain(c, 9001, "fft 512, frame 400");
-  c = AudioFeatureConfig{};
+  c = audio_defaults();
   c.fft_length = 256;  // radix 2 first, full buffer, no pre-emphasis
   c.frame_length = 256;
   c.hop_length = 100;
   c.feature_size = 40;
   c.preemphasis = 0.0;
   expect_close_to_plain(c, 5000, "fft 256, frame 256");
-  c = AudioFeatureConfig{};
+  c = audio_defaults();
   c.fft_length = 64;  // odd frame length
   c.frame_length = 31;
   c.hop_length = 10;
@@ -288,7 +290,7 @@ TEST(LogMel, MatchesAPlainDftForEveryTransformShape) {
   c.feature_size = 2;
   expect_close_to_plain(c, 200, "fft 4, frame 3");
   // Shorter than a frame: padded to one frame.
-  expect_close_to_plain(AudioFeatureConfig{}, 100, "100 samples");
+  expect_close_to_plain(audio_defaults(), 100, "100 samples");
 }
 
 TEST(LogMel, ThreadsDoNotChangeTheFeatures) {
@@ -296,11 +298,11 @@ TEST(LogMel, ThreadsDoNotChangeTheFeatures) {
   const auto short_clip = test_clip(16000 * 12 + 5);
   LogMelOptions one;
   one.threads = 1;
-  const LogMelExtractor single(AudioFeatureConfig{}, one);
+  const LogMelExtractor single(audio_defaults(), one);
   for (int threads : {0, 2, 3, 7}) {
     LogMelOptions o;
     o.threads = threads;
-    const LogMelExtractor x(AudioFeatureConfig{}, o);
+    const LogMelExtractor x(audio_defaults(), o);
     for (const auto* c : {&clip, &short_clip}) {
       const auto a = single(*c), b = x(*c);
       ASSERT_EQ(a.frames, b.frames);
@@ -310,7 +312,7 @@ TEST(LogMel, ThreadsDoNotChangeTheFeatures) {
 }
 
 TEST(LogMel, OverflowingInputGivesInfinityNotACrash) {
-  const LogMelExtractor x(AudioFeatureConfig{});
+  const LogMelExtractor x(audio_defaults());
   const auto f = x(std::vector<float>(4000, 1e30f));
   int inf = 0;
   for (float v : f.data) inf += std::isinf(v) && v > 0;

@@ -1,12 +1,13 @@
 // The gemma4 processor's arithmetic against values computed with transformers.js 4.3.1's
 // Gemma4ImageProcessor and Gemma4Processor: output sizes, patches with their positions and padding,
 // audio soft tokens, and the frame mask of the log-mel frames.
+#include "models/gemma4/gemma4.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "common/error.h"
-#include "models/gemma4/gemma4.h"
 
 using namespace oc::models;
 using oc::media::Image;
@@ -72,13 +73,17 @@ TEST(Gemma4Audio, SoftTokensAsTransformersJs) {
 
 TEST(Gemma4Audio, FrameMaskCountsWhatTheTokensCount) {
   oc::media::AudioFeatureConfig c;
+  c.sampling_rate = 16000;
+  c.feature_size = 128;
   c.frame_length = 320;
+  c.hop_length = 160;
   c.fft_length = 512;
   c.min_frequency = 0;
   c.max_frequency = 8000;
   c.preemphasis = 0;
   c.mel_floor = 1e-3;
   c.mel_floor_add = true;
+  c.pad_to_multiple_of = 128;
   c.max_samples = 480000;
   const auto log_mel = gemma4::make_log_mel(c);
   for (int64_t n : {161, 500, 5920, 16000, 32000, 33333}) {
