@@ -96,11 +96,11 @@ void MediaEncoder::load() {
             " ms");
 }
 
-MediaEncoder::Output MediaEncoder::run(Ort::Value inputs, const Extra& extra, ONNXTensorElementDataType to,
+MediaEncoder::Output MediaEncoder::run(Ort::Value inputs, const SideInputs& side, ONNXTensorElementDataType to,
                                        RunControl& control) {
   load();
-  const auto& mask = extra.mask;
-  const auto& mask_shape = extra.mask_shape;
+  const auto mask = side.mask;
+  const std::vector<int64_t> mask_shape(side.mask_shape.begin(), side.mask_shape.end());
   RunInputs in;
   in.add(input_, cast_tensor(std::move(inputs), input_type_));
   if (!mask_.empty()) {
@@ -124,11 +124,12 @@ MediaEncoder::Output MediaEncoder::run(Ort::Value inputs, const Extra& extra, ON
   }
   if (!positions_.empty()) {
     size_t n = 1;
-    for (int64_t d : extra.positions_shape) n *= static_cast<size_t>(d);
-    if (extra.positions.size() != n || n == 0)
+    for (int64_t d : side.positions_shape) n *= static_cast<size_t>(d);
+    if (side.positions.size() != n || n == 0)
       throw Error(ErrorKind::Internal, component_ + ": positions missing or not matching their shape");
-    Ort::Value p = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, extra.positions_shape);
-    std::copy(extra.positions.begin(), extra.positions.end(), p.GetTensorMutableData<int64_t>());
+    Ort::Value p = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64,
+                               std::vector<int64_t>(side.positions_shape.begin(), side.positions_shape.end()));
+    std::copy(side.positions.begin(), side.positions.end(), p.GetTensorMutableData<int64_t>());
     in.add(positions_, std::move(p));
   }
   std::vector<std::string> names{output_};

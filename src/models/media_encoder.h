@@ -53,9 +53,9 @@ class MediaEncoder {
   // Rank of the feature input as declared (valid after load()).
   size_t input_rank() const { return input_rank_; }
 
-  // Runs the encoder over a batch: `inputs` float32 of the session's rank, `mask` (with
-  // `mask_shape`; empty when the encoder takes none), `positions` (with `positions_shape`; empty
-  // when it takes none). Returns the rows cast to `to`: [N, rows, width], or, from an encoder whose
+  // Runs the encoder over a batch: `inputs` float32 of the session's rank, `side.mask` (with
+  // `mask_shape`; empty when the encoder takes none), `side.positions` (with `positions_shape`;
+  // empty when it takes none). Returns the rows cast to `to`: [N, rows, width], or, from an encoder whose
   // output is [rows, width], the rows of all items one after the other (batch 1, `packed`); and the
   // extra row (cast to `to`) when the session has the `extra` output.
   struct Output {
@@ -64,13 +64,13 @@ class MediaEncoder {
     bool packed = false;
     std::vector<uint8_t> extra;
   };
-  struct Extra {
-    const std::vector<uint8_t>& mask;
-    const std::vector<int64_t>& mask_shape;
-    const std::vector<int64_t>& positions;
-    const std::vector<int64_t>& positions_shape;
+  struct SideInputs {
+    std::span<const uint8_t> mask;
+    std::span<const int64_t> mask_shape;
+    std::span<const int64_t> positions;
+    std::span<const int64_t> positions_shape;
   };
-  Output run(Ort::Value inputs, const Extra& extra, ONNXTensorElementDataType to, RunControl& control);
+  Output run(Ort::Value inputs, const SideInputs& side, ONNXTensorElementDataType to, RunControl& control);
 
  private:
   Modality modality_;
