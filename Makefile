@@ -51,10 +51,12 @@ LB_PORT ?= 8080
 replicas: setup build
 	scripts/replicas.sh --replicas $(REPLICAS) --port $(LB_PORT) --model $(MODEL) --bin $(BUILD_DIR)/onnx-chat -- $(ARGS)
 
-# The fuzz targets (tests/fuzz) under ASan + UBSan in build-fuzz, each for FUZZ_SECONDS.
-FUZZ_SECONDS ?= 900
+# The fuzz targets (tests/fuzz) under ASan + UBSan in build-fuzz, each until FUZZ_RUNS executions
+# (a target the FUZZ_SECONDS limit stops short of them fails).
+FUZZ_RUNS ?= 1000000
+FUZZ_SECONDS ?= 1800
 fuzz: setup
-	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 # Fixture models (tools/fixtures/README.md); BENCH=1 adds the benchmark fixture.
 fixtures:

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz, clang + ASan + UBSan, in build-fuzz) and runs each one
-# on its seed corpus for FUZZ_SECONDS, two at a time; prints the executions per target and a
-# summary line. New inputs go to build-fuzz/corpus/NAME (the checked-in seeds stay as they are);
+# on its seed corpus until FUZZ_RUNS executions (when set) or FUZZ_SECONDS, whichever comes first,
+# two at a time; prints the executions per target and a summary line. New inputs go to build-fuzz/corpus/NAME (the checked-in seeds stay as they are);
 # a crash leaves its input in build-fuzz/artifacts/NAME/.
-#   usage: scripts/fuzz.sh [--seconds N] [--planted-bug] [TARGET...]
+#   usage: scripts/fuzz.sh [--seconds N] [--runs N] [--planted-bug] [TARGET...]
+#   --runs N: stop each target after N executions; one that the time limit stops short of N fails.
 #   --planted-bug: only checks that the fuzzer finds the bug planted in a test build (exit 0 when
 #                  it reports it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-900}"
+runs="${FUZZ_RUNS:-}"
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
 planted=0
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
+    --runs) runs="$2"; shift 2 ;;
     --planted-bug) planted=1; shift ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -53,12 +56,16 @@ fi
 run_one() {
   local t="$1" out="$build/corpus/$1" art="$build/artifacts/$1/"
   mkdir -p "$out" "$art"
-  "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
+  "$build/fuzz/fuzz_$t" -max_total_time="$seconds" ${runs:+-runs="$runs"} -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$art" "$out" "tests/fuzz/corpus/$t" >"$build/fuzz-$t.log" 2>&1
-  local rc=$? execs
+  local rc=$? execs secs
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$build/fuzz-$t.log" | grep -o '[0-9]*$' | tail -1)
-  if [ $rc -eq 0 ]; then
-    echo "fuzz: $t: ${execs:-?} executions in ${seconds}s, no crash"
+  secs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$build/fuzz-$t.log" | grep -o 'in [0-9]*' | grep -o '[0-9]*$' | tail -1)
+  if [ $rc -eq 0 ] && [ -n "$runs" ] && [ "${execs:-0}" -lt "$runs" ]; then
+    echo "fuzz: $t: ${execs:-?} executions in ${secs:-$seconds}s, no crash, SHORT of $runs"
+    return 2
+  elif [ $rc -eq 0 ]; then
+    echo "fuzz: $t: ${execs:-?} executions in ${secs:-$seconds}s, no crash"
   else
     echo "fuzz: $t: CRASH after ${execs:-?} executions (log: $build/fuzz-$t.log, input in $art)"
     grep -m3 -E "ERROR:|fuzz: |runtime error" "$build/fuzz-$t.log" | sed 's/^/    /'
@@ -82,5 +89,5 @@ for t in "${targets[@]}"; do
   n=$(grep -o '^fuzz: [a-z_0-9]*: [0-9]*' "$build/results/$t" | grep -o '[0-9]*$')
   total=$((total + ${n:-0}))
 done
-echo "fuzz summary: ${#targets[@]} targets, ${seconds}s each, $total executions, $failed crashed"
+echo "fuzz summary: ${#targets[@]} targets, each ${runs:+up to $runs executions within }${seconds}s, $total executions, $failed failed"
 [ $failed -eq 0 ]

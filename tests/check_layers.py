@@ -12,11 +12,12 @@ ALLOWED = {
     "tokenizer": {"common"},
     "template": {"common"},
     "media": {"common"},
+    "grammar": {"common", "tokenizer"},
     "models": {"common", "ort", "tokenizer", "template", "media"},
-    "engine": {"common", "ort", "tokenizer", "template", "media", "models"},
+    "engine": {"common", "ort", "tokenizer", "template", "media", "models", "grammar"},
     "hub": {"common", "ort", "tokenizer", "template", "media", "models"},
-    "pipeline": {"common", "ort", "tokenizer", "template", "media", "models", "engine", "hub"},
-    "api": {"common", "ort", "tokenizer", "template", "media", "models", "engine", "hub", "pipeline"},
+    "pipeline": {"common", "ort", "tokenizer", "template", "media", "models", "grammar", "engine", "hub"},
+    "api": {"common", "ort", "tokenizer", "template", "media", "models", "grammar", "engine", "hub", "pipeline"},
 }
 CORE_FORBIDDEN = re.compile(r'#include\s*[<"](nlohmann/|httplib|curl/)')
 INCLUDE = re.compile(r'#include\s*"([a-z_]+)/')

@@ -7,6 +7,7 @@
 
 #include "api/errors.h"
 #include "api/handlers.h"
+#include "api/structured_output.h"
 #include "common/log.h"
 #include "pipeline/events.h"
 
@@ -39,6 +40,7 @@ struct Job {
   bool logprobs = false;
   int top_logprobs = 0;
   bool return_token_ids = false;
+  bool tool_calls = false;          // chat with tools: tool-call text becomes message.tool_calls
   std::vector<int32_t> prompt_ids;  // when return_token_ids
   std::string echo;                 // completions: prompt text to prepend
 };
@@ -81,6 +83,19 @@ json completion_logprobs(const std::vector<engine::TokenInfo>& tokens, size_t of
 }
 
 const char* finish_name(engine::FinishReason r) { return r == engine::FinishReason::Length ? "length" : "stop"; }
+
+// message.tool_calls, or (streamed, with_index) delta.tool_calls entries numbered from `first`.
+json tool_calls_json(const std::vector<ToolCall>& calls, bool with_index, int first = 0) {
+  json out = json::array();
+  for (size_t i = 0; i < calls.size(); ++i) {
+    json c = {{"id", calls[i].id},
+              {"type", "function"},
+              {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments}}}};
+    if (with_index) c["index"] = first + static_cast<int>(i);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
 
 json usage_json(const engine::Usage& u) {
   json details = {{"cached_tokens", u.cached_tokens}};
@@ -163,14 +178,29 @@ std::string response_body(const Job& job, const Collected& c) {
     const Choice& ch = c.choices[i];
     json o;
     o["index"] = i;
-    if (job.api == Api::Chat) {
+    const char* finish = finish_name(ch.finish.value_or(engine::FinishReason::Stop));
+    if (job.api == Api::Chat && job.tool_calls) {
+      ToolCallParser parser;
+      ToolCallParser::Out out = parser.push(ch.text);
+      ToolCallParser::Out rest = parser.flush();
+      out.content += rest.content;
+      for (auto& call : rest.calls) out.calls.push_back(std::move(call));
+      json message = {{"role", "assistant"}, {"content", out.content}, {"refusal", nullptr}};
+      if (!out.calls.empty()) {
+        if (out.content.empty()) message["content"] = nullptr;
+        message["tool_calls"] = tool_calls_json(out.calls, false);
+        finish = "tool_calls";
+      }
+      o["message"] = std::move(message);
+      o["logprobs"] = job.logprobs ? chat_logprobs(ch.tokens) : json(nullptr);
+    } else if (job.api == Api::Chat) {
       o["message"] = {{"role", "assistant"}, {"content", ch.text}, {"refusal", nullptr}};
       o["logprobs"] = job.logprobs ? chat_logprobs(ch.tokens) : json(nullptr);
     } else {
       o["text"] = job.echo + ch.text;
       o["logprobs"] = job.logprobs ? completion_logprobs(ch.tokens, job.echo.size()) : json(nullptr);
     }
-    o["finish_reason"] = finish_name(ch.finish.value_or(engine::FinishReason::Stop));
+    o["finish_reason"] = finish;
     if (job.return_token_ids) o["token_ids"] = ch.ids;
     choices.push_back(std::move(o));
   }
@@ -193,7 +223,14 @@ class ChunkWriter {
     return write_choice(index, delta, "", nullptr, {});
   }
   bool echo(int index) { return write_choice(index, {}, job_.echo, nullptr, {}); }
-  bool delta(int index, const std::string& text, const std::vector<engine::TokenInfo>& tokens) {
+  bool delta(int index, const std::string& raw, const std::vector<engine::TokenInfo>& tokens) {
+    std::string text = raw;
+    if (job_.tool_calls) {
+      ToolCallParser::Out out = parsers_[index].push(raw);
+      if (!calls(index, out.calls)) return false;
+      text = std::move(out.content);
+      if (text.empty() && !(job_.logprobs || job_.return_token_ids)) return true;
+    }
     json delta = {{"content", text}};
     std::vector<int32_t> ids;
     for (const auto& t : tokens) ids.push_back(t.id);
@@ -206,7 +243,16 @@ class ChunkWriter {
   bool finish(int index, engine::FinishReason reason, const std::vector<engine::TokenInfo>& tokens) {
     std::vector<int32_t> ids;
     for (const auto& t : tokens) ids.push_back(t.id);
-    return write_choice(index, json::object(), "", nullptr, ids, finish_name(reason));
+    const char* name = finish_name(reason);
+    if (job_.tool_calls) {
+      ToolCallParser& p = parsers_[index];
+      ToolCallParser::Out out = p.flush();
+      if (!out.content.empty() && !write_choice(index, {{"content", out.content}}, out.content, nullptr, {}))
+        return false;
+      if (!calls(index, out.calls)) return false;
+      if (p.calls() > 0) name = "tool_calls";
+    }
+    return write_choice(index, json::object(), "", nullptr, ids, name);
   }
   bool usage(const engine::Usage& u, const engine::Timings& t) {
     json c = envelope(job_, object());
@@ -220,6 +266,15 @@ class ChunkWriter {
 
  private:
   const char* object() const { return job_.api == Api::Chat ? "chat.completion.chunk" : "text_completion"; }
+
+  // delta.tool_calls chunks, one per completed call (each with its whole arguments).
+  bool calls(int index, const std::vector<ToolCall>& calls) {
+    for (const auto& c : calls) {
+      json delta = {{"tool_calls", tool_calls_json({c}, true, sent_calls_[index]++)}};
+      if (!write_choice(index, delta, "", nullptr, {})) return false;
+    }
+    return true;
+  }
 
   bool write_choice(int index, const json& delta, const std::string& text, const json& logprobs,
                     const std::vector<int32_t>& ids, const char* finish = nullptr) {
@@ -247,6 +302,8 @@ class ChunkWriter {
   const Job& job_;
   StreamSink& sink_;
   std::map<int, size_t> offsets_;
+  std::map<int, ToolCallParser> parsers_;  // per choice, with tool calls
+  std::map<int, int> sent_calls_;          // per choice: tool calls streamed so far
   bool first_ = true;
 };
 
@@ -383,20 +440,36 @@ void check_model_name(const std::string& name, const ServedName& served) {
               "model", "model_not_found");
 }
 
+ChatGeneration chat_generation(const HandlerContext& ctx, const ChatRequest& cr, const std::string& id) {
+  const models::Model& model = ctx.pipeline.model();
+  ChatGeneration g;
+  g.request.constraint = output_constraint(model, cr);
+  const PromptInput input = prompt_input(model, cr);
+  try {
+    g.prepared = ctx.pipeline.chat(input.messages, input.tools);
+  } catch (const Error& e) {
+    if (e.location().empty()) throw;
+    Location at = e.location();
+    if (at.message >= 0) at.message = input.source[static_cast<size_t>(at.message)];
+    throw Error(e.kind(), e.what(), request_location(cr, at), e.code());
+  }
+  g.request.id = id;
+  g.request.sampling = sampling_params(cr.sampling);
+  g.request.stop = cr.stop;
+  g.request.n = cr.n;
+  g.request.max_tokens = cr.max_tokens;
+  return g;
+}
+
 void handle_chat_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res) {
   ChatRequest cr = parse_chat_request(req.body, ctx.limits);
   check_model_name(cr.model, ctx.served);
-  pipeline::Prepared prepared;
-  try {
-    prepared = ctx.pipeline.chat(cr.messages);
-  } catch (const Error& e) {
-    if (e.location().empty()) throw;
-    throw Error(e.kind(), e.what(), request_location(cr, e.location()), e.code());
-  }
   Job job = new_job(ctx, Api::Chat, "chatcmpl-", cr, cr.logprobs, cr.top_logprobs);
-  engine::GenerationRequest gr = new_generation(job, cr);
-  gr.max_tokens = cr.max_tokens;
-  respond(ctx, std::move(job), std::move(prepared), std::move(gr), req, res);
+  job.tool_calls = !cr.tools.empty() && cr.tool_choice != "none";
+  ChatGeneration g = chat_generation(ctx, cr, job.id);
+  g.request.logprobs = job.logprobs;
+  g.request.top_logprobs = job.top_logprobs;
+  respond(ctx, std::move(job), std::move(g.prepared), std::move(g.request), req, res);
 }
 
 void handle_completions(const HandlerContext& ctx, const HttpRequest& req, HttpResponse& res) {

@@ -34,10 +34,32 @@ struct CommonRequest {
   std::string user;
 };
 
+// A function the model may call (`tools` entry).
+struct ToolDef {
+  std::string name;
+  std::string description;
+  std::string parameters;  // JSON Schema as JSON text; "" when absent
+  bool strict = false;
+  tmpl::Value value;  // the whole entry as sent (for the chat template)
+};
+
+// response_format.
+struct OutputFormat {
+  enum class Kind { Text, JsonObject, JsonSchema };
+  Kind kind = Kind::Text;
+  std::string schema;  // json_schema: the schema as JSON text
+};
+
 struct ChatRequest : CommonRequest {
   // Image parts hold their image_url as a MediaSource::Url (or ::Base64 for a legacy `images`
   // entry), audio parts their input_audio data as ::Base64 with its format.
   std::vector<pipeline::Message> messages;
+  OutputFormat format;
+  std::vector<ToolDef> tools;
+  // tool_choice: "none", "auto", "required", or "function" (one named function).
+  std::string tool_choice = "auto";
+  std::string tool_choice_name;
+  bool parallel_tool_calls = true;
   bool logprobs = false;
   int top_logprobs = 0;
   int image_count = 0;  // image parts (legacy `images` included)
@@ -55,6 +77,16 @@ struct CompletionRequest : CommonRequest {
   bool echo = false;
 };
 
+// A /v1/responses request as a chat request (messages are the input items as chat messages:
+// function calls as assistant tool_calls, function call outputs as tool messages; text.format as
+// the format, max_output_tokens as max_tokens).
+struct ResponsesRequest {
+  ChatRequest chat;
+  std::string instructions;
+  std::string previous_response_id;
+  bool store = true;
+};
+
 struct ParseLimits {
   int max_n = 16;
   int max_stop = 16;
@@ -69,6 +101,7 @@ struct ParseLimits {
 // last user message (400 when there is none).
 ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits = {});
 CompletionRequest parse_completion_request(std::string_view body, const ParseLimits& limits = {});
+ResponsesRequest parse_responses_request(std::string_view body, const ParseLimits& limits = {});
 
 // Where a location in a chat request's messages lies in the request as sent: the part itself
 // ({message, part}: "messages[m].content[p]"), or an entry of the legacy `images` field.

@@ -16,7 +16,7 @@
 namespace oc::api {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 [[noreturn]] void invalid(const std::string& param, const std::string& message, const std::string& code = {}) {
   throw Error(ErrorKind::InvalidRequest, message, param, code);
@@ -166,6 +166,10 @@ void parse_stream_options(const json& v, bool& include_usage) {
   }
 }
 
+[[noreturn]] void missing(const std::string& param) {
+  invalid(param, "Missing required parameter: '" + param + "'.", "missing_required_parameter");
+}
+
 [[noreturn]] void unknown_field(const std::string& param) {
   invalid(param, "Unrecognized request argument supplied: " + param, "unknown_parameter");
 }
@@ -241,20 +245,42 @@ bool one_of(const std::string& key, std::span<const char* const> names) {
   return std::any_of(names.begin(), names.end(), [&](const char* n) { return key == n; });
 }
 
-void parse_response_format(const json& v) {
+OutputFormat parse_response_format(const json& v) {
   if (!v.is_object()) wrong_type("response_format", v, "an object");
   auto it = v.find("type");
-  if (it == v.end())
-    invalid("response_format.type", "Missing required parameter: 'response_format.type'.",
-            "missing_required_parameter");
+  if (it == v.end()) missing("response_format.type");
   std::string type = get_string("response_format.type", *it);
-  if (type == "text") {
+  OutputFormat f;
+  if (type == "text" || type == "json_object") {
     for (const auto& [key, val] : v.items())
       if (key != "type") unknown_field("response_format." + key);
-    return;
+    if (type == "json_object") f.kind = OutputFormat::Kind::JsonObject;
+    return f;
   }
-  if (type == "json_object" || type == "json_schema")
-    unsupported("response_format", "response_format type '" + type + "' is not supported yet");
+  if (type == "json_schema") {
+    for (const auto& [key, val] : v.items())
+      if (key != "type" && key != "json_schema") unknown_field("response_format." + key);
+    auto js = v.find("json_schema");
+    if (js == v.end()) missing("response_format.json_schema");
+    if (!js->is_object()) wrong_type("response_format.json_schema", *js, "an object");
+    for (const auto& [key, val] : js->items()) {
+      const std::string p = "response_format.json_schema." + key;
+      if (key == "name" || key == "description") {
+        get_string(p, val);
+      } else if (key == "strict") {
+        if (!val.is_null()) get_bool(p, val);
+      } else if (key == "schema") {
+        if (!val.is_object() && !val.is_boolean()) wrong_type(p, val, "an object");
+        f.schema = val.dump();
+      } else {
+        unknown_field(p);
+      }
+    }
+    if (!js->contains("name")) missing("response_format.json_schema.name");
+    f.kind = OutputFormat::Kind::JsonSchema;
+    if (f.schema.empty()) f.schema = "{}";
+    return f;
+  }
   invalid(
       "response_format.type",
       "Invalid 'response_format.type': expected one of 'text', 'json_object', 'json_schema', but got '" + type + "'.",
@@ -288,10 +314,6 @@ tmpl::Value to_value(const json& j) {
     default:
       return {};
   }
-}
-
-[[noreturn]] void missing(const std::string& param) {
-  invalid(param, "Missing required parameter: '" + param + "'.", "missing_required_parameter");
 }
 
 // {"type":"image_url","image_url":{"url": URL, "detail": "auto"|"low"|"high"}}; the URL may also be
@@ -487,6 +509,101 @@ void count_media(ChatRequest& r, const ParseLimits& limits) {
   }
 }
 
+// {"type":"function","function":{"name","description","parameters","strict"}}, also the flat form
+// of the Responses API ({"type":"function","name",...}).
+std::vector<ToolDef> parse_tools(const json& v, const std::string& param = "tools") {
+  if (!v.is_array()) wrong_type(param, v, "an array");
+  std::vector<ToolDef> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string p = param + "[" + std::to_string(i) + "]";
+    const json& t = v[i];
+    if (!t.is_object()) wrong_type(p, t, "an object");
+    auto type = t.find("type");
+    if (type == t.end()) missing(p + ".type");
+    if (get_string(p + ".type", *type) != "function")
+      unsupported(p + ".type", "only tools of type 'function' are supported");
+    const bool nested = t.contains("function");
+    const json& f = nested ? t["function"] : t;
+    const std::string fp = nested ? p + ".function" : p;
+    if (!f.is_object()) wrong_type(fp, f, "an object");
+    ToolDef d;
+    for (const auto& [key, val] : f.items()) {
+      const std::string kp = fp + "." + key;
+      if (key == "type" && !nested) continue;
+      if (key == "name") {
+        d.name = get_string(kp, val);
+      } else if (key == "description") {
+        if (!val.is_null()) d.description = get_string(kp, val);
+      } else if (key == "parameters") {
+        if (val.is_null()) continue;
+        if (!val.is_object()) wrong_type(kp, val, "an object");
+        d.parameters = val.dump();
+      } else if (key == "strict") {
+        if (!val.is_null()) d.strict = get_bool(kp, val);
+      } else {
+        unknown_field(kp);
+      }
+    }
+    if (nested)
+      for (const auto& [key, val] : t.items())
+        if (key != "type" && key != "function") unknown_field(p + "." + key);
+    if (d.name.empty()) missing(fp + ".name");
+    for (char c : d.name)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
+        invalid(fp + ".name", "Invalid '" + fp + ".name': use only a-z, A-Z, 0-9, underscores and dashes.",
+                "invalid_value");
+    for (const auto& o : out)
+      if (o.name == d.name)
+        invalid(fp + ".name", "Invalid '" + fp + ".name': duplicate function name '" + d.name + "'.", "invalid_value");
+    json fn = {{"name", d.name}};
+    if (!d.description.empty()) fn["description"] = d.description;
+    fn["parameters"] =
+        d.parameters.empty() ? json{{"type", "object"}, {"properties", json::object()}} : json::parse(d.parameters);
+    d.value = to_value(json{{"type", "function"}, {"function", fn}});
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+// "none" | "auto" | "required" | {"type":"function","function":{"name"}} (or {"type":"function","name"}).
+void parse_tool_choice(const json& v, std::string& choice, std::string& name,
+                       const std::string& param = "tool_choice") {
+  if (v.is_string()) {
+    choice = v.get<std::string>();
+    if (choice != "none" && choice != "auto" && choice != "required")
+      invalid(param,
+              "Invalid '" + param + "': expected one of 'none', 'auto', 'required', or a function, but got '" + choice +
+                  "'.",
+              "invalid_value");
+    return;
+  }
+  if (!v.is_object()) wrong_type(param, v, "a string or an object");
+  auto type = v.find("type");
+  if (type == v.end()) missing(param + ".type");
+  if (get_string(param + ".type", *type) != "function")
+    unsupported(param + ".type", "only 'function' tool choices are supported");
+  const json* f = &v;
+  std::string fp = param;
+  if (v.contains("function")) {
+    f = &v["function"];
+    fp = param + ".function";
+    if (!f->is_object()) wrong_type(fp, *f, "an object");
+  }
+  auto n = f->find("name");
+  if (n == f->end()) missing(fp + ".name");
+  name = get_string(fp + ".name", *n);
+  choice = "function";
+}
+
+void check_tool_choice(const std::vector<ToolDef>& tools, const std::string& choice, const std::string& name,
+                       const std::string& param = "tool_choice") {
+  if (choice == "required" && tools.empty())
+    invalid(param, "Invalid '" + param + "': 'required' needs at least one tool in 'tools'.", "invalid_value");
+  if (choice == "function" &&
+      std::none_of(tools.begin(), tools.end(), [&](const ToolDef& t) { return t.name == name; }))
+    invalid(param, "Invalid '" + param + "': the function '" + name + "' is not among 'tools'.", "invalid_value");
+}
+
 // What one endpoint takes besides the common fields.
 struct EndpointFields {
   const char* input;                      // the required field besides `model`: "messages", "prompt"
@@ -557,15 +674,13 @@ ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits)
     } else if (key == "top_logprobs") {
       r.top_logprobs = static_cast<int>(get_int(key, v, 0, 20));
     } else if (key == "response_format") {
-      parse_response_format(v);
+      r.format = parse_response_format(v);
     } else if (key == "tools") {
-      if (!v.is_array()) wrong_type(key, v, "an array");
-      if (!v.empty()) unsupported("tools", "tool calling ('tools') is not supported yet");
+      r.tools = parse_tools(v);
     } else if (key == "tool_choice") {
-      if (!(v.is_string() && (v == "none" || v == "auto")))
-        unsupported("tool_choice", "tool calling ('tool_choice') is not supported yet");
+      parse_tool_choice(v, r.tool_choice, r.tool_choice_name);
     } else if (key == "parallel_tool_calls") {
-      get_bool(key, v);
+      r.parallel_tool_calls = get_bool(key, v);
     } else if (key == "store") {
       if (get_bool(key, v)) unsupported(key, "'store' is not supported (completions are never stored)");
     } else if (key == "metadata") {
@@ -597,6 +712,7 @@ ChatRequest parse_chat_request(std::string_view body, const ParseLimits& limits)
     invalid("top_logprobs", "Invalid 'top_logprobs': requires 'logprobs' to be true.", "invalid_value");
   if (!legacy_images.empty()) attach_legacy_images(r, std::move(legacy_images));
   count_media(r, limits);
+  check_tool_choice(r.tools, r.tool_choice, r.tool_choice_name);
   return r;
 }
 
@@ -644,6 +760,193 @@ CompletionRequest parse_completion_request(std::string_view body, const ParseLim
   });
   if (best_of != r.n && best_of != 1) unsupported("best_of", "'best_of' other than 1 or n is not supported");
   return r;
+}
+
+namespace {
+
+// A Responses content part as the chat part it means.
+json chat_part(const std::string& param, const json& p) {
+  if (!p.is_object()) wrong_type(param, p, "an object");
+  auto t = p.find("type");
+  if (t == p.end()) missing(param + ".type");
+  const std::string type = get_string(param + ".type", *t);
+  if (type == "input_text" || type == "output_text" || type == "text") {
+    auto text = p.find("text");
+    if (text == p.end()) missing(param + ".text");
+    return {{"type", "text"}, {"text", get_string(param + ".text", *text)}};
+  }
+  if (type == "input_image") {
+    auto url = p.find("image_url");
+    if (url == p.end() || url->is_null()) missing(param + ".image_url");
+    json img = {{"url", get_string(param + ".image_url", *url)}};
+    if (p.contains("detail") && !p["detail"].is_null()) img["detail"] = p["detail"];
+    return {{"type", "image_url"}, {"image_url", img}};
+  }
+  if (type == "input_audio") {
+    auto a = p.find("input_audio");
+    if (a == p.end()) missing(param + ".input_audio");
+    return {{"type", "input_audio"}, {"input_audio", *a}};
+  }
+  if (type == "input_file" || type == "refusal")
+    unsupported(param + ".type", "'" + type + "' content parts are not supported");
+  invalid(param + ".type",
+          "Invalid '" + param +
+              ".type': expected one of 'input_text', 'input_image', 'input_audio', 'output_text', but got '" + type +
+              "'.",
+          "invalid_value");
+}
+
+// Responses input items -> chat messages: messages as they are, function calls as assistant tool
+// calls (consecutive ones in one message), function call outputs as tool messages.
+void input_messages(const json& input, std::vector<pipeline::Message>& out) {
+  if (input.is_string()) {
+    pipeline::Message m;
+    m.role = "user";
+    m.content = input.get<std::string>();
+    out.push_back(std::move(m));
+    return;
+  }
+  if (!input.is_array()) wrong_type("input", input, "a string or an array of items");
+  bool calls_open = false;  // the last message holds function calls that more may join
+  for (size_t i = 0; i < input.size(); ++i) {
+    const std::string p = "input[" + std::to_string(i) + "]";
+    const json& item = input[i];
+    if (!item.is_object()) wrong_type(p, item, "an object");
+    const std::string type = item.contains("type") ? get_string(p + ".type", item["type"]) : "message";
+    if (type == "message") {
+      json msg = {{"role", item.contains("role") ? item["role"] : json()}};
+      if (!item.contains("role")) missing(p + ".role");
+      auto c = item.find("content");
+      if (c == item.end()) missing(p + ".content");
+      if (c->is_array()) {
+        json parts = json::array();
+        for (size_t k = 0; k < c->size(); ++k)
+          parts.push_back(chat_part(p + ".content[" + std::to_string(k) + "]", (*c)[k]));
+        msg["content"] = parts;
+      } else {
+        msg["content"] = *c;
+      }
+      for (const auto& [key, val] : item.items())
+        if (key != "type" && key != "role" && key != "content" && key != "id" && key != "status")
+          unknown_field(p + "." + key);
+      out.push_back(parse_message(p, msg));
+      calls_open = false;
+    } else if (type == "function_call") {
+      for (const char* k : {"call_id", "name", "arguments"})
+        if (!item.contains(k)) missing(p + "." + k);
+      json call = {{"id", get_string(p + ".call_id", item["call_id"])},
+                   {"type", "function"},
+                   {"function",
+                    {{"name", get_string(p + ".name", item["name"])},
+                     {"arguments", get_string(p + ".arguments", item["arguments"])}}}};
+      if (calls_open) {
+        out.back().tool_calls.as_array().push_back(to_value(call));
+      } else {
+        pipeline::Message m;
+        m.role = "assistant";
+        m.content_is_null = true;
+        m.tool_calls = to_value(json::array({call}));
+        out.push_back(std::move(m));
+        calls_open = true;
+      }
+    } else if (type == "function_call_output") {
+      for (const char* k : {"call_id", "output"})
+        if (!item.contains(k)) missing(p + "." + k);
+      pipeline::Message m;
+      m.role = "tool";
+      m.tool_call_id = get_string(p + ".call_id", item["call_id"]);
+      const json& o = item["output"];
+      m.content = o.is_string() ? o.get<std::string>() : o.dump();
+      out.push_back(std::move(m));
+      calls_open = false;
+    } else {
+      unsupported(p + ".type", "input items of type '" + type + "' are not supported");
+    }
+  }
+}
+
+// text.format: {"type":"text"} | {"type":"json_object"} | {"type":"json_schema","name","schema","strict"}.
+OutputFormat parse_text_format(const json& v) {
+  if (!v.is_object()) wrong_type("text", v, "an object");
+  OutputFormat f;
+  for (const auto& [key, val] : v.items()) {
+    if (key == "verbosity") continue;
+    if (key != "format") unknown_field("text." + key);
+    if (val.is_null()) continue;
+    if (!val.is_object()) wrong_type("text.format", val, "an object");
+    json as_chat = {{"type", val.value("type", "")}};
+    if (as_chat["type"] == "json_schema") {
+      json js = val;
+      js.erase("type");
+      as_chat["json_schema"] = js;
+    }
+    try {
+      f = parse_response_format(as_chat);
+    } catch (const Error& e) {
+      std::string param = e.param();
+      if (param.rfind("response_format", 0) == 0) param = "text.format" + param.substr(15);
+      const size_t at = param.find(".json_schema");
+      if (at != std::string::npos) param.erase(at, 12);
+      throw Error(e.kind(), e.what(), param, e.code());
+    }
+  }
+  return f;
+}
+
+}  // namespace
+
+ResponsesRequest parse_responses_request(std::string_view body, const ParseLimits& limits) {
+  ResponsesRequest rr;
+  ChatRequest& r = rr.chat;
+  const json j = parse_body(body);
+  static const char* sampling[] = {
+      "temperature", "top_p",      "top_k",  "min_p", "repetition_penalty", "frequency_penalty", "presence_penalty",
+      "seed",        "logit_bias", "stream", "user"};
+  for (const auto& [key, v] : j.items()) {
+    if (v.is_null()) {
+      if (key == "model") wrong_type(key, v, "a string");
+      if (key == "input") wrong_type(key, v, "a string or an array");
+      continue;
+    }
+    if (key == "model") {
+      r.model = get_string(key, v);
+    } else if (key == "input") {
+      input_messages(v, r.messages);
+    } else if (key == "instructions") {
+      rr.instructions = get_string(key, v);
+    } else if (key == "previous_response_id") {
+      rr.previous_response_id = get_string(key, v);
+    } else if (key == "max_output_tokens") {
+      r.max_tokens = get_max_tokens(key, v);
+    } else if (one_of(key, sampling)) {
+      parse_common_field(key, v, r, limits);
+    } else if (key == "tools") {
+      r.tools = parse_tools(v);
+    } else if (key == "tool_choice") {
+      parse_tool_choice(v, r.tool_choice, r.tool_choice_name);
+    } else if (key == "parallel_tool_calls") {
+      r.parallel_tool_calls = get_bool(key, v);
+    } else if (key == "text") {
+      r.format = parse_text_format(v);
+    } else if (key == "store") {
+      rr.store = get_bool(key, v);
+    } else if (key == "metadata") {
+      if (!v.is_object()) wrong_type(key, v, "an object");
+    } else if (key == "truncation") {
+      if (get_string(key, v) != "disabled" && v != "auto")
+        invalid(key, "Invalid 'truncation': expected 'auto' or 'disabled'.", "invalid_value");
+    } else if (key == "reasoning" || key == "include" || key == "background" || key == "service_tier" ||
+               key == "prompt" || key == "conversation" || key == "top_logprobs" || key == "max_tool_calls") {
+      unsupported(key, "'" + key + "' is not supported");
+    } else {
+      unknown_field(key);
+    }
+  }
+  if (!j.contains("model")) missing("model");
+  if (!j.contains("input") || j["input"].is_null()) missing("input");
+  check_tool_choice(r.tools, r.tool_choice, r.tool_choice_name);
+  count_media(r, limits);
+  return rr;
 }
 
 Location request_location(const ChatRequest& r, const Location& at) {

@@ -22,6 +22,8 @@ struct ApiServer::Impl {
   ServerOptions options;
   std::unique_ptr<HttpServer> http;
   ApiMetrics metrics;
+  // Conversations of /v1/responses for previous_response_id (the newest 1024).
+  std::shared_ptr<ResponseStore> responses = std::make_shared<ResponseStore>(1024);
   mutable std::mutex mutex;
   std::shared_ptr<engine::Engine> engine;
   int64_t started = static_cast<int64_t>(std::time(nullptr));
@@ -237,6 +239,7 @@ struct ApiServer::Impl {
                   res.body = model_entry(name, *e).dump(-1, ' ', false, json::error_handler_t::replace);
                 }));
     http->route("POST", "/v1/chat/completions", generation("chat", handle_chat_completions));
+    http->route("POST", "/v1/responses", generation("responses", handle_responses));
     http->route("POST", "/v1/completions", generation("completions", handle_completions));
     http->route("POST", "/v1/audio/transcriptions",
                 generation("transcriptions", [](const HandlerContext& c, const HttpRequest& req, HttpResponse& res) {
@@ -261,7 +264,7 @@ struct ApiServer::Impl {
     limits.max_n = options.max_n;
     limits.max_images = options.max_images;
     limits.max_audio_clips = options.max_audio_clips;
-    return HandlerContext{pipeline::Pipeline(e, options.media), served(*e), limits, trace};
+    return HandlerContext{pipeline::Pipeline(e, options.media), served(*e), limits, trace, responses};
   }
 };
 

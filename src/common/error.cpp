@@ -3,7 +3,11 @@
 namespace oc {
 
 std::string prefixed(std::string_view what, const std::string& message) {
-  return what.empty() ? message : std::string(what) + ": " + message;
+  if (what.empty()) return message;
+  std::string out(what);
+  out += ": ";
+  out += message;
+  return out;
 }
 
 }  // namespace oc

@@ -112,8 +112,9 @@ struct Choice {
   std::optional<Sampler> sampler;
   std::optional<IncrementalDecoder> detok;
   std::optional<StopMatcher> stop;
-  std::vector<TokenId> generated_ids;  // sampled tokens (the last one is not in the cache yet)
-  TokenId last = 0;                    // sampled, not yet fed to the model
+  std::vector<TokenId> generated_ids;         // sampled tokens (the last one is not in the cache yet)
+  std::unique_ptr<grammar::Matcher> matcher;  // when the request has a constraint
+  TokenId last = 0;                           // sampled, not yet fed to the model
   int generated = 0;
   bool done = false;
   bool in_batch = false;
@@ -635,7 +636,8 @@ void Engine::Impl::decode_step() {
         TokenId one[1] = {c.last};
         auto logits = c.seq->forward(one, a->state->run);
         handle_token(*a, c, i,
-                     c.sampler->sample(logits, a->req.logprobs || a->req.top_logprobs > 0, a->req.top_logprobs));
+                     c.sampler->sample(logits, a->req.logprobs || a->req.top_logprobs > 0, a->req.top_logprobs,
+                                       c.matcher.get(), a->max_tokens - c.generated));
       });
     }
     return;
@@ -683,7 +685,8 @@ void Engine::Impl::decode_step() {
     guarded(*a, [&, a = a, i = i] {
       Choice& c = a->choices[i];
       handle_token(*a, c, i,
-                   c.sampler->sample(logits[k], a->req.logprobs || a->req.top_logprobs > 0, a->req.top_logprobs));
+                   c.sampler->sample(logits[k], a->req.logprobs || a->req.top_logprobs > 0, a->req.top_logprobs,
+                                     c.matcher.get(), a->max_tokens - c.generated));
     });
   }
 }
@@ -729,6 +732,7 @@ void Engine::Impl::prefill_step() {
       c.sampler->add_context(ids);
       c.detok.emplace(model->tokenizer(), a->req.skip_special_tokens);
       c.stop.emplace(a->req.stop);
+      if (a->req.constraint) c.matcher = a->req.constraint->new_matcher();
     }
     a->prefill.reset();
     a->first_token = Clock::now();
@@ -736,7 +740,8 @@ void Engine::Impl::prefill_step() {
     const bool want_lp = a->req.logprobs || a->req.top_logprobs > 0;
     for (int i = 0; i < a->req.n; ++i) {
       Choice& c = a->choices[i];
-      auto r = c.sampler->sample(a->req.n > 1 ? std::span<const float>(saved) : logits, want_lp, a->req.top_logprobs);
+      auto r = c.sampler->sample(a->req.n > 1 ? std::span<const float>(saved) : logits, want_lp, a->req.top_logprobs,
+                                 c.matcher.get(), a->max_tokens - c.generated);
       handle_token(*a, c, i, r);
     }
   });
@@ -751,6 +756,7 @@ void Engine::Impl::handle_token(Active& a, Choice& c, int index, const Sampler::
     tokens.push_back(std::move(info));
     finish_choice(a, c, index, FinishReason::Stop, std::move(tokens));
   } else {
+    if (c.matcher) c.matcher->accept(r.id);
     c.sampler->accept(r.id);
     c.last = r.id;
     c.generated_ids.push_back(r.id);

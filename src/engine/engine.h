@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "grammar/matcher.h"
 #include "models/model.h"
 
 namespace oc::engine {
@@ -52,6 +53,10 @@ struct GenerationRequest {
   bool logprobs = false;            // per-token logprob of the chosen token
   int top_logprobs = 0;             // alternatives per token (0..20)
   bool skip_special_tokens = true;  // in the text deltas
+  // Structured output: every choice's tokens follow this grammar (one matcher per choice); the
+  // end-of-sequence tokens are allowed only where the grammar is complete, and the grammar is
+  // steered to complete within max_tokens. Unset: free text.
+  std::shared_ptr<const grammar::Constraint> constraint;
 };
 
 // Log probability of one token (natural log of the model's softmax, before penalties,

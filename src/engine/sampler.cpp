@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/error.h"
+
 namespace oc::engine {
 
 ResolvedSampling resolve_sampling(const SamplingParams& r, const models::GenerationDefaults& d) {
@@ -105,9 +107,8 @@ std::span<const float> Sampler::adjusted(std::span<const float> logits) {
   return work_;
 }
 
-Sampler::Result Sampler::sample(std::span<const float> logits, bool want_logprob, int top_logprobs) {
+TokenId Sampler::draw(std::span<const float> w) {
   Result result;
-  const std::span<const float> w = adjusted(logits);
   const size_t vocab = w.size();
 
   if (params_.greedy()) {
@@ -202,6 +203,32 @@ Sampler::Result Sampler::sample(std::span<const float> logits, bool want_logprob
         }
       }
       result.id = cand[pick].second;
+    }
+  }
+
+  return result.id;
+}
+
+Sampler::Result Sampler::sample(std::span<const float> logits, bool want_logprob, int top_logprobs,
+                                const grammar::Matcher* matcher, int remaining) {
+  Result result;
+  const std::span<const float> w = adjusted(logits);
+  result.id = draw(w);
+  if (matcher && !matcher->allows(result.id, remaining)) {
+    if (!matcher->mask(remaining, w.size(), allowed_))
+      throw Error(ErrorKind::Unsupported,
+                  "the output grammar cannot continue: no token of this model's vocabulary extends the output");
+    auto ok = [&](size_t i) { return (allowed_[i / 32] >> (i % 32)) & 1u; };
+    masked_.assign(w.begin(), w.end());
+    for (size_t i = 0; i < masked_.size(); ++i)
+      if (!ok(i)) masked_[i] = -std::numeric_limits<float>::infinity();
+    result.id = draw(masked_);
+    if (!ok(static_cast<size_t>(result.id))) {  // rounding at the edge of the distribution
+      size_t best = 0;
+      while (!ok(best)) ++best;
+      for (size_t i = best; i < masked_.size(); ++i)
+        if (ok(i) && masked_[i] > masked_[best]) best = i;
+      result.id = static_cast<TokenId>(best);
     }
   }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <span>
 #include <unordered_map>
@@ -49,13 +50,19 @@ class Sampler {
     std::vector<std::pair<TokenId, float>> top;  // top_logprobs alternatives, most likely first
   };
   // Picks the next token from one row of logits. logprobs are the model's log-softmax (before
-  // penalties, bias, temperature and truncation).
-  Result sample(std::span<const float> logits, bool want_logprob = false, int top_logprobs = 0);
+  // penalties, bias, temperature, truncation and grammar). With a matcher, the pick is checked
+  // against the grammar first; when it is not allowed, every token the grammar does not allow is
+  // masked out and the pick is drawn again. remaining: tokens the output may still take, this one
+  // included (steers the grammar to completion). Throws oc::Error (Unsupported) when the grammar
+  // allows no token of the vocabulary.
+  Result sample(std::span<const float> logits, bool want_logprob = false, int top_logprobs = 0,
+                const grammar::Matcher* matcher = nullptr, int remaining = std::numeric_limits<int>::max());
 
   const ResolvedSampling& params() const { return params_; }
 
  private:
   std::span<const float> adjusted(std::span<const float> logits);
+  TokenId draw(std::span<const float> w);  // the pick of one row of adjusted logits
   double uniform();
 
   ResolvedSampling params_;
@@ -63,8 +70,10 @@ class Sampler {
   std::unordered_map<TokenId, int> counts_;  // generated tokens
   std::vector<uint8_t> seen_;                // prompt + generated (repetition penalty)
   std::vector<TokenId> seen_ids_;
-  std::vector<float> work_;   // adjusted logits
-  std::vector<float> probs_;  // scratch
+  std::vector<float> work_;        // adjusted logits
+  std::vector<float> probs_;       // scratch
+  std::vector<float> masked_;      // adjusted logits with the grammar applied
+  std::vector<uint32_t> allowed_;  // the grammar's mask
 };
 
 }  // namespace oc::engine

@@ -9,14 +9,14 @@ Pipeline::Pipeline(std::shared_ptr<engine::Engine> engine, MediaPolicy media)
   if (!engine_) throw Error(ErrorKind::Internal, "pipeline without an engine");
 }
 
-Prepared Pipeline::chat(const std::vector<Message>& messages) const {
+Prepared Pipeline::chat(const std::vector<Message>& messages, const tmpl::Value& tools) const {
   std::vector<LocatedPart> media;
   for (size_t m = 0; m < messages.size(); ++m)
     for (size_t p = 0; p < messages[m].parts.size(); ++p)
       if (messages[m].parts[p].is_media())
         media.push_back({&messages[m].parts[p], Location{static_cast<int>(m), static_cast<int>(p), {}}});
   std::vector<models::MediaInput> inputs = resolve(media);
-  return run(render_chat_prompt(model(), template_messages(messages)), inputs);
+  return run(render_chat_prompt(model(), template_messages(messages), true, tools), inputs);
 }
 
 Prepared Pipeline::rendered(std::string text, std::span<const LocatedPart> media) const {

@@ -40,8 +40,8 @@ class Pipeline {
   // A conversation's prompt: each media part checked against the model's modalities
   // (Unsupported, code "unsupported_modality") and resolved (pipeline/media_source.h), the chat
   // template rendered (pipeline/conversation.h), the processor run. Errors about one media part
-  // are located at it ({message, part}).
-  Prepared chat(const std::vector<Message>& messages) const;
+  // are located at it ({message, part}). `tools` (when defined) is the template context's `tools`.
+  Prepared chat(const std::vector<Message>& messages, const tmpl::Value& tools = {}) const;
   // A prompt rendered elsewhere (media placeholders in it) with its media parts, in placeholder
   // order per modality; checked and resolved as chat() does.
   Prepared rendered(std::string text, std::span<const LocatedPart> media = {}) const;

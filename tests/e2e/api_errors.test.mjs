@@ -116,10 +116,12 @@ describe('bad input without an API key', () => {
   });
 
   test('unsupported fields: 400 naming them', async () => {
-    const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }];
-    assertErrorShape(await chat({ ...OK_BODY, tools }), 400, { param: 'tools', code: 'unsupported_parameter' });
-    assertErrorShape(await chat({ ...OK_BODY, response_format: { type: 'json_schema', json_schema: {} } }), 400, {
-      param: 'response_format',
+    const tools = [{ type: 'code_interpreter' }];
+    assertErrorShape(await chat({ ...OK_BODY, tools }), 400, { param: 'tools[0].type', code: 'unsupported_parameter' });
+    const schema = { type: 'array', contains: { type: 'string' } };
+    assertErrorShape(await chat({ ...OK_BODY, response_format: { type: 'json_schema', json_schema: { name: 'x', schema } } }), 400, {
+      param: 'response_format.json_schema.schema',
+      code: 'unsupported_schema',
     });
     const file = { type: 'file', file: { file_id: 'x' } };
     assertErrorShape(await chat({ ...OK_BODY, messages: [{ role: 'user', content: [file] }] }), 400, {

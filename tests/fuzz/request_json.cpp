@@ -1,4 +1,4 @@
-// Request bodies -> native structs (chat and completions): every failure is a 4xx OpenAI error.
+// Request bodies -> native structs (chat, completions and responses): every failure is a 4xx OpenAI error.
 #include <cstdint>
 #include <functional>
 
@@ -36,5 +36,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     api::CompletionRequest r = api::parse_completion_request(body, limits);
     fuzz::check(r.prompt_is_ids ? !r.prompt_ids.empty() : true, "an empty id prompt was accepted");
   });
+  expect_4xx([&] { api::parse_responses_request(body, limits); });
   return 0;
 }

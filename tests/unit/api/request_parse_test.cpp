@@ -101,6 +101,27 @@ TEST(ChatParse, Errors) {
             "messages[0].content[0].text");
 }
 
+TEST(ChatParse, ToolsAndResponseFormat) {
+  ChatRequest r = parse_chat_request(chat(
+      R"(,"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"b":{},"a":{}}}}}],)"
+      R"("tool_choice":{"type":"function","function":{"name":"f"}},"parallel_tool_calls":false,)"
+      R"("response_format":{"type":"json_schema","json_schema":{"name":"x","strict":true,"schema":{"type":"object","properties":{"z":{},"y":{}}}}})"));
+  ASSERT_EQ(r.tools.size(), 1u);
+  EXPECT_EQ(r.tools[0].name, "f");
+  EXPECT_EQ(r.tools[0].parameters, R"({"type":"object","properties":{"b":{},"a":{}}})");  // document order
+  EXPECT_EQ(r.tool_choice, "function");
+  EXPECT_EQ(r.tool_choice_name, "f");
+  EXPECT_FALSE(r.parallel_tool_calls);
+  EXPECT_EQ(r.format.kind, OutputFormat::Kind::JsonSchema);
+  EXPECT_EQ(r.format.schema, R"({"type":"object","properties":{"z":{},"y":{}}})");
+  EXPECT_EQ(chat_error(chat(R"(,"tools":[{"type":"function","function":{"name":"a b"}}])")),
+            std::make_pair(ErrorKind::InvalidRequest, std::string("tools[0].function.name")));
+  EXPECT_EQ(chat_error(chat(R"(,"tool_choice":"required")")),
+            std::make_pair(ErrorKind::InvalidRequest, std::string("tool_choice")));
+  EXPECT_EQ(chat_error(chat(R"(,"response_format":{"type":"json_schema","json_schema":{}})")),
+            std::make_pair(ErrorKind::InvalidRequest, std::string("response_format.json_schema.name")));
+}
+
 // Numbers the JSON library cannot hold and bodies nested too deeply are the client's error
 // (invalid_json), on both endpoints, wherever they appear.
 TEST(ChatParse, OutOfRangeNumbersAndDeepNestingAreInvalidJson) {
@@ -132,10 +153,8 @@ TEST(ChatParse, OutOfRangeNumbersAndDeepNestingAreInvalidJson) {
 }
 
 TEST(ChatParse, UnsupportedFieldsAreNamed) {
-  EXPECT_EQ(chat_error(chat(R"(,"tools":[{"type":"function","function":{"name":"f"}}])")),
-            std::make_pair(ErrorKind::Unsupported, std::string("tools")));
-  EXPECT_EQ(chat_error(chat(R"(,"response_format":{"type":"json_schema","json_schema":{}})")),
-            std::make_pair(ErrorKind::Unsupported, std::string("response_format")));
+  EXPECT_EQ(chat_error(chat(R"(,"tools":[{"type":"code_interpreter"}])")),
+            std::make_pair(ErrorKind::Unsupported, std::string("tools[0].type")));
   EXPECT_EQ(chat_error(R"({"model":"m","messages":[{"role":"user","content":[{"type":"file","file":{}}]}]})"),
             std::make_pair(ErrorKind::Unsupported, std::string("messages[0].content[0]")));
 }

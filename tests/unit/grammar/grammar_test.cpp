@@ -1,0 +1,234 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "common/error.h"
+#include "engine/sampler.h"
+#include "grammar/json_schema.h"
+#include "grammar/matcher.h"
+
+namespace oc::grammar {
+namespace {
+
+// A byte vocabulary plus a few multi-byte pieces and one special end token.
+class ByteTokenizer final : public tok::Tokenizer {
+ public:
+  ByteTokenizer() {
+    for (int b = 0; b < 256; ++b) pieces_.push_back(std::string(1, static_cast<char>(b)));
+    for (const char* p : {"{\"", "\":", "\",\"", "true", "false", "null", "  ", "\"}", "12", "ab"})
+      pieces_.push_back(p);
+    eos_ = static_cast<TokenId>(pieces_.size());
+    pieces_.push_back("<eos>");
+  }
+  std::vector<TokenId> encode(std::string_view text, bool) const override {
+    std::vector<TokenId> ids;
+    for (unsigned char c : text) ids.push_back(c);
+    return ids;
+  }
+  std::string decode(std::span<const TokenId> ids, bool) const override {
+    std::string s;
+    for (TokenId id : ids) s += pieces_[static_cast<size_t>(id)];
+    return s;
+  }
+  std::optional<TokenId> token_to_id(std::string_view) const override { return std::nullopt; }
+  std::string id_to_token(TokenId id) const override { return pieces_[static_cast<size_t>(id)]; }
+  size_t vocab_size() const override { return pieces_.size(); }
+  bool is_special(TokenId id) const override { return id == eos_; }
+  const tok::SpecialTokens& special_tokens() const override { return special_; }
+  TokenId eos() const { return eos_; }
+
+ private:
+  std::vector<std::string> pieces_;
+  TokenId eos_ = 0;
+  tok::SpecialTokens special_;
+};
+
+const ByteTokenizer& tokenizer() {
+  static ByteTokenizer t;
+  return t;
+}
+
+std::shared_ptr<Constraint> constraint_for(const std::string& schema) {
+  GrammarBuilder b;
+  const int32_t root = b.rule_of({{add_json_schema(b, schema)}});
+  auto g = std::make_shared<const Grammar>(b.finish(root));
+  return std::make_shared<Constraint>(g, TokenTable::of(tokenizer()), std::vector<TokenId>{tokenizer().eos()});
+}
+
+// Whether the grammar takes `text` whole (fed one byte token at a time).
+bool matches(const Constraint& c, const std::string& text) {
+  auto m = c.new_matcher();
+  for (unsigned char ch : text) {
+    if (!m->allows(ch, 1 << 20)) return false;
+    m->accept(ch);
+  }
+  return m->complete();
+}
+
+TEST(JsonSchemaGrammar, ObjectWithRequiredAndOptionalProperties) {
+  auto c = constraint_for(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"}},
+                              "required":["a"],"additionalProperties":false})");
+  EXPECT_TRUE(matches(*c, R"({"a":1})"));
+  EXPECT_TRUE(matches(*c, R"({ "a" : -12 , "b":"x\"y"})"));
+  EXPECT_FALSE(matches(*c, R"({"b":"x"})"));
+  EXPECT_FALSE(matches(*c, R"({"a":1.5})"));
+  EXPECT_FALSE(matches(*c, R"({"a":1,"c":2})"));
+  EXPECT_FALSE(matches(*c, R"({"a":01})"));
+}
+
+TEST(JsonSchemaGrammar, EnumsArraysAndAnyOf) {
+  auto c = constraint_for(R"({"type":"array","items":{"anyOf":[{"enum":["x",2,null]},{"type":"boolean"}]},
+                              "minItems":1,"maxItems":3})");
+  EXPECT_TRUE(matches(*c, R"(["x"])"));
+  EXPECT_TRUE(matches(*c, R"([2, null, true])"));
+  EXPECT_FALSE(matches(*c, R"([])"));
+  EXPECT_FALSE(matches(*c, R"([2,2,2,2])"));
+  EXPECT_FALSE(matches(*c, R"(["y"])"));
+}
+
+TEST(JsonSchemaGrammar, RecursiveRefs) {
+  auto c = constraint_for(R"({"$defs":{"node":{"type":"object","properties":{"next":{"anyOf":[{"$ref":"#/$defs/node"},
+                              {"type":"null"}]}},"required":["next"],"additionalProperties":false}},"$ref":"#/$defs/node"})");
+  EXPECT_TRUE(matches(*c, R"({"next":{"next":null}})"));
+  EXPECT_FALSE(matches(*c, R"({"next":{}})"));
+}
+
+TEST(JsonSchemaGrammar, IntegerRanges) {
+  auto c = constraint_for(R"({"type":"integer","minimum":-17,"exclusiveMaximum":230})");
+  for (int i = -300; i <= 300; ++i) EXPECT_EQ(matches(*c, std::to_string(i)), i >= -17 && i < 230) << i;
+}
+
+TEST(JsonSchemaGrammar, PatternsAndFormats) {
+  auto c = constraint_for(R"({"type":"string","pattern":"^[a-c]{2}(x|yz)?\\d+$"})");
+  EXPECT_TRUE(matches(*c, R"("ab1")"));
+  EXPECT_TRUE(matches(*c, R"("cayz42")"));
+  EXPECT_FALSE(matches(*c, R"("ad1")"));
+  EXPECT_FALSE(matches(*c, R"("ab")"));
+  auto d = constraint_for(R"({"type":"string","format":"date"})");
+  EXPECT_TRUE(matches(*d, R"("2024-02-28")"));
+  EXPECT_FALSE(matches(*d, R"("2024-02-30")"));
+}
+
+TEST(JsonSchemaGrammar, UnsupportedKeywordsAreNamed) {
+  try {
+    constraint_for(R"({"type":"object","properties":{"a":{"type":"array","contains":{}}}})");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("properties.a.contains"), std::string::npos) << e.what();
+  }
+  try {
+    constraint_for(R"({"type":"strnig"})");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidRequest);
+  }
+  EXPECT_THROW(constraint_for("{not json"), Error);
+  EXPECT_THROW(constraint_for(R"({"madeUp":1})"), Error);
+}
+
+TEST(GrammarMatcher, MaskAllowsOnlyWhatTheGrammarTakes) {
+  auto c = constraint_for(R"({"type":"object","properties":{"k":{"type":"boolean"}},"required":["k"]})");
+  auto m = c->new_matcher();
+  std::vector<uint32_t> words;
+  ASSERT_TRUE(m->mask(1000, tokenizer().vocab_size(), words));
+  auto allowed = [&](TokenId id) { return (words[id / 32] >> (id % 32)) & 1u; };
+  EXPECT_TRUE(allowed('{'));
+  EXPECT_FALSE(allowed('['));
+  EXPECT_FALSE(allowed(' '));
+  EXPECT_FALSE(allowed(tokenizer().eos()));
+  EXPECT_TRUE(allowed(256));  // "{\""
+  for (unsigned char ch : std::string(R"({"k":true})")) m->accept(ch);
+  ASSERT_TRUE(m->mask(1000, tokenizer().vocab_size(), words));
+  for (TokenId id = 0; id < static_cast<TokenId>(tokenizer().vocab_size()); ++id)
+    EXPECT_EQ(allowed(id), id == tokenizer().eos()) << id;
+}
+
+// Drawing uniformly among the allowed tokens (what a random-weight model does) always ends in a
+// complete value within the token budget.
+TEST(GrammarMatcher, SteersToCompletionWithinTheBudget) {
+  auto c = constraint_for(R"({"type":"object","properties":{"s":{"type":"string"},"n":{"type":"array",
+                              "items":{"type":"number"}}},"required":["s","n"]})");
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937_64 rng(seed);
+    auto m = c->new_matcher();
+    std::string out;
+    const int budget = 40;
+    std::vector<uint32_t> words;
+    for (int used = 0; used < budget; ++used) {
+      ASSERT_TRUE(m->mask(budget - used, tokenizer().vocab_size(), words));
+      std::vector<TokenId> ok;
+      for (TokenId id = 0; id < static_cast<TokenId>(tokenizer().vocab_size()); ++id)
+        if ((words[id / 32] >> (id % 32)) & 1u) ok.push_back(id);
+      const TokenId t = ok[rng() % ok.size()];
+      if (t == tokenizer().eos()) break;
+      m->accept(t);
+      out += tokenizer().id_to_token(t);
+    }
+    EXPECT_TRUE(m->complete()) << out;
+    EXPECT_TRUE(nlohmann::json::accept(out)) << out;
+  }
+}
+
+// Multiples of 1.5 are the whole multiples of 3; random walks end on one.
+TEST(JsonSchemaGrammar, MultipleOf) {
+  auto c = constraint_for(R"({"type":"number","multipleOf":1.5})");
+  for (int i = -40; i <= 40; ++i) EXPECT_EQ(matches(*c, std::to_string(i)), i % 3 == 0) << i;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    std::mt19937_64 rng(seed);
+    auto m = c->new_matcher();
+    std::string out;
+    std::vector<uint32_t> words;
+    for (int used = 0; used < 20; ++used) {
+      ASSERT_TRUE(m->mask(20 - used, tokenizer().vocab_size(), words)) << out;
+      std::vector<TokenId> ok;
+      for (TokenId id = 0; id < static_cast<TokenId>(tokenizer().vocab_size()); ++id)
+        if ((words[id / 32] >> (id % 32)) & 1u) ok.push_back(id);
+      const TokenId t = ok[rng() % ok.size()];
+      if (t == tokenizer().eos()) break;
+      m->accept(t);
+      out += tokenizer().id_to_token(t);
+    }
+    EXPECT_TRUE(m->complete()) << out;
+    EXPECT_EQ(std::stoll(out) % 3, 0) << out;
+  }
+}
+
+// The sampler keeps the drawn token when the grammar allows it and otherwise draws again among the
+// allowed ones, under every sampling mode.
+TEST(GrammarSampling, SamplerDrawsOnlyAllowedTokens) {
+  auto c = constraint_for(R"({"type":"boolean"})");
+  std::vector<float> logits(tokenizer().vocab_size(), 0.0f);
+  logits['x'] = 50;  // the model's favourite is not allowed
+  logits['t'] = 5;
+  for (float temperature : {0.0f, 1.0f}) {
+    for (int top_k : {0, 3}) {
+      engine::ResolvedSampling p;
+      p.temperature = temperature;
+      p.top_k = top_k;
+      engine::Sampler sampler(p, 42);
+      auto m = c->new_matcher();
+      std::string out;
+      for (int i = 0; i < 8 && !m->complete(); ++i) {
+        const auto r = sampler.sample(logits, false, 0, m.get(), 100);
+        m->accept(r.id);
+        out += tokenizer().id_to_token(r.id);
+      }
+      EXPECT_TRUE(out == "true" || out == "false") << out;
+      if (temperature == 0) {
+        EXPECT_EQ(out, "true");
+      }
+    }
+  }
+  // A token the grammar allows is kept as drawn.
+  engine::ResolvedSampling greedy;
+  greedy.temperature = 0;
+  engine::Sampler sampler(greedy, 1);
+  auto m = c->new_matcher();
+  logits['f'] = 60;
+  EXPECT_EQ(sampler.sample(logits, false, 0, m.get(), 100).id, 'f');
+}
+
+}  // namespace
+}  // namespace oc::grammar
