@@ -60,6 +60,7 @@ struct AudioFeatureConfig {
   double preemphasis = 0.0;
   bool preemphasis_htk_flavor = true;
   double mel_floor = 0.0;
+  bool mel_floor_add = false;  // log(mel + mel_floor) (Gemma 4) instead of log(max(mel, mel_floor))
   double padding_value = 0.0;
   int pad_to_multiple_of = 0;  // right-pad clips to a multiple of this (0: no padding)
   int64_t max_samples = 0;     // truncation length (one model window)
@@ -87,8 +88,9 @@ struct LogMelOptions {
 // max_samples, right-pad to a multiple of pad_to_multiple_of, frames of frame_length every
 // hop_length (no centering; frames = 1 + (n - frame_length) / hop), HTK pre-emphasis inside each
 // frame, periodic Hann, real FFT of fft_length, magnitude, HTK mel filters (unnormalized),
-// natural log of max(mel, mel_floor). Clips shorter than one frame are zero-padded to one frame
-// (the reference throws). Thread-safe after construction; reuse one per config.
+// natural log of max(mel, mel_floor) (of mel + mel_floor with mel_floor_add). Clips shorter than
+// one frame are zero-padded to one frame (the reference throws). Thread-safe after construction;
+// reuse one per config.
 class LogMelExtractor {
  public:
   explicit LogMelExtractor(const AudioFeatureConfig& config, const LogMelOptions& options = {});

@@ -116,6 +116,8 @@ struct Plan {
   std::vector<float> weights;
   float floor_value = 0.0f;      // float32(mel_floor)
   float floor_threshold = 0.0f;  // smallest float >= mel_floor: sums below it become floor_value
+  bool floor_add = false;        // mel_floor added to every sum (in double) instead of clamping
+  double floor_add_value = 0.0;
 };
 
 // Per-thread buffers (64-byte aligned raw storage; the kernels use them as vectors).
@@ -462,7 +464,10 @@ OC_INLINE void mel_log(const Plan& p, const float* mag, float* mel, int nb, floa
     }
     // The reference clamps into float32 storage, then takes the log in double.
     for (int v = 0; v < kGroups; ++v) {
-      const F x = total[v] >= p.floor_threshold ? total[v] : floor_value;
+      F x = total[v] >= p.floor_threshold ? total[v] : floor_value;
+      if (p.floor_add)
+        for (int i = 0; i < kFloats; ++i)
+          x[i] = static_cast<float>(static_cast<double>(total[v][i]) + p.floor_add_value);
       finite &= x <= std::numeric_limits<float>::max();  // false for inf and NaN
       store(mel + static_cast<size_t>(f) * kBlock + kFloats * v, x);
     }
@@ -669,6 +674,8 @@ LogMelExtractor::LogMelExtractor(const AudioFeatureConfig& config, const LogMelO
     }
   }
   p.seg_begin.push_back(static_cast<int>(p.segs.size()));
+  p.floor_add = c.mel_floor_add;
+  p.floor_add_value = c.mel_floor;
   p.floor_value = static_cast<float>(c.mel_floor);
   p.floor_threshold = static_cast<double>(p.floor_value) >= c.mel_floor
                           ? p.floor_value

@@ -118,6 +118,20 @@ DecoderIo infer_decoder_io(const std::vector<ort::TensorInfo>& inputs, const std
       if (first_past->shape[3].fixed()) kv.head_dim = first_past->shape[3].value;
       kv.past_length_symbol = first_past->shape[2].symbol;
     }
+    // One cache shape for every layer: inputs whose heads or head size differ (fixed in both) cannot
+    // be fed.
+    for (const auto& in : inputs) {
+      if (!starts_with(in.name, "past") || in.shape.size() != 4 || first_past->shape.size() != 4) continue;
+      bool same = true;
+      for (size_t d : {1, 3})
+        same &=
+            !in.shape[d].fixed() || !first_past->shape[d].fixed() || in.shape[d].value == first_past->shape[d].value;
+      if (!same) {
+        io.problems.push_back("past inputs differ in shape (" + first_past->name + " " + first_past->shape_str() +
+                              ", " + in.name + " " + in.shape_str() + "): a cache shape per layer is not supported");
+        break;
+      }
+    }
   }
   if (!io.input_ids && !io.inputs_embeds) io.problems.push_back("neither input_ids nor inputs_embeds is an input");
   bool has_logits = false;

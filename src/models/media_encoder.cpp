@@ -62,9 +62,9 @@ void MediaEncoder::load() {
     throw Error(ErrorKind::ModelLoad, where + ": cannot tell the " + component_ + "'s feature input and output");
   if (!is_float(in->type) || !is_float(out->type))
     throw Error(ErrorKind::ModelLoad, where + ": " + component_ + " input/output must be float32 or float16");
-  if (out->shape.size() != 3)
+  if (out->shape.size() != 3 && out->shape.size() != 2)
     throw Error(ErrorKind::ModelLoad,
-                where + ": " + out->name + " should be [batch, rows, width], is " + out->shape_str());
+                where + ": " + out->name + " should be [batch, rows, width] or [rows, width], is " + out->shape_str());
   input_ = in->name;
   input_type_ = in->type;
   input_rank_ = in->shape.size();
@@ -82,6 +82,12 @@ void MediaEncoder::load() {
       mask_type_ = t.type;
       continue;
     }
+    if (!names_.positions.empty() && t.name == names_.positions) {
+      if (t.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64)
+        throw Error(ErrorKind::ModelLoad, where + ": " + component_ + " input '" + t.name + "' should be int64");
+      positions_ = t.name;
+      continue;
+    }
     throw Error(ErrorKind::ModelLoad, where + ": unexpected " + component_ + " input '" + t.name + "'");
   }
   session_ = std::move(session);
@@ -90,11 +96,11 @@ void MediaEncoder::load() {
             " ms");
 }
 
-MediaEncoder::Output MediaEncoder::run(Ort::Value inputs, const std::vector<uint8_t>& mask,
-                                       const std::vector<int64_t>& mask_shape, ONNXTensorElementDataType to,
+MediaEncoder::Output MediaEncoder::run(Ort::Value inputs, const SideInputs& side, ONNXTensorElementDataType to,
                                        RunControl& control) {
   load();
-  const std::vector<int64_t> shape = inputs.GetTensorTypeAndShapeInfo().GetShape();
+  const auto mask = side.mask;
+  const std::vector<int64_t> mask_shape(side.mask_shape.begin(), side.mask_shape.end());
   RunInputs in;
   in.add(input_, cast_tensor(std::move(inputs), input_type_));
   if (!mask_.empty()) {
@@ -116,6 +122,16 @@ MediaEncoder::Output MediaEncoder::run(Ort::Value inputs, const std::vector<uint
     }
     in.add(mask_, std::move(m));
   }
+  if (!positions_.empty()) {
+    size_t n = 1;
+    for (int64_t d : side.positions_shape) n *= static_cast<size_t>(d);
+    if (side.positions.size() != n || n == 0)
+      throw Error(ErrorKind::Internal, component_ + ": positions missing or not matching their shape");
+    Ort::Value p = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64,
+                               std::vector<int64_t>(side.positions_shape.begin(), side.positions_shape.end()));
+    std::copy(side.positions.begin(), side.positions.end(), p.GetTensorMutableData<int64_t>());
+    in.add(positions_, std::move(p));
+  }
   std::vector<std::string> names{output_};
   if (!extra_.empty()) names.push_back(extra_);
   auto outs = run_session(*session_, in, names, control);
@@ -127,6 +143,10 @@ MediaEncoder::Output MediaEncoder::run(Ort::Value inputs, const std::vector<uint
     o.extra.assign(p, p + extra.GetTensorTypeAndShapeInfo().GetElementCount() * ort::element_size(to));
   }
   auto dims = o.rows.GetTensorTypeAndShapeInfo().GetShape();
+  if (dims.size() == 2) {  // [rows, width]: the rows of every item, one after the other
+    dims.insert(dims.begin(), 1);
+    o.packed = true;
+  }
   if (dims.size() != 3) throw Error(ErrorKind::Internal, component_ + " returned an output of unexpected shape");
   o.batch = dims[0];
   o.rows_per_item = dims[1];
@@ -191,41 +211,67 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(MediaShared& share
     else
       mask_shape.insert(mask_shape.end(), head.mask_shape.begin(), head.mask_shape.end());
     const size_t item = head.features.size() / head.items;
+    const size_t positions_item = head.positions.size() / head.items;
     // The batch tensor is filled straight from the segments (no intermediate buffer).
     Ort::Value inputs = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, shape);
     float* dst = inputs.GetTensorMutableData<float>();
     std::vector<uint8_t> mask;
+    std::vector<int64_t> positions;
     for (size_t idx : members) {
       const MediaSegment& s = *segments[idx];
-      if (s.features.size() != item * s.items)
+      if (s.features.size() != item * s.items || s.positions.size() != positions_item * s.items)
         throw Error(ErrorKind::Internal, "media segments of one batch differ in size");
       dst = std::copy(s.features.begin(), s.features.end(), dst);
       mask.insert(mask.end(), s.mask.begin(), s.mask.end());
+      positions.insert(positions.end(), s.positions.begin(), s.positions.end());
     }
     if (mask.empty()) mask_shape.clear();
-    MediaEncoder::Output out = enc->run(std::move(inputs), mask, mask_shape, shared.text->embeds_type, control);
+    std::vector<int64_t> positions_shape;
+    if (!positions.empty()) {
+      positions_shape = lead;
+      positions_shape.insert(positions_shape.end(), head.positions_shape.begin(), head.positions_shape.end());
+    }
+    MediaEncoder::Output out =
+        enc->run(std::move(inputs), {mask, mask_shape, positions, positions_shape}, shared.text->embeds_type, control);
+    // The output rows each segment takes: from a packed output ([rows, width]) its own count, else
+    // the same count for every item.
     const int64_t total = out.batch * out.rows_per_item;
-    if (total % n != 0)
-      throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(out.batch) + " x " +
-                                           std::to_string(out.rows_per_item) + " rows for " + std::to_string(n) +
-                                           " items");
-    const int64_t per_item = total / n;
+    auto segment_rows = [](const MediaSegment& s) {
+      return s.gather.empty() ? static_cast<int64_t>(s.length) : s.item_rows * static_cast<int64_t>(s.items);
+    };
+    int64_t per_item = 0;
+    if (out.packed) {
+      int64_t want = 0;
+      for (size_t idx : members) want += segment_rows(*segments[idx]);
+      if (total != want)
+        throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(total) + " rows for " +
+                                             std::to_string(members.size()) + " segments of " + std::to_string(want) +
+                                             " (the processor config disagrees with the model)");
+    } else {
+      if (total % n != 0)
+        throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(out.batch) + " x " +
+                                             std::to_string(out.rows_per_item) + " rows for " + std::to_string(n) +
+                                             " items");
+      per_item = total / n;
+    }
     const size_t elt = ort::element_size(shared.text->embeds_type);
     const size_t row_bytes = static_cast<size_t>(out.width) * elt;
     const auto* base = static_cast<const uint8_t*>(out.rows.GetTensorRawData());
     for (size_t idx : members) {
       const MediaSegment& s = *segments[idx];
       const int64_t items = static_cast<int64_t>(s.items);
-      const int64_t want = s.gather.empty() ? static_cast<int64_t>(s.length) / items : s.item_rows;
-      if (per_item != want || (s.gather.empty() && per_item * items != static_cast<int64_t>(s.length)))
-        throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(per_item) +
-                                             " rows per item where the processor expects " + std::to_string(want) +
-                                             " (the processor config disagrees with the model)");
+      if (!out.packed) {
+        const int64_t want = s.gather.empty() ? static_cast<int64_t>(s.length) / items : s.item_rows;
+        if (per_item != want || (s.gather.empty() && per_item * items != static_cast<int64_t>(s.length)))
+          throw Error(ErrorKind::Internal, enc->component() + " returned " + std::to_string(per_item) +
+                                               " rows per item where the processor expects " + std::to_string(want) +
+                                               " (the processor config disagrees with the model)");
+      }
       auto e = std::make_shared<EncodedMedia>();
       e->type = shared.text->embeds_type;
       e->rows = static_cast<int64_t>(s.length);
       e->width = out.width;
-      const int64_t rows = per_item * items;
+      const int64_t rows = out.packed ? segment_rows(s) : per_item * items;
       if (s.gather.empty()) {
         e->data.assign(base, base + static_cast<size_t>(rows) * row_bytes);
       } else {

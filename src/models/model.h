@@ -53,11 +53,13 @@ struct MediaSegment {
   Modality modality = Modality::Image;
   size_t position = 0;
   size_t length = 0;
-  size_t input_index = 0;           // index into the request's media inputs
-  std::vector<int64_t> shape;       // encoder input tensor shape (e.g. [1,3,768,768])
-  std::vector<float> features;      // encoder input (pixel values, log-mel frames)
-  std::vector<uint8_t> mask;        // optional encoder input mask (audio frames, pixels), 1 = valid
-  std::vector<int64_t> mask_shape;  // shape of `mask` when it has more than one dimension
+  size_t input_index = 0;                // index into the request's media inputs
+  std::vector<int64_t> shape;            // encoder input tensor shape (e.g. [1,3,768,768])
+  std::vector<float> features;           // encoder input (pixel values, log-mel frames)
+  std::vector<uint8_t> mask;             // optional encoder input mask (audio frames, pixels), 1 = valid
+  std::vector<int64_t> mask_shape;       // shape of `mask` when it has more than one dimension
+  std::vector<int64_t> positions;        // optional int64 encoder input (e.g. patch positions)
+  std::vector<int64_t> positions_shape;  // its shape (without the batch dimension)
   // Encoder batch items in `features` (and `mask`), each of `shape` (e.g. the tiles of one image).
   size_t items = 1;
   // When not empty, the placeholder rows are gathered from the items' encoder rows (concatenated,

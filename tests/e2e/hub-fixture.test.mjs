@@ -1,6 +1,7 @@
 // The hub layer with the real fixture model (gemma3n-tiny) served by the mock hub: presets pick
 // the variants transformers.js would load, the pulled snapshot (symlinks into blobs, external data
-// beside the .onnx) loads in ONNX Runtime, and `serve --model REPO_ID` answers a chat request.
+// beside the .onnx) loads in ONNX Runtime, and `serve --model REPO_ID` answers a chat request. The
+// Gemma 4 fixture (gemma4-tiny) pulls with a preset and generates from the cache with an image.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -14,11 +15,13 @@ import { ensureFixtures, testImage, testTone } from '../lib/fixtures.mjs';
 import { startMockHub, tempDir, hubEnv, runCli } from '../lib/mockhub.mjs';
 
 const REPO = 'onnx-community/gemma3n-tiny-ONNX';
+const REPO4 = 'onnx-community/gemma4-tiny-ONNX';
 let hub, fixture;
 
 before(async () => {
-  fixture = path.join(ensureFixtures(['gemma3n-tiny']), 'gemma3n-tiny');
-  hub = await startMockHub({ [REPO]: fixture });
+  const root = ensureFixtures(['gemma3n-tiny', 'gemma4-tiny']);
+  fixture = path.join(root, 'gemma3n-tiny');
+  hub = await startMockHub({ [REPO]: fixture, [REPO4]: path.join(root, 'gemma4-tiny') });
 });
 after(async () => { await hub?.stop(); });
 
@@ -51,6 +54,28 @@ describe('fixture model from the hub', () => {
     assert.ok(s.outputNames.includes('logits'));
     const sizeOf = (rel) => fs.statSync(path.join(fixture, rel)).size;
     assert.equal(out.size_bytes, out.files.reduce((n, f) => n + sizeOf(f), 0));
+  });
+});
+
+describe('Gemma 4 fixture from the hub', () => {
+  test('Q4_MIXED picks quantized embed and q4 decoder (fp32 encoders, the only ones), then the snapshot generates offline with an image', async () => {
+    const home = tempDir('oc-hub-g4-');
+    const r = await runCli(['pull', `${REPO4}/Q4_MIXED`, '--modalities', 'all', '--json'], hubEnv(home, hub.url));
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    const chosen = Object.fromEntries(out.components.map((c) => [c.role, c.dtype]));
+    assert.deepEqual(chosen, { embed: 'quantized', decoder: 'q4', vision: 'fp32', audio: 'fp32' });
+    assert.ok(out.files.includes('processor_config.json'), 'processor_config.json (the Gemma 4 processor settings)');
+    const img = testImage(1, 96, 64);
+    const png = path.join(home, 'img.png');
+    await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(png);
+    const spec = path.join(home, 'messages.json');
+    fs.writeFileSync(spec, JSON.stringify({ messages: [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'What is this?' }] }], images: [png] }));
+    const g = await runCli(['generate', '--model', out.folder, '--messages', spec, '--max-tokens', '3', '--json', '--log-level', 'error'],
+      hubEnv(home, hub.url, { HF_HUB_OFFLINE: '1' }));
+    assert.equal(g.code, 0, g.stderr);
+    const result = JSON.parse(g.stdout.trim().split('\n').at(-1));
+    assert.ok(result.usage.image_tokens > 0 && result.ids.length > 0, JSON.stringify(result.usage));
   });
 });
 

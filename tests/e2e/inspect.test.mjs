@@ -1,5 +1,6 @@
-// `onnx-chat inspect` on the generated Gemma-3n fixture and the other image families' fixtures, on
-// the real Gemma 3 export's graphs, on the real stories260K model, and on folders that are not models.
+// `onnx-chat inspect` on the generated Gemma-3n and Gemma 4 fixtures and the other image families'
+// fixtures, on the real Gemma 3 export's graphs, on the real stories260K model, and on folders that
+// are not models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { binPath, fixturesDir, sharedDir, repoDir } from '../lib/paths.mjs';
+import { ensureFixtures } from '../lib/fixtures.mjs';
 
 function inspect(args) {
   const r = spawnSync(binPath(), ['inspect', ...args], { encoding: 'utf8' });
@@ -157,4 +159,19 @@ test('inspect --check on a text-only model skips the encoder checks', { skip: !s
   assert.equal(enc.length, 2);
   for (const c of enc) assert.equal(c.ran, false, c.result);
   assert.equal(info.checks.find((c) => c.check.startsWith('logits')).ok, true);
+});
+
+test('inspect on gemma4-tiny: the Gemma 4 layout (position ids into the vision encoder, the KV of the unshared layers, the mask)', { skip: !haveGenerator && 'fixture generator not present' }, () => {
+  const dir = path.join(ensureFixtures(['gemma4-tiny']), 'gemma4-tiny');
+  const info = inspectJson(dir);
+  assert.equal(info.model_type, 'gemma4');
+  const component = (name) => info.components.find((c) => c.name === name);
+  const vision = component('vision_encoder').variants[0];
+  assert.deepEqual(vision.inputs.map((t) => [t.name, t.type]), [['pixel_values', 'float32'], ['pixel_position_ids', 'int64']]);
+  assert.equal(vision.outputs[0].shape.length, 2, 'image_features [soft tokens, hidden]');
+  for (const v of component('decoder_model_merged').variants) {
+    assert.equal(v.kv_cache.layers, 3, 'past_key_values for the 3 layers that are not KV-shared');
+    assert.ok(v.inputs.some((t) => t.name === 'attention_mask'));
+  }
+  for (const m of ['text', 'image', 'audio']) assert.equal(info.modalities[m].ready, true, m);
 });

@@ -2,6 +2,8 @@
 // parity tests in tests/media/, which compare it with transformers.js).
 //   media-dump image  PREPROCESSOR_CONFIG INPUT OUT.f32 [reference|antialiased]
 //   media-dump frames PREPROCESSOR_CONFIG INPUT OUT.f32  (SmolVLM / Idefics3 frames: tiles + global image)
+//   media-dump gemma4-image PROCESSOR_CONFIG INPUT OUT.f32  (Gemma 4 patches; OUT.f32.pos: int64 positions)
+//   media-dump gemma4-audio PROCESSOR_CONFIG INPUT OUT.f32  (Gemma 4 log-mel frames; OUT.f32.mask: uint8)
 //   media-dump rgb    INPUT OUT.u8            (decoded RGB, before preprocessing)
 //   media-dump audio  PREPROCESSOR_CONFIG INPUT OUT.f32 [FORMAT_HINT]
 //   media-dump pcm    RATE INPUT OUT.f32      (decoded mono samples at RATE)
@@ -17,6 +19,7 @@
 #include "media/audio.h"
 #include "media/image.h"
 #include "models/gemma3n/audio_config.h"
+#include "models/gemma4/gemma4.h"
 #include "models/media_config.h"
 #include "models/model_files.h"
 #include "models/smolvlm/image_split.h"
@@ -95,6 +98,30 @@ int main(int argc, char** argv) {
       write_file(args[3], all.data(), all.size() * sizeof(float));
       std::cout << "{\"shape\":[" << split.frames.size() << ",3," << side << "," << side << "],\"rows\":" << split.rows
                 << ",\"cols\":" << split.cols << "}\n";
+      return 0;
+    }
+    if (mode == "gemma4-image" && args.size() == 4) {
+      const oc::models::JsonFile json(args[1]);
+      const auto config = oc::models::gemma4::read_image_config(json, args[1]);
+      if (!config) throw std::runtime_error("no image processor in " + args[1]);
+      const auto p = oc::models::gemma4::patchify(oc::media::decode_image(read_file(args[2]), {}, "image"), *config);
+      write_file(args[3], p.pixels.data(), p.pixels.size() * sizeof(float));
+      write_file(args[3] + ".pos", p.positions.data(), p.positions.size() * sizeof(int64_t));
+      std::cout << "{\"shape\":[" << config->max_patches() << "," << config->patch_size * config->patch_size * 3
+                << "],\"patches\":" << p.patches << ",\"tokens\":" << p.tokens << "}\n";
+      return 0;
+    }
+    if (mode == "gemma4-audio" && args.size() == 4) {
+      const oc::models::JsonFile json(args[1]);
+      const auto config = oc::models::gemma4::read_audio_config(json);
+      if (!config) throw std::runtime_error("no feature extractor in " + args[1]);
+      const auto audio = oc::media::decode_audio(read_file(args[2]), oc::media::AudioFormat::Unknown,
+                                                 config->sampling_rate, {}, "audio");
+      const auto log_mel = oc::models::gemma4::make_log_mel(*config);
+      const auto f = oc::models::gemma4::window_features(audio.samples, *config, *log_mel);
+      write_file(args[3], f.data.data(), f.data.size() * sizeof(float));
+      write_file(args[3] + ".mask", f.mask.data(), f.mask.size());
+      print_shape({1, f.frames, f.mel_bins});
       return 0;
     }
     if (mode == "pcm" && args.size() == 4) {

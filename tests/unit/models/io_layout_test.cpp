@@ -64,3 +64,23 @@ TEST(DecoderIo, ReportsProblems) {
   EXPECT_TRUE(has("not every past input has a present output")) << ::testing::PrintToString(io.problems);
   EXPECT_TRUE(has("no logits output")) << ::testing::PrintToString(io.problems);
 }
+
+TEST(DecoderIo, CacheShapesThatDifferPerLayerAreAProblem) {
+  const auto F = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  std::vector<TensorInfo> in = {t("inputs_embeds", F, {})};
+  std::vector<TensorInfo> out = {t("logits", F, {})};
+  for (int i = 0; i < 2; ++i) {
+    const int64_t head_dim = i == 0 ? 256 : 512;  // a layer with a larger head (a "global" layer)
+    for (const char* kind : {"key", "value"}) {
+      in.push_back(t("past_key_values." + std::to_string(i) + "." + kind, F,
+                     {sym("batch_size"), fixed(1), sym("past_sequence_length"), fixed(head_dim)}));
+      out.push_back(t("present." + std::to_string(i) + "." + kind, F,
+                      {sym("batch_size"), fixed(1), sym("total_sequence_length"), fixed(head_dim)}));
+    }
+  }
+  auto io = oc::models::infer_decoder_io(in, out, false);
+  ASSERT_EQ(io.problems.size(), 1u);
+  EXPECT_NE(io.problems[0].find("past_key_values.1.key [batch_size,1,past_sequence_length,512]"), std::string::npos)
+      << io.problems[0];
+  EXPECT_NE(io.problems[0].find("a cache shape per layer is not supported"), std::string::npos);
+}

@@ -90,7 +90,7 @@ TEST(Llava, NextPacksTheTileRowsWithNewlines) {
 
   Ort::Value input = make_tensor(ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, {5, 3, 32, 32});
   std::memcpy(input.GetTensorMutableData<float>(), seg.features.data(), seg.features.size() * sizeof(float));
-  auto direct = shared.encoders[0]->run(std::move(input), {}, {}, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, control);
+  auto direct = shared.encoders[0]->run(std::move(input), {}, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, control);
   ASSERT_EQ(direct.batch, 5);
   ASSERT_EQ(direct.rows_per_item, 16);
   ASSERT_EQ(direct.extra.size(), 32 * sizeof(float));
