@@ -523,7 +523,11 @@ class Compiler {
     const std::string slo = std::to_string(lo);
     const size_t max_len = std::to_string(hi).size();
     for (size_t len = slo.size(); len <= max_len; ++len) {
-      const std::string from = len == slo.size() ? slo : "1" + std::string(len - 1, '0');
+      std::string from = slo;
+      if (len != slo.size()) {  // 10...0
+        from.assign(len, '0');
+        from[0] = '1';
+      }
       const std::string to = len == max_len ? std::to_string(hi) : std::string(len, '9');
       alts.push_back(fixed_range(from, to));
     }
