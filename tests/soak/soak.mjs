@@ -141,6 +141,17 @@ function chatBody(r, media, { modality, stream, n }) {
   return body;
 }
 
+// Settles with `promise`, or rejects when `signal` aborts first. Node's fetch can leave a body read
+// (`res.text()`, the body's iterator) pending forever when its request is aborted mid-read
+// (nodejs/node#56917), which would stall the client that made it.
+function untilAborted(promise, signal) {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
+  ]);
+}
+
 // Raw fetch with a planned hang-up: 'queued' (right after sending), 'prefill' (before the first
 // token), 'mid-stream' (after some chunks), or none.
 async function rawRequest(base, route, body, { stream, hangup, r, id }) {
@@ -159,11 +170,11 @@ async function rawRequest(base, route, body, { stream, hangup, r, id }) {
     });
     result.status = res.status;
     if (!stream || res.status !== 200) {
-      await res.text();
+      await untilAborted(res.text(), ac.signal);
     } else {
       const stopAfter = hangup === 'mid-stream' ? r.int(1, 6) : Infinity;
       let chunks = 0;
-      await readSSE(res, (ev) => {
+      await untilAborted(readSSE(res, (ev) => {
         if (ev !== '[DONE]' && ev.error) result.sseError = ev.error;
         if (ev !== '[DONE]' && ev.choices?.length && result.ttftMs === undefined) result.ttftMs = performance.now() - t0;
         if (++chunks >= stopAfter) {
@@ -171,7 +182,7 @@ async function rawRequest(base, route, body, { stream, hangup, r, id }) {
           return false;
         }
         return true;
-      });
+      }), ac.signal);
       if (chunks >= stopAfter) result.aborted = true;
     }
   } catch (e) {
