@@ -1,6 +1,7 @@
 #include "grammar/json_schema.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -410,11 +411,27 @@ class Compiler {
       Seq esc = b_.literal("\\");
       esc.push_back(b_.bytes(ByteSet().set('"').set('\\').set('/').set('b').set('f').set('n').set('r').set('t')));
       b_.add_alt(r, esc);
-      ByteSet hex;
-      for (unsigned char c : std::string("0123456789abcdefABCDEF")) hex.set(c);
-      Seq u = b_.literal("\\u");
-      for (int i = 0; i < 4; ++i) u.push_back(b_.bytes(hex));
-      b_.add_alt(r, u);
+      // \uXXXX: a code point outside the surrogates, or a high surrogate followed by a low one
+      // (a lone surrogate is not text; strict JSON parsers reject it).
+      auto hex_of = [](std::string_view digits) {
+        ByteSet set;
+        for (unsigned char c : digits) set.set(c).set(static_cast<unsigned char>(std::toupper(c)));
+        return set;
+      };
+      const ByteSet hex = hex_of("0123456789abcdef");
+      auto u_escape = [&](const ByteSet& first, const ByteSet& second) {
+        Seq u = b_.literal("\\u");
+        u.push_back(b_.bytes(first));
+        u.push_back(b_.bytes(second));
+        u.push_back(b_.bytes(hex));
+        u.push_back(b_.bytes(hex));
+        return u;
+      };
+      b_.add_alt(r, u_escape(hex_of("0123456789abcef"), hex));   // not Dxxx
+      b_.add_alt(r, u_escape(hex_of("d"), hex_of("01234567")));  // D000-D7FF
+      Seq pair = u_escape(hex_of("d"), hex_of("89ab"));          // D800-DBFF, then DC00-DFFF
+      for (const Elem& e : u_escape(hex_of("d"), hex_of("cdef"))) pair.push_back(e);
+      b_.add_alt(r, pair);
       append_utf8_multibyte(r);
       char_ = GrammarBuilder::ref(r);
     }

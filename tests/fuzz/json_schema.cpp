@@ -4,6 +4,7 @@
 #include "grammar/json_schema.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -72,6 +73,7 @@ void walk(const grammar::Constraint& c, uint64_t seed) {
     out += v.id_to_token(id);
   }
   fuzz::check(m->complete(), "the output is not complete at the end token or the end of its budget");
+  if (!nlohmann::json::accept(out)) std::fprintf(stderr, "fuzz: output: %s\n", out.c_str());
   fuzz::check(nlohmann::json::accept(out), "a grammar output is not JSON");
 }
 

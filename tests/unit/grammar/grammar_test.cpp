@@ -115,6 +115,15 @@ TEST(JsonSchemaGrammar, PatternsAndFormats) {
   EXPECT_FALSE(matches(*d, R"("2024-02-30")"));
 }
 
+TEST(JsonSchemaGrammar, UnicodeEscapesPairSurrogates) {
+  auto c = constraint_for(R"({"type":"string"})");
+  EXPECT_TRUE(matches(*c, R"("\u00e9\uD7FF\uE000")"));
+  EXPECT_TRUE(matches(*c, R"("\ud83d\ude00")"));
+  EXPECT_FALSE(matches(*c, R"("\uD9aa")"));        // a lone high surrogate
+  EXPECT_FALSE(matches(*c, R"("\udc00")"));        // a lone low surrogate
+  EXPECT_FALSE(matches(*c, R"("\ud83d\u0041")"));  // high, then not a low one
+}
+
 TEST(JsonSchemaGrammar, UnsupportedKeywordsAreNamed) {
   try {
     constraint_for(R"({"type":"object","properties":{"a":{"type":"array","contains":{}}}})");
