@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -50,8 +51,11 @@ std::optional<bool> opt_flag(const json& j, const char* key) {
 size_t number(const json& j, const char* key, size_t fallback) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_number()) return fallback;
-  double v = it->get<double>();
-  return v < 0 ? 0 : static_cast<size_t>(v);
+  const double v = it->get<double>();
+  if (!(v > 0)) return 0;  // negative or NaN
+  // Past 2^63 (1e103 in a file) the conversion would be undefined: saturate.
+  constexpr double kMax = static_cast<double>(std::numeric_limits<size_t>::max() / 2);
+  return v >= kMax ? std::numeric_limits<size_t>::max() / 2 : static_cast<size_t>(v);
 }
 std::string type_of(const json& j) { return j.is_object() ? str(j, "type") : std::string(); }
 
