@@ -1,4 +1,5 @@
 // `onnx-chat inspect PATH`: what a model folder holds and what the server would make of it.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -49,6 +50,8 @@ ordered_json kv_json(const models::DecoderIo& io) {
   add(io.num_logits_to_keep, "num_logits_to_keep");
   add(io.use_cache_branch, "use_cache_branch");
   add(io.cache_position, "cache_position");
+  ordered_json layer_shapes = ordered_json::array();
+  for (const auto& s : kv.layer_shapes) layer_shapes.push_back(ordered_json::array({s.kv_heads, s.head_dim}));
   return {{"layers", kv.layers},
           {"past_key", kv.past_key_format},
           {"past_value", kv.past_value_format},
@@ -58,6 +61,7 @@ ordered_json kv_json(const models::DecoderIo& io) {
           {"shape", kv.shape},
           {"kv_heads", kv.kv_heads},
           {"head_dim", kv.head_dim},
+          {"layer_shapes", layer_shapes},
           {"presents_complete", kv.presents_complete},
           {"group_query_attention", kv.group_query_attention},
           {"shared_buffer", kv.group_query_attention},
@@ -297,6 +301,13 @@ int run_inspect(const std::string& path, const Options& options) {
                   static_cast<long long>(kv.kv_heads), static_cast<long long>(kv.head_dim),
                   kv.presents_complete ? ", presents for every layer" : "",
                   kv.group_query_attention ? ", GroupQueryAttention (past/present can share one buffer)" : "");
+      if (std::any_of(kv.layer_shapes.begin(), kv.layer_shapes.end(),
+                      [&](const models::KvShape& s) { return !(s == kv.layer_shapes.front()); })) {
+        std::vector<std::string> shapes;
+        for (const auto& s : kv.layer_shapes)
+          shapes.push_back("[" + std::to_string(s.kv_heads) + "," + std::to_string(s.head_dim) + "]");
+        std::printf("    kv cache shape per layer (heads, head_dim): %s\n", join(shapes, " ").c_str());
+      }
       std::vector<std::string> step;
       if (d.input_ids) step.push_back("input_ids");
       if (d.inputs_embeds) step.push_back("inputs_embeds");

@@ -56,8 +56,10 @@ struct Result {
 
 // Bytes of one token's keys and values over all layers.
 uint64_t kv_bytes_per_token(const oc::models::KvLayout& kv) {
-  return static_cast<uint64_t>(kv.layers) * 2 * static_cast<uint64_t>(kv.kv_heads) *
-         static_cast<uint64_t>(kv.head_dim) * oc::ort::element_size(kv.type);
+  uint64_t elements = 0;
+  for (const auto& s : kv.layer_shapes)
+    elements += 2 * static_cast<uint64_t>(s.kv_heads) * static_cast<uint64_t>(s.head_dim);
+  return elements * oc::ort::element_size(kv.type);
 }
 
 // The decoder variant the preset chooses and the bytes of every component loaded at start (the
@@ -89,7 +91,7 @@ Result run_bare(const oc::models::RepoInfo& repo, const std::string& preset, con
   oc::ort::Session dec(files.decoder->onnx, cfg);
   r.load_s = since(t_load);
   DecoderIo io = infer_decoder_io(dec.inputs(), dec.outputs(), false);
-  KvCache kv(io.kv, io.kv.kv_heads, io.kv.head_dim);
+  KvCache kv(io.kv, io.kv.layer_shapes);
   RunControl ctl;
   std::vector<float> scratch;
   size_t length = 0;

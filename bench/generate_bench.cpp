@@ -63,7 +63,7 @@ struct Bare {
   oc::models::DecoderIo io;
   std::vector<std::string> past_names, present_names;
   uint64_t bytes = 0;
-  int64_t kv_heads = 0, head_dim = 0;
+  std::vector<oc::models::KvShape> kv_shapes;  // per layer
   ONNXTensorElementDataType kv_type{};
 };
 
@@ -97,9 +97,10 @@ Result bare_generate(Bare& b, const std::vector<int64_t>& prompt, int decode) {
   Result r;
   Ort::AllocatorWithDefaultOptions alloc;
   std::vector<Ort::Value> pasts;
-  const std::vector<int64_t> empty = {1, b.kv_heads, 0, b.head_dim};
-  for (size_t i = 0; i < b.past_names.size(); ++i)
+  for (size_t i = 0; i < b.past_names.size(); ++i) {
+    const std::vector<int64_t> empty = {1, b.kv_shapes[i / 2].kv_heads, 0, b.kv_shapes[i / 2].head_dim};
     pasts.push_back(Ort::Value::CreateTensor(alloc, empty.data(), empty.size(), b.kv_type));
+  }
   std::vector<const char*> embed_out = {"inputs_embeds", "per_layer_inputs"};
   const char* embed_in[] = {"input_ids"};
   std::vector<const char*> dec_in = {"inputs_embeds", "per_layer_inputs", "position_ids"};
@@ -158,8 +159,7 @@ int run_bare(const Args& a) {
     b.present_names.push_back(b.io.kv.present_key(i));
     b.present_names.push_back(b.io.kv.present_value(i));
   }
-  b.kv_heads = b.io.kv.kv_heads;
-  b.head_dim = b.io.kv.head_dim;
+  b.kv_shapes = b.io.kv.layer_shapes;
   b.kv_type = b.io.kv.type;
   auto prompt = make_prompt(a.prompt_tokens);
   Result best;

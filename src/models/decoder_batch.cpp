@@ -3,7 +3,7 @@
 //
 // Two layouts, chosen by what the graph does with the cache:
 //  - slots (GroupQueryAttention with per-row lengths): one preallocated [rows, kv_heads, capacity,
-//    head_dim] buffer per past/present pair, bound to both; row r holds its tokens at [0, len_r)
+//    head_dim] buffer per past/present pair (of its layer's shape), bound to both; row r holds its tokens at [0, len_r)
 //    and the operator writes the next one at len_r, so the rows are independent and nothing moves
 //    between steps.
 //  - appended (plain attention with explicit position_ids): pasts [rows, kv_heads, width, head_dim]
@@ -31,7 +31,7 @@ class DecoderBatch : public DecodeBatch {
 
  private:
   // One cache tensor of a sequence outside the batch: head h's positions start at
-  // data + h * stride * row_bytes_.
+  // data + h * stride * row_bytes(t).
   struct Source {
     const char* data = nullptr;
     size_t stride = 0;
@@ -39,8 +39,12 @@ class DecoderBatch : public DecodeBatch {
   std::vector<Source> sources(const DecoderSequence& seq) const;
   DecoderSequence& member(Sequence& seq) const;
   size_t row_of(const DecoderSequence& seq) const;
-  Ort::Value zeroed(int64_t rows, int64_t positions) const;
-  // The row's cached tokens as a [1, kv_heads, len, head_dim] tensor per pair.
+  // Cache tensor t (key0, value0, key1, ...): its layer's heads, and the bytes of one position of
+  // one head.
+  int64_t heads(size_t t) const { return shapes_[t / 2].kv_heads; }
+  size_t row_bytes(size_t t) const { return static_cast<size_t>(shapes_[t / 2].head_dim) * element_bytes_; }
+  Ort::Value zeroed(size_t t, int64_t rows, int64_t positions) const;
+  // The row's cached tokens as a [1, kv_heads, len, head_dim] tensor per past input.
   std::vector<Ort::Value> extract(size_t row) const;
   // Slots: room for `rows` rows of `positions` tokens (grows by doubling, keeps what is there).
   void reserve_slots(size_t rows, size_t positions);
@@ -50,8 +54,8 @@ class DecoderBatch : public DecodeBatch {
 
   std::shared_ptr<DecoderSpec> spec_;
   bool slots_ = false;
-  int64_t heads_ = 0, head_dim_ = 0;
-  size_t row_bytes_ = 0;  // one position of one head
+  std::vector<KvShape> shapes_;  // per layer
+  size_t element_bytes_ = 0;
   std::vector<std::string> past_names_, present_names_;
   std::vector<DecoderSequence*> rows_;
   // slots
@@ -74,9 +78,8 @@ std::unique_ptr<DecodeBatch> new_decoder_batch(std::shared_ptr<DecoderSpec> spec
 DecoderBatch::DecoderBatch(std::shared_ptr<DecoderSpec> spec) : spec_(std::move(spec)) {
   const auto& kv = spec_->io.kv;
   slots_ = kv.group_query_attention;
-  heads_ = spec_->kv_heads;
-  head_dim_ = spec_->head_dim;
-  row_bytes_ = static_cast<size_t>(head_dim_) * ort::element_size(kv.type);
+  shapes_ = spec_->kv_shapes;
+  element_bytes_ = ort::element_size(kv.type);
   for (int i = 0; i < kv.layers; ++i) {
     past_names_.push_back(kv.past_key(i));
     past_names_.push_back(kv.past_value(i));
@@ -112,15 +115,15 @@ std::vector<DecoderBatch::Source> DecoderBatch::sources(const DecoderSequence& s
   return out;
 }
 
-Ort::Value DecoderBatch::zeroed(int64_t rows, int64_t positions) const {
-  Ort::Value t = make_tensor(spec_->io.kv.type, {rows, heads_, positions, head_dim_});
-  const size_t bytes = static_cast<size_t>(rows * heads_ * positions) * row_bytes_;
-  if (bytes) std::memset(t.GetTensorMutableRawData(), 0, bytes);
-  return t;
+Ort::Value DecoderBatch::zeroed(size_t t, int64_t rows, int64_t positions) const {
+  Ort::Value out = make_tensor(spec_->io.kv.type, {rows, heads(t), positions, shapes_[t / 2].head_dim});
+  const size_t bytes = static_cast<size_t>(rows * heads(t) * positions) * row_bytes(t);
+  if (bytes) std::memset(out.GetTensorMutableRawData(), 0, bytes);
+  return out;
 }
 
 void DecoderBatch::adopt_cache(DecoderSequence& seq, std::vector<Ort::Value> pasts) const {
-  auto kv = std::make_unique<KvCache>(spec_->io.kv, heads_, head_dim_);
+  auto kv = std::make_unique<KvCache>(spec_->io.kv, shapes_);
   kv->assign(std::move(pasts));
   seq.kv_ = std::move(kv);
   seq.shared_.reset();
@@ -131,21 +134,23 @@ std::vector<Ort::Value> DecoderBatch::extract(size_t row) const {
   const size_t len = seq.length_;
   std::vector<Ort::Value> out;
   for (size_t t = 0; t < past_names_.size(); ++t) {
-    Ort::Value dst = make_tensor(spec_->io.kv.type, {1, heads_, static_cast<int64_t>(len), head_dim_});
+    const int64_t heads_t = heads(t);
+    const size_t rb = row_bytes(t);
+    Ort::Value dst = make_tensor(spec_->io.kv.type, {1, heads_t, static_cast<int64_t>(len), shapes_[t / 2].head_dim});
     auto* d = static_cast<char*>(dst.GetTensorMutableRawData());
     if (slots_) {
       const auto* s = static_cast<const char*>(buffers_[t].GetTensorRawData());
-      for (int64_t h = 0; h < heads_; ++h)
-        std::memcpy(d + h * len * row_bytes_, s + ((row * heads_ + h) * capacity_) * row_bytes_, len * row_bytes_);
+      for (int64_t h = 0; h < heads_t; ++h)
+        std::memcpy(d + h * len * rb, s + ((row * heads_t + h) * capacity_) * rb, len * rb);
     } else {
       const auto* s = static_cast<const char*>(pasts_[t].GetTensorRawData());
       const auto& valid = valid_[row];
-      for (int64_t h = 0; h < heads_; ++h) {
-        const char* src_head = s + ((row * heads_ + h) * width_) * row_bytes_;
-        char* dst_head = d + h * len * row_bytes_;
+      for (int64_t h = 0; h < heads_t; ++h) {
+        const char* src_head = s + ((row * heads_t + h) * width_) * rb;
+        char* dst_head = d + h * len * rb;
         size_t k = 0;
         for (size_t c = 0; c < width_; ++c)
-          if (valid[c]) std::memcpy(dst_head + (k++) * row_bytes_, src_head + c * row_bytes_, row_bytes_);
+          if (valid[c]) std::memcpy(dst_head + (k++) * rb, src_head + c * rb, rb);
       }
     }
     out.push_back(std::move(dst));
@@ -164,14 +169,16 @@ void DecoderBatch::reserve_slots(size_t rows, size_t positions) {
   }
   std::vector<Ort::Value> next;
   for (size_t t = 0; t < past_names_.size(); ++t) {
-    Ort::Value buf = zeroed(static_cast<int64_t>(new_rows), static_cast<int64_t>(cap));
+    const int64_t heads_t = heads(t);
+    const size_t rb = row_bytes(t);
+    Ort::Value buf = zeroed(t, static_cast<int64_t>(new_rows), static_cast<int64_t>(cap));
     auto* dst = static_cast<char*>(buf.GetTensorMutableRawData());
     if (!buffers_.empty()) {
       const auto* src = static_cast<const char*>(buffers_[t].GetTensorRawData());
       for (size_t r = 0; r < rows_.size(); ++r)
-        for (int64_t h = 0; h < heads_; ++h)
-          std::memcpy(dst + ((r * heads_ + h) * cap) * row_bytes_, src + ((r * heads_ + h) * capacity_) * row_bytes_,
-                      rows_[r]->length_ * row_bytes_);
+        for (int64_t h = 0; h < heads_t; ++h)
+          std::memcpy(dst + ((r * heads_t + h) * cap) * rb, src + ((r * heads_t + h) * capacity_) * rb,
+                      rows_[r]->length_ * rb);
     }
     next.push_back(std::move(buf));
   }
@@ -192,30 +199,34 @@ void DecoderBatch::rebuild(const DecoderSequence* drop, const DecoderSequence* a
   const size_t n = rows.size() + (add ? 1 : 0);
   std::vector<Ort::Value> next;
   for (size_t t = 0; t < past_names_.size(); ++t)
-    next.push_back(zeroed(static_cast<int64_t>(n), static_cast<int64_t>(width)));
+    next.push_back(zeroed(t, static_cast<int64_t>(n), static_cast<int64_t>(width)));
   // Existing rows: their valid columns, in order, to the front of the row.
   for (size_t i = 0; i < rows.size(); ++i) {
     const size_t old = row_of(*rows[i]);
     const auto& valid = valid_[old];
     for (size_t t = 0; t < past_names_.size(); ++t) {
+      const int64_t heads_t = heads(t);
+      const size_t rb = row_bytes(t);
       const auto* s = static_cast<const char*>(pasts_[t].GetTensorRawData());
       auto* d = static_cast<char*>(next[t].GetTensorMutableRawData());
-      for (int64_t h = 0; h < heads_; ++h) {
-        const char* src_head = s + ((old * heads_ + h) * width_) * row_bytes_;
-        char* dst_head = d + ((i * heads_ + h) * width) * row_bytes_;
+      for (int64_t h = 0; h < heads_t; ++h) {
+        const char* src_head = s + ((old * heads_t + h) * width_) * rb;
+        char* dst_head = d + ((i * heads_t + h) * width) * rb;
         size_t k = 0;
         for (size_t c = 0; c < width_; ++c)
-          if (valid[c]) std::memcpy(dst_head + (k++) * row_bytes_, src_head + c * row_bytes_, row_bytes_);
+          if (valid[c]) std::memcpy(dst_head + (k++) * rb, src_head + c * rb, rb);
       }
     }
   }
   if (add) {
     const auto src = sources(*add);
     for (size_t t = 0; t < src.size(); ++t) {
+      const int64_t heads_t = heads(t);
+      const size_t rb = row_bytes(t);
       auto* d = static_cast<char*>(next[t].GetTensorMutableRawData());
-      for (int64_t h = 0; h < heads_; ++h)
-        std::memcpy(d + ((rows.size() * heads_ + h) * width) * row_bytes_, src[t].data + h * src[t].stride * row_bytes_,
-                    add->length_ * row_bytes_);
+      for (int64_t h = 0; h < heads_t; ++h)
+        std::memcpy(d + ((rows.size() * heads_t + h) * width) * rb, src[t].data + h * src[t].stride * rb,
+                    add->length_ * rb);
     }
     rows.push_back(const_cast<DecoderSequence*>(add));
   }
@@ -238,10 +249,11 @@ void DecoderBatch::join(Sequence& s) {
     const auto src = sources(seq);
     const size_t row = rows_.size();
     for (size_t t = 0; t < src.size(); ++t) {
+      const int64_t heads_t = heads(t);
+      const size_t rb = row_bytes(t);
       auto* d = static_cast<char*>(buffers_[t].GetTensorMutableRawData());
-      for (int64_t h = 0; h < heads_; ++h)
-        std::memcpy(d + ((row * heads_ + h) * capacity_) * row_bytes_, src[t].data + h * src[t].stride * row_bytes_,
-                    seq.length_ * row_bytes_);
+      for (int64_t h = 0; h < heads_t; ++h)
+        std::memcpy(d + ((row * heads_t + h) * capacity_) * rb, src[t].data + h * src[t].stride * rb, seq.length_ * rb);
     }
     rows_.push_back(&seq);
   } else {
@@ -259,11 +271,13 @@ void DecoderBatch::leave(Sequence& s, bool keep) {
   if (slots_) {
     const size_t last = rows_.size() - 1;
     if (row != last) {
-      for (auto& buf : buffers_) {
-        auto* d = static_cast<char*>(buf.GetTensorMutableRawData());
-        for (int64_t h = 0; h < heads_; ++h)
-          std::memcpy(d + ((row * heads_ + h) * capacity_) * row_bytes_,
-                      d + ((last * heads_ + h) * capacity_) * row_bytes_, rows_[last]->length_ * row_bytes_);
+      for (size_t t = 0; t < buffers_.size(); ++t) {
+        const int64_t heads_t = heads(t);
+        const size_t rb = row_bytes(t);
+        auto* d = static_cast<char*>(buffers_[t].GetTensorMutableRawData());
+        for (int64_t h = 0; h < heads_t; ++h)
+          std::memcpy(d + ((row * heads_t + h) * capacity_) * rb, d + ((last * heads_t + h) * capacity_) * rb,
+                      rows_[last]->length_ * rb);
       }
       rows_[row] = rows_[last];
     }
@@ -346,10 +360,10 @@ std::vector<std::span<const float>> DecoderBatch::step(std::span<Sequence* const
     const auto cpu = Ort::MemoryInfo::CreateCpu(OrtDeviceAllocator, OrtMemTypeDefault);
     binding.BindOutput(io.logits.c_str(), cpu);
     // Views over the first n rows of each buffer, bound as both past and present.
-    const std::vector<int64_t> shape = {rows, heads_, static_cast<int64_t>(capacity_), head_dim_};
     std::vector<Ort::Value> views;
     for (size_t t = 0; t < buffers_.size(); ++t) {
-      const size_t bytes = n * static_cast<size_t>(heads_) * capacity_ * row_bytes_;
+      const std::vector<int64_t> shape = {rows, heads(t), static_cast<int64_t>(capacity_), shapes_[t / 2].head_dim};
+      const size_t bytes = n * static_cast<size_t>(heads(t)) * capacity_ * row_bytes(t);
       views.push_back(Ort::Value::CreateTensor(cpu, buffers_[t].GetTensorMutableRawData(), bytes, shape.data(),
                                                shape.size(), spec_->io.kv.type));
       binding.BindInput(past_names_[t].c_str(), views.back());

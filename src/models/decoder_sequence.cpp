@@ -21,7 +21,7 @@ Ort::Value ones_mask(int64_t total) {
 
 }  // namespace
 
-void prepare_decoder_spec(DecoderSpec& spec, int64_t config_kv_heads, int64_t config_head_dim) {
+void prepare_decoder_spec(DecoderSpec& spec, KvShape config, const std::vector<KvShape>& config_layers) {
   auto& d = *spec.decoder;
   const std::string file = d.path().string();
   spec.io = infer_decoder_io(d.inputs(), d.outputs(), spec.shared_kv);
@@ -42,11 +42,12 @@ void prepare_decoder_spec(DecoderSpec& spec, int64_t config_kv_heads, int64_t co
   } else if (!io.input_ids) {
     throw Error(ErrorKind::ModelLoad, file + ": the decoder takes neither input_ids nor inputs_embeds");
   }
-  spec.kv_heads = io.kv.kv_heads > 0 ? io.kv.kv_heads : config_kv_heads;
-  spec.head_dim = io.kv.head_dim > 0 ? io.kv.head_dim : config_head_dim;
+  spec.kv_shapes = resolve_kv_shapes(io.kv, config, config_layers);
   if (io.kv.layers > 0) {
-    if (spec.kv_heads <= 0 || spec.head_dim <= 0)
-      throw Error(ErrorKind::ModelLoad, file + ": cannot tell the KV cache shape (kv heads, head dim)");
+    for (size_t i = 0; i < spec.kv_shapes.size(); ++i)
+      if (spec.kv_shapes[i].kv_heads <= 0 || spec.kv_shapes[i].head_dim <= 0)
+        throw Error(ErrorKind::ModelLoad, file + ": cannot tell the KV cache shape (kv heads, head dim) of " +
+                                              io.kv.past_key(static_cast<int>(i)));
     if (io.kv.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT && io.kv.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16)
       throw Error(ErrorKind::ModelLoad, file + ": unsupported KV element type " + ort::element_type_name(io.kv.type));
   }
@@ -71,14 +72,17 @@ bool batchable(const DecoderSpec& spec) {
 }
 
 size_t kv_bytes_per_token(const DecoderSpec& spec) {
-  return static_cast<size_t>(spec.io.kv.layers) * 2 * static_cast<size_t>(std::max<int64_t>(spec.kv_heads, 0)) *
-         static_cast<size_t>(std::max<int64_t>(spec.head_dim, 0)) * ort::element_size(spec.io.kv.type);
+  size_t elements = 0;
+  for (const auto& s : spec.kv_shapes)
+    elements += 2 * static_cast<size_t>(std::max<int64_t>(s.kv_heads, 0)) *
+                static_cast<size_t>(std::max<int64_t>(s.head_dim, 0));
+  return elements * ort::element_size(spec.io.kv.type);
 }
 
 // ---- SharedKvCache ------------------------------------------------------------------------------
 
-SharedKvCache::SharedKvCache(const KvLayout& layout, int64_t kv_heads, int64_t head_dim, size_t max_length)
-    : layout_(layout), kv_heads_(kv_heads), head_dim_(head_dim), max_length_(max_length) {
+SharedKvCache::SharedKvCache(const KvLayout& layout, std::vector<KvShape> shapes, size_t max_length)
+    : layout_(layout), shapes_(std::move(shapes)), max_length_(max_length) {
   for (int i = 0; i < layout.layers; ++i) {
     past_names_.push_back(layout.past_key(i));
     past_names_.push_back(layout.past_value(i));
@@ -92,15 +96,16 @@ void SharedKvCache::reserve(size_t total, size_t used) {
   size_t cap = std::max<size_t>(capacity_ ? capacity_ * 2 : 256, total);
   if (max_length_ && cap > max_length_) cap = std::max(max_length_, total);
   const size_t elem = ort::element_size(layout_.type);
-  const size_t row = static_cast<size_t>(head_dim_) * elem;  // one position of one head
   std::vector<Ort::Value> next;
   next.reserve(past_names_.size());
   for (size_t i = 0; i < past_names_.size(); ++i) {
-    Ort::Value buf = make_tensor(layout_.type, {1, kv_heads_, static_cast<int64_t>(cap), head_dim_});
+    const KvShape& s = shapes_[i / 2];
+    const size_t row = static_cast<size_t>(s.head_dim) * elem;  // one position of one head
+    Ort::Value buf = make_tensor(layout_.type, {1, s.kv_heads, static_cast<int64_t>(cap), s.head_dim});
     auto* dst = static_cast<char*>(buf.GetTensorMutableRawData());
     if (!buffers_.empty() && used) {
       const auto* src = static_cast<const char*>(buffers_[i].GetTensorRawData());
-      for (int64_t h = 0; h < kv_heads_; ++h) std::memcpy(dst + h * cap * row, src + h * capacity_ * row, used * row);
+      for (int64_t h = 0; h < s.kv_heads; ++h) std::memcpy(dst + h * cap * row, src + h * capacity_ * row, used * row);
     }
     next.push_back(std::move(buf));
   }
@@ -112,12 +117,13 @@ void SharedKvCache::adopt(const KvCache& cache, size_t used, size_t total) {
   buffers_.clear();
   capacity_ = 0;
   reserve(total, 0);
-  const size_t row = static_cast<size_t>(head_dim_) * ort::element_size(layout_.type);
   const auto& pasts = cache.pasts();
   for (size_t i = 0; i < buffers_.size() && i < pasts.size(); ++i) {
+    const KvShape& s = shapes_[i / 2];
+    const size_t row = static_cast<size_t>(s.head_dim) * ort::element_size(layout_.type);
     const auto* src = static_cast<const char*>(pasts[i].GetTensorRawData());
     auto* dst = static_cast<char*>(buffers_[i].GetTensorMutableRawData());
-    for (int64_t h = 0; h < kv_heads_; ++h) std::memcpy(dst + h * capacity_ * row, src + h * used * row, used * row);
+    for (int64_t h = 0; h < s.kv_heads; ++h) std::memcpy(dst + h * capacity_ * row, src + h * used * row, used * row);
   }
 }
 
@@ -129,14 +135,16 @@ void SharedKvCache::bind(Ort::IoBinding& binding) const {
 }
 
 SharedKvCache SharedKvCache::clone(size_t used) const {
-  SharedKvCache copy(layout_, kv_heads_, head_dim_, max_length_);
+  SharedKvCache copy(layout_, shapes_, max_length_);
   if (capacity_) {
     copy.reserve(capacity_, 0);
-    const size_t row = static_cast<size_t>(head_dim_) * ort::element_size(layout_.type);
-    for (size_t i = 0; i < buffers_.size(); ++i)
-      for (int64_t h = 0; h < kv_heads_; ++h)
+    for (size_t i = 0; i < buffers_.size(); ++i) {
+      const KvShape& s = shapes_[i / 2];
+      const size_t row = static_cast<size_t>(s.head_dim) * ort::element_size(layout_.type);
+      for (int64_t h = 0; h < s.kv_heads; ++h)
         std::memcpy(static_cast<char*>(copy.buffers_[i].GetTensorMutableRawData()) + h * capacity_ * row,
                     static_cast<const char*>(buffers_[i].GetTensorRawData()) + h * capacity_ * row, used * row);
+    }
   }
   return copy;
 }
@@ -147,9 +155,9 @@ DecoderSequence::DecoderSequence(std::shared_ptr<DecoderSpec> spec) : spec_(std:
   const auto& kv = spec_->io.kv;
   if (kv.layers == 0) return;
   if (spec_->shared_kv && spec_->shared_kv_from == 0)
-    shared_ = std::make_unique<SharedKvCache>(kv, spec_->kv_heads, spec_->head_dim, spec_->max_length);
+    shared_ = std::make_unique<SharedKvCache>(kv, spec_->kv_shapes, spec_->max_length);
   else
-    kv_ = std::make_unique<KvCache>(kv, spec_->kv_heads, spec_->head_dim);
+    kv_ = std::make_unique<KvCache>(kv, spec_->kv_shapes);
 }
 
 EncodeStats DecoderSequence::begin(const Prompt& prompt, RunControl&) {
@@ -191,7 +199,7 @@ std::span<const float> DecoderSequence::forward(std::span<const TokenId> ids, Ru
 
   if (kv_ && spec_->shared_kv && static_cast<size_t>(total) >= spec_->shared_kv_from) {
     // Long enough: move the cache into the shared buffer once and keep it there.
-    shared_ = std::make_unique<SharedKvCache>(spec_->io.kv, spec_->kv_heads, spec_->head_dim, spec_->max_length);
+    shared_ = std::make_unique<SharedKvCache>(spec_->io.kv, spec_->kv_shapes, spec_->max_length);
     shared_->adopt(*kv_, length_, static_cast<size_t>(total));
     kv_.reset();
   }

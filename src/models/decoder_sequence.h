@@ -21,8 +21,7 @@ struct DecoderSpec {
   std::unique_ptr<ort::Session> embed;  // optional: input_ids -> inputs_embeds (+ per_layer_inputs)
   std::unique_ptr<ort::Session> decoder;
   DecoderIo io;
-  int64_t kv_heads = 0;
-  int64_t head_dim = 0;
+  std::vector<KvShape> kv_shapes;  // per cache layer, every dim known
   ONNXTensorElementDataType embeds_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   ONNXTensorElementDataType per_layer_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   int64_t position_offset = 0;  // first position id (0 for almost every export)
@@ -44,20 +43,23 @@ void load_decoder(DecoderSpec& spec, const std::filesystem::path& path, const or
 // Whether the decoder can run sequences of different lengths in one batch: an attention mask, and
 // positions either given per row (position_ids) or taken per row by GroupQueryAttention.
 bool batchable(const DecoderSpec& spec);
-// KV cache bytes per token of one sequence.
+// KV cache bytes per token of one sequence: the sum over the layers' keys and values.
 size_t kv_bytes_per_token(const DecoderSpec& spec);
 // A batch over the spec's sequences (batchable(spec) must hold).
 std::unique_ptr<DecodeBatch> new_decoder_batch(std::shared_ptr<DecoderSpec> spec);
 
 // Reads the decoder's I/O from its metadata and checks that this generic binding can drive it.
+// Cache dims the graph leaves symbolic come from the config (resolve_kv_shapes): `config_layers`
+// per layer where a family knows its layers differ, else `config` (num_key_value_heads, head_dim).
 // Throws oc::Error(ModelLoad) naming the file and what is missing or unknown.
-void prepare_decoder_spec(DecoderSpec& spec, int64_t config_kv_heads, int64_t config_head_dim);
+void prepare_decoder_spec(DecoderSpec& spec, KvShape config, const std::vector<KvShape>& config_layers = {});
 
 // The KV cache of a GroupQueryAttention decoder: one [1, kv_heads, capacity, head_dim] buffer per
-// past/present pair, grown by doubling (copying only the used prefix) when a run needs more room.
+// past/present pair (its layer's shape), grown by doubling (copying only the used prefix) when a run
+// needs more room.
 class SharedKvCache {
  public:
-  SharedKvCache(const KvLayout& layout, int64_t kv_heads, int64_t head_dim, size_t max_length);
+  SharedKvCache(const KvLayout& layout, std::vector<KvShape> shapes, size_t max_length);
   // Makes room for `total` tokens, keeping the first `used`.
   void reserve(size_t total, size_t used);
   // Takes over a moved-presents cache holding `used` tokens (one copy), with room for `total`.
@@ -66,13 +68,12 @@ class SharedKvCache {
   void bind(Ort::IoBinding& binding) const;
   SharedKvCache clone(size_t used) const;
   size_t capacity() const { return capacity_; }
-  // [1, kv_heads, capacity, head_dim] each: key0, value0, key1, value1, ...
+  // [1, kv_heads, capacity, head_dim] each (its layer's shape): key0, value0, key1, value1, ...
   const std::vector<Ort::Value>& buffers() const { return buffers_; }
 
  private:
   KvLayout layout_;
-  int64_t kv_heads_ = 0;
-  int64_t head_dim_ = 0;
+  std::vector<KvShape> shapes_;  // per layer
   size_t max_length_ = 0;
   size_t capacity_ = 0;
   std::vector<std::string> past_names_, present_names_;

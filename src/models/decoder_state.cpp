@@ -149,16 +149,17 @@ std::span<const float> last_logits_row(const Ort::Value& logits, std::vector<flo
   }
 }
 
-KvCache::KvCache(const KvLayout& layout, int64_t kv_heads, int64_t head_dim)
-    : layout_(layout), kv_heads_(kv_heads), head_dim_(head_dim) {
+KvCache::KvCache(const KvLayout& layout, std::vector<KvShape> shapes) : layout_(layout), shapes_(std::move(shapes)) {
   for (int i = 0; i < layout.layers; ++i) {
     past_names_.push_back(layout.past_key(i));
     past_names_.push_back(layout.past_value(i));
     present_names_.push_back(layout.present_key(i));
     present_names_.push_back(layout.present_value(i));
   }
-  const std::vector<int64_t> empty_shape = {1, kv_heads_, 0, head_dim_};
-  for (size_t i = 0; i < past_names_.size(); ++i) pasts_.push_back(make_tensor(layout.type, empty_shape));
+  for (size_t i = 0; i < past_names_.size(); ++i) {
+    const KvShape& s = shapes_[i / 2];
+    pasts_.push_back(make_tensor(layout.type, {1, s.kv_heads, 0, s.head_dim}));
+  }
 }
 
 void KvCache::bind_pasts(RunInputs& inputs) const {
@@ -174,7 +175,7 @@ void KvCache::take_presents(std::vector<Ort::Value>& outputs, size_t first) {
 }
 
 KvCache KvCache::clone(size_t n) const {
-  KvCache copy(layout_, kv_heads_, head_dim_);
+  KvCache copy(layout_, shapes_);
   for (size_t i = 0; i < pasts_.size(); ++i) {
     const auto shape = pasts_[i].GetTensorTypeAndShapeInfo().GetShape();
     const size_t length = static_cast<size_t>(shape[2]);
@@ -182,11 +183,12 @@ KvCache KvCache::clone(size_t n) const {
       copy.pasts_[i] = copy_tensor(pasts_[i]);
       continue;
     }
-    Ort::Value out = make_tensor(layout_.type, {1, kv_heads_, static_cast<int64_t>(n), head_dim_});
-    const size_t row = static_cast<size_t>(head_dim_) * ort::element_size(layout_.type);
+    const KvShape& s = shapes_[i / 2];
+    Ort::Value out = make_tensor(layout_.type, {1, s.kv_heads, static_cast<int64_t>(n), s.head_dim});
+    const size_t row = static_cast<size_t>(s.head_dim) * ort::element_size(layout_.type);
     const auto* src = static_cast<const char*>(pasts_[i].GetTensorRawData());
     auto* dst = static_cast<char*>(out.GetTensorMutableRawData());
-    for (int64_t h = 0; h < kv_heads_; ++h) std::memcpy(dst + h * n * row, src + h * length * row, n * row);
+    for (int64_t h = 0; h < s.kv_heads; ++h) std::memcpy(dst + h * n * row, src + h * length * row, n * row);
     copy.pasts_[i] = std::move(out);
   }
   return copy;

@@ -77,7 +77,8 @@ std::span<const float> last_logits_row(const Ort::Value& logits, std::vector<flo
 // the presents of the previous run, moved (not copied).
 class KvCache {
  public:
-  KvCache(const KvLayout& layout, int64_t kv_heads, int64_t head_dim);
+  // shapes: one per layer (kv_heads, head_dim of its key and value).
+  KvCache(const KvLayout& layout, std::vector<KvShape> shapes);
   // Adds past_key_values.* (empty tensors before the first run) to the run's inputs.
   void bind_pasts(RunInputs& inputs) const;
   // Appends the present output names; their results start at `first` in the outputs.
@@ -85,7 +86,8 @@ class KvCache {
   // Takes the presents from outputs[first ..] as the next pasts.
   void take_presents(std::vector<Ort::Value>& outputs, size_t first);
   KvCache clone(size_t n) const;  // deep copy of the first n positions (n <= the cached length)
-  // Takes over tensors [1, kv_heads, length, head_dim] (key0, value0, key1, ...) as the pasts.
+  // Takes over tensors [1, kv_heads, length, head_dim] (key0, value0, key1, ...; each its layer's
+  // shape) as the pasts.
   void assign(std::vector<Ort::Value> pasts) { pasts_ = std::move(pasts); }
   // The current pasts (key0, value0, key1, value1, ...), [1, kv_heads, length, head_dim] each.
   const std::vector<Ort::Value>& pasts() const { return pasts_; }
@@ -93,8 +95,7 @@ class KvCache {
 
  private:
   KvLayout layout_;
-  int64_t kv_heads_ = 0;
-  int64_t head_dim_ = 0;
+  std::vector<KvShape> shapes_;  // per layer
   std::vector<std::string> past_names_;
   std::vector<std::string> present_names_;
   std::vector<Ort::Value> pasts_;  // key0, value0, key1, value1, ...

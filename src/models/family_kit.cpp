@@ -42,7 +42,8 @@ KitModel::KitModel(const FamilyProbe& probe, const LoadOptions& options, const s
   int64_t head_dim = text_int("head_dim").value_or(-1);
   if (head_dim <= 0 && heads > 0 && text_int("hidden_size").value_or(0) > 0)
     head_dim = *text_int("hidden_size") / heads;
-  prepare_decoder_spec(*spec, text_int("num_key_value_heads").value_or(heads), head_dim);
+  prepare_decoder_spec(*spec, KvShape{text_int("num_key_value_heads").value_or(heads), head_dim},
+                       layout.kv_shapes ? layout.kv_shapes(config_) : std::vector<KvShape>{});
   if (embed_v && (!spec->io.inputs_embeds || spec->io.input_ids))
     throw Error(ErrorKind::ModelLoad, decoder_v.onnx.string() + ": a " + family +
                                           " decoder takes inputs_embeds (media features are written into them), "

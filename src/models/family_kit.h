@@ -6,11 +6,13 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "models/family.h"
+#include "models/io_layout.h"
 #include "models/media_encoder.h"
 #include "models/model.h"
 #include "models/model_files.h"
@@ -23,6 +25,10 @@ namespace oc::models {
 struct TextLayout {
   std::string embed;  // "embed_tokens"; empty: the decoder takes input_ids
   std::string decoder = "decoder_model_merged";
+  // The KV cache shape of each cache layer from config.json, for a family whose layers differ
+  // (used where the graph leaves cache dims symbolic); unset: every layer has num_key_value_heads
+  // x head_dim.
+  std::function<std::vector<KvShape>(const JsonFile& config)> kv_shapes;
 };
 
 class KitModel : public Model {

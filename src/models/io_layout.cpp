@@ -118,26 +118,46 @@ DecoderIo infer_decoder_io(const std::vector<ort::TensorInfo>& inputs, const std
       if (first_past->shape[3].fixed()) kv.head_dim = first_past->shape[3].value;
       kv.past_length_symbol = first_past->shape[2].symbol;
     }
-    // One cache shape for every layer: inputs whose heads or head size differ (fixed in both) cannot
-    // be fed.
-    for (const auto& in : inputs) {
-      if (!starts_with(in.name, "past") || in.shape.size() != 4 || first_past->shape.size() != 4) continue;
-      bool same = true;
-      for (size_t d : {1, 3})
-        same &=
-            !in.shape[d].fixed() || !first_past->shape[d].fixed() || in.shape[d].value == first_past->shape[d].value;
-      if (!same) {
-        io.problems.push_back("past inputs differ in shape (" + first_past->name + " " + first_past->shape_str() +
-                              ", " + in.name + " " + in.shape_str() + "): a cache shape per layer is not supported");
-        break;
-      }
+  }
+  // Each layer's shape from its past inputs: key and value must agree where both are fixed.
+  std::map<std::string, const ort::TensorInfo*> by_name;
+  for (const auto& in : inputs) by_name[in.name] = &in;
+  auto shape_of = [](const ort::TensorInfo* t) {
+    KvShape s;
+    if (t && t->shape.size() == 4) {
+      if (t->shape[1].fixed()) s.kv_heads = t->shape[1].value;
+      if (t->shape[3].fixed()) s.head_dim = t->shape[3].value;
     }
+    return s;
+  };
+  int mismatch = 0;
+  for (int i = 0; i < kv.layers; ++i) {
+    const auto* key = by_name[kv.past_key(i)];
+    const auto* value = by_name[kv.past_value(i)];
+    KvShape k = shape_of(key), v = shape_of(value);
+    auto agree = [](int64_t a, int64_t b) { return a < 0 || b < 0 || a == b; };
+    if (key && value && (!agree(k.kv_heads, v.kv_heads) || !agree(k.head_dim, v.head_dim)) && !mismatch++)
+      io.problems.push_back("past key and value differ in shape (" + key->name + " " + key->shape_str() + ", " +
+                            value->name + " " + value->shape_str() + ")");
+    kv.layer_shapes.push_back({k.kv_heads >= 0 ? k.kv_heads : v.kv_heads, k.head_dim >= 0 ? k.head_dim : v.head_dim});
   }
   if (!io.input_ids && !io.inputs_embeds) io.problems.push_back("neither input_ids nor inputs_embeds is an input");
   bool has_logits = false;
   for (const auto& out : outputs) has_logits |= out.name == io.logits;
   if (!has_logits) io.problems.push_back("no logits output");
   return io;
+}
+
+std::vector<KvShape> resolve_kv_shapes(const KvLayout& layout, KvShape fallback, const std::vector<KvShape>& config) {
+  std::vector<KvShape> out;
+  for (int i = 0; i < layout.layers; ++i) {
+    KvShape s = i < static_cast<int>(layout.layer_shapes.size()) ? layout.layer_shapes[i] : KvShape{};
+    const KvShape& c = i < static_cast<int>(config.size()) ? config[i] : fallback;
+    if (s.kv_heads <= 0) s.kv_heads = c.kv_heads > 0 ? c.kv_heads : fallback.kv_heads;
+    if (s.head_dim <= 0) s.head_dim = c.head_dim > 0 ? c.head_dim : fallback.head_dim;
+    out.push_back(s);
+  }
+  return out;
 }
 
 }  // namespace oc::models

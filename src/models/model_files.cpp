@@ -75,6 +75,17 @@ std::vector<int64_t> JsonFile::integers(std::string_view path) const {
   return out;
 }
 
+std::vector<std::string> JsonFile::strings(std::string_view path) const {
+  std::vector<std::string> out;
+  auto* v = impl_->find(path);
+  if (!v) return out;
+  if (v->is_string()) out.push_back(v->get<std::string>());
+  if (v->is_array())
+    for (const auto& x : *v)
+      if (x.is_string()) out.push_back(x.get<std::string>());
+  return out;
+}
+
 GenerationDefaults read_generation_defaults(const std::filesystem::path& dir) {
   GenerationDefaults d;
   JsonFile gen(dir / "generation_config.json");

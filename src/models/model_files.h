@@ -31,6 +31,8 @@ class JsonFile {
   std::optional<std::string> string(std::string_view path) const;
   // An integer or a list of integers.
   std::vector<int64_t> integers(std::string_view path) const;
+  // A string or a list of strings.
+  std::vector<std::string> strings(std::string_view path) const;
 
  private:
   struct Impl;

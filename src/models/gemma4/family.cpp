@@ -5,7 +5,8 @@
 // [soft tokens, hidden]) and audio_encoder (input_features and input_features_mask ->
 // audio_features [soft tokens, hidden]) loaded on first use. The processor settings come from
 // processor_config.json ("image_processor", "feature_extractor"); images and audio clips give a
-// variable number of soft tokens (gemma4.h).
+// variable number of soft tokens (gemma4.h). The full-attention layers' KV cache has their own
+// shape (global_head_dim: kv_shapes).
 #include "models/family.h"
 
 #include <algorithm>
@@ -17,12 +18,29 @@
 
 namespace oc::models {
 namespace gemma4 {
+
+std::vector<KvShape> kv_shapes(const JsonFile& config) {
+  auto text = [&](const std::string& key) {
+    auto v = config.integer("text_config." + key);
+    return v ? v : config.integer(key);
+  };
+  auto types = config.strings("text_config.layer_types");
+  if (types.empty()) types = config.strings("layer_types");
+  const int64_t heads = text("num_key_value_heads").value_or(-1);
+  const int64_t head_dim = text("head_dim").value_or(-1);
+  const KvShape sliding{heads, head_dim};
+  const KvShape full{text("num_global_key_value_heads").value_or(heads), text("global_head_dim").value_or(head_dim)};
+  std::vector<KvShape> out;
+  for (const auto& type : types) out.push_back(type == "full_attention" ? full : sliding);
+  return out;
+}
+
 namespace {
 
 class Gemma4Model : public KitModel {
  public:
   Gemma4Model(const FamilyProbe& probe, const LoadOptions& options)
-      : KitModel(probe, options, "gemma4", TextLayout{"embed_tokens", "decoder_model_merged"}) {
+      : KitModel(probe, options, "gemma4", TextLayout{"embed_tokens", "decoder_model_merged", kv_shapes}) {
     add_encoder(Modality::Image, "vision",
                 EncoderNames{.input = "pixel_values", .output = "image_features", .positions = "pixel_position_ids"});
     add_encoder(Modality::Audio, "audio", EncoderNames{"input_features", "audio_features", "input_features_mask"});

@@ -13,6 +13,7 @@
 
 #include "media/audio.h"
 #include "models/family.h"
+#include "models/io_layout.h"
 #include "models/media_encoder.h"
 #include "models/model.h"
 #include "models/model_files.h"
@@ -42,6 +43,11 @@ struct ProcessorConfig {
   std::optional<TokenId> image_token_id, audio_token_id;
   MediaOptions limits;
 };
+
+// The KV cache shape of each layer from config.json's text_config (layer_types): full-attention
+// layers have global_head_dim (and num_global_key_value_heads when given), the sliding-attention
+// layers head_dim and num_key_value_heads. Empty without layer_types.
+std::vector<KvShape> kv_shapes(const JsonFile& config);
 
 // processor_config.json's "image_processor" and "feature_extractor" (nullopt when absent), with
 // Gemma4ImageProcessor's and Gemma4AudioFeatureExtractor's defaults. Throws oc::Error(ModelLoad)

@@ -1,7 +1,8 @@
 // Continuous batching of the generic decoder: sequences of different lengths stepped together in
 // one run give the logits they give alone, joining and leaving between steps, for the
 // GroupQueryAttention layout (gemma3-tiny, whose graph is edited to per-row lengths at load) and
-// the plain attention layout (the real stories260K model).
+// the plain attention layout (the real stories260K model, and gemma4-tiny, whose layers differ in
+// cache shape).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -162,4 +163,14 @@ TEST(OnnxEdit, GroupQueryAttentionLengthsComePerRow) {
   // A graph without GroupQueryAttention is left alone.
   REQUIRE_FIXTURE(g3n, "gemma3n-tiny");
   EXPECT_FALSE(oc::ort::gqa_lengths_from_mask(oc::read_file(g3n / "onnx" / "decoder_model_merged.onnx")));
+}
+
+TEST(DecoderBatch, CacheShapesPerLayerRowsMatchAlone) {
+  // gemma4-tiny: its full-attention layers' caches have twice the head size of the others.
+  REQUIRE_FIXTURE(dir, "gemma4-tiny");
+  auto model = load_model(dir);
+  // Cache layers 0..2 (the last layer shares layer 1's cache): sliding [2 heads, 16], full [2, 32],
+  // sliding [2, 16]; key and value, float32.
+  EXPECT_EQ(model->kv_bytes_per_token(), 2 * (2 * 16 + 2 * 32 + 2 * 16) * sizeof(float));
+  check_batch_matches_alone(*model, static_cast<int>(model->logits_size()));
 }

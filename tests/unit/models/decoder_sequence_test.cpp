@@ -31,7 +31,7 @@ std::shared_ptr<DecoderSpec> gemma3_spec(const fs::path& dir, bool shared, size_
   spec->decoder = std::make_unique<oc::ort::Session>(dir / "onnx/decoder_model_merged.onnx", cfg);
   spec->shared_kv = shared;
   spec->shared_kv_from = shared_from;
-  prepare_decoder_spec(*spec, -1, -1);
+  prepare_decoder_spec(*spec, {});
   return spec;
 }
 

@@ -1,11 +1,15 @@
 // The gemma4 processor's arithmetic against values computed with transformers.js 4.3.1's
 // Gemma4ImageProcessor and Gemma4Processor: output sizes, patches with their positions and padding,
-// audio soft tokens, and the frame mask of the log-mel frames.
+// audio soft tokens, and the frame mask of the log-mel frames; and the cache shape of each layer
+// from the config.
 #include "models/gemma4/gemma4.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "common/error.h"
 
@@ -106,4 +110,15 @@ TEST(Gemma4Audio, FrameMaskCountsWhatTheTokensCount) {
     for (int i = 0; i < 2; ++i) t = (t - 1) / 2 + 1;
     EXPECT_EQ(static_cast<size_t>(t), gemma4::audio_tokens(n, 16000, 750)) << n;
   }
+}
+
+TEST(Gemma4Config, FullAttentionLayersHaveTheGlobalCacheShape) {
+  const auto path = std::filesystem::temp_directory_path() / ("gemma4_kv_" + std::to_string(::getpid()) + ".json");
+  std::ofstream(path) << R"({"text_config": {"num_key_value_heads": 8, "head_dim": 256, "global_head_dim": 512,
+      "num_global_key_value_heads": 2,
+      "layer_types": ["sliding_attention", "full_attention", "sliding_attention"]}})";
+  const JsonFile config(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(gemma4::kv_shapes(config), (std::vector<KvShape>{{8, 256}, {2, 512}, {8, 256}}));
+  EXPECT_TRUE(gemma4::kv_shapes(JsonFile()).empty());
 }

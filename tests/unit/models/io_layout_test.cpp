@@ -65,22 +65,39 @@ TEST(DecoderIo, ReportsProblems) {
   EXPECT_TRUE(has("no logits output")) << ::testing::PrintToString(io.problems);
 }
 
-TEST(DecoderIo, CacheShapesThatDifferPerLayerAreAProblem) {
+TEST(DecoderIo, CacheShapesPerLayer) {
   const auto F = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   std::vector<TensorInfo> in = {t("inputs_embeds", F, {})};
   std::vector<TensorInfo> out = {t("logits", F, {})};
-  for (int i = 0; i < 2; ++i) {
-    const int64_t head_dim = i == 0 ? 256 : 512;  // a layer with a larger head (a "global" layer)
+  for (int i = 0; i < 3; ++i) {
+    // Layer 1 is a "global" layer: a larger head and one KV head; layer 2's dims are symbolic.
+    const Dim heads = i == 2 ? sym("kv_heads") : fixed(i == 1 ? 1 : 2);
+    const Dim head_dim = i == 2 ? sym("head_dim") : fixed(i == 1 ? 512 : 256);
     for (const char* kind : {"key", "value"}) {
       in.push_back(t("past_key_values." + std::to_string(i) + "." + kind, F,
-                     {sym("batch_size"), fixed(1), sym("past_sequence_length"), fixed(head_dim)}));
+                     {sym("batch_size"), heads, sym("past_sequence_length"), head_dim}));
       out.push_back(t("present." + std::to_string(i) + "." + kind, F,
-                      {sym("batch_size"), fixed(1), sym("total_sequence_length"), fixed(head_dim)}));
+                      {sym("batch_size"), heads, sym("total_sequence_length"), head_dim}));
     }
   }
   auto io = oc::models::infer_decoder_io(in, out, false);
+  EXPECT_TRUE(io.problems.empty()) << ::testing::PrintToString(io.problems);
+  using oc::models::KvShape;
+  EXPECT_EQ(io.kv.layer_shapes, (std::vector<KvShape>{{2, 256}, {1, 512}, {-1, -1}}));
+  EXPECT_EQ(io.kv.head_dim, 256);
+  // Symbolic dims from the config: per layer when a family lists them, else the fallback.
+  EXPECT_EQ(oc::models::resolve_kv_shapes(io.kv, {4, 64}, {}), (std::vector<KvShape>{{2, 256}, {1, 512}, {4, 64}}));
+  EXPECT_EQ(oc::models::resolve_kv_shapes(io.kv, {4, 64}, {{2, 256}, {1, 512}, {1, 512}}),
+            (std::vector<KvShape>{{2, 256}, {1, 512}, {1, 512}}));
+}
+
+TEST(DecoderIo, KeyAndValueOfALayerThatDifferAreAProblem) {
+  const auto F = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  std::vector<TensorInfo> in = {t("inputs_embeds", F, {})};
+  std::vector<TensorInfo> out = {t("logits", F, {}), t("present.0.key", F, {}), t("present.0.value", F, {})};
+  in.push_back(t("past_key_values.0.key", F, {sym("batch_size"), fixed(1), sym("past_sequence_length"), fixed(256)}));
+  in.push_back(t("past_key_values.0.value", F, {sym("batch_size"), fixed(1), sym("past_sequence_length"), fixed(512)}));
+  auto io = oc::models::infer_decoder_io(in, out, false);
   ASSERT_EQ(io.problems.size(), 1u);
-  EXPECT_NE(io.problems[0].find("past_key_values.1.key [batch_size,1,past_sequence_length,512]"), std::string::npos)
-      << io.problems[0];
-  EXPECT_NE(io.problems[0].find("a cache shape per layer is not supported"), std::string::npos);
+  EXPECT_NE(io.problems[0].find("past key and value differ in shape"), std::string::npos) << io.problems[0];
 }
