@@ -40,7 +40,8 @@ struct StreamDecoder::State {
         --end;
         changed = true;
       } else if (cleanup) {
-        for (std::string_view p : {" n'", " 'v", " 'r", " '", " n"})
+        // A trailing "'" may be " ' " cleaned up, which the next token can undo (" ' ," gives " ',").
+        for (std::string_view p : {" n'", " 'v", " 'r", " '", " n", "'"})
           if (ends_with(p)) {
             end -= p.size();
             changed = true;

@@ -170,6 +170,19 @@ TEST(StreamDecoder, ByteFallbackDeltasAreWholeCharacters) {
   EXPECT_NE(std::find(deltas.begin(), deltas.end(), "\xF0\x9F\x98\x80"), deltas.end());
 }
 
+TEST(StreamDecoder, CleanUpThatTheNextTokenUndoesIsHeldBack) {
+  // Clean-up turns "W ' " into "W'", and "W ' ," into "W ',": the quote waits for the next token.
+  auto t = load(byte_fallback_tokenizer(), "cleanup");
+  for (const std::string text : {"W ' ,", "W ' x", "a ' b ' ,", "it ' s ok"}) {
+    const auto ids = t->encode(text, false);
+    StreamDecoder s(*t, false);
+    std::string all;
+    for (TokenId id : ids) all += s.push(id);
+    all += s.flush();
+    EXPECT_EQ(all, t->decode(ids, false)) << text;
+  }
+}
+
 TEST(StreamDecoder, UnknownIdsAndEmptyStreams) {
   auto t = load(byte_fallback_tokenizer(), "stream2");
   StreamDecoder empty(*t, true);
