@@ -56,7 +56,7 @@ fi
 run_one() {
   local t="$1" out="$build/corpus/$1" art="$build/artifacts/$1/"
   mkdir -p "$out" "$art"
-  "$build/fuzz/fuzz_$t" -max_total_time="$seconds" ${runs:+-runs="$runs"} -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
+  "$build/fuzz/fuzz_$t" -max_total_time="$seconds" ${runs:+-runs="$runs"} -print_final_stats=1 -rss_limit_mb=2048 -timeout=30 \
     -artifact_prefix="$art" "$out" "tests/fuzz/corpus/$t" >"$build/fuzz-$t.log" 2>&1
   local rc=$? execs secs
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$build/fuzz-$t.log" | grep -o '[0-9]*$' | tail -1)

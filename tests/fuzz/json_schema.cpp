@@ -52,9 +52,9 @@ const ByteVocabulary& vocabulary() {
 // end of the budget (max_tokens: the output must be complete by then, whether or not the end token
 // fits).
 void walk(const grammar::Constraint& c, uint64_t seed) {
-  constexpr int64_t kSlack = 48;
+  constexpr int64_t kSlack = 8;
   const int64_t min_length = c.min_length();
-  if (min_length > 256) return;  // long minimum outputs: compiled is enough here
+  if (min_length > 128) return;  // long minimum outputs: compiled is enough here
   const auto& v = vocabulary();
   auto m = c.new_matcher();
   std::string out;

@@ -127,6 +127,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       streamed += delta;
     }
     streamed += stream.flush();
+    if (streamed != whole) {
+      std::fprintf(stderr, "fuzz: decode():  ");
+      for (unsigned char c : whole) std::fprintf(stderr, "%02x", c);
+      std::fprintf(stderr, "\nfuzz: streamed: ");
+      for (unsigned char c : streamed) std::fprintf(stderr, "%02x", c);
+      std::fprintf(stderr, "\n");
+    }
     fuzz::check(streamed == whole, "streamed text differs from decode()");
   });
   return 0;
