@@ -37,6 +37,7 @@ ApiMetrics::ApiMetrics() {
   r.gauge("onnx_chat_kv_budget_bytes", "KV cache memory budget (0: unlimited).");
   r.gauge("onnx_chat_kv_bytes_in_use", "KV cache memory held by running sequences and cached prefixes.");
   r.gauge("onnx_chat_prefix_cache_bytes", "KV cache memory held by cached prefixes.");
+  r.gauge("onnx_chat_encoder_cache_bytes", "Memory held by media encoder outputs kept for reuse.");
   r.gauge("onnx_chat_prefix_cache_entries", "Cached prefixes.");
   r.counter("onnx_chat_prefix_cache_hits_total", "Requests that reused a cached prefix.");
   r.counter("onnx_chat_prefix_tokens_reused_total", "Prompt tokens taken from cached prefixes instead of prefilled.");
@@ -87,6 +88,7 @@ std::string ApiMetrics::prometheus(const engine::EngineStats* s) {
     r.set("onnx_chat_kv_budget_bytes", static_cast<double>(s->kv_budget_bytes));
     r.set("onnx_chat_kv_bytes_in_use", static_cast<double>(s->kv_bytes_in_use));
     r.set("onnx_chat_prefix_cache_bytes", static_cast<double>(s->prefix_cache_bytes));
+    r.set("onnx_chat_encoder_cache_bytes", static_cast<double>(s->encoder_cache_bytes));
     r.set("onnx_chat_prefix_cache_entries", static_cast<double>(s->prefix_cache_entries));
     r.set("onnx_chat_prefix_cache_hits_total", static_cast<double>(s->prefix_cache_hits));
     r.set("onnx_chat_prefix_tokens_reused_total", static_cast<double>(s->prefix_tokens_reused));

@@ -508,6 +508,7 @@ void Engine::Impl::publish_stats() {
       if (c.seq) used += c.seq->length();
   }
   used *= bytes_per_token;
+  const size_t encoder_bytes = model->encoder_cache_bytes();  // before sh->mu: the cache has its own lock
   std::lock_guard lock(sh->mu);
   auto& t = sh->totals;
   t.batch_size = last_batch;
@@ -516,6 +517,7 @@ void Engine::Impl::publish_stats() {
   t.prefix_cache_hits = prefixes ? prefixes->hits() : 0;
   t.prefix_tokens_reused = prefixes ? prefixes->tokens_reused() : 0;
   t.kv_bytes_in_use = used + t.prefix_cache_bytes;
+  t.encoder_cache_bytes = encoder_bytes;
 }
 
 bool Engine::Impl::is_eos(const Active& a, TokenId id) const {

@@ -183,6 +183,7 @@ struct EngineStats {
   size_t prefix_cache_entries = 0;
   uint64_t prefix_cache_hits = 0;
   uint64_t prefix_tokens_reused = 0;
+  size_t encoder_cache_bytes = 0;  // media encoder outputs kept for reuse
 };
 
 class Engine {

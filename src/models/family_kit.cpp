@@ -115,6 +115,8 @@ std::unique_ptr<DecodeBatch> KitModel::new_batch() {
 
 size_t KitModel::kv_bytes_per_token() const { return models::kv_bytes_per_token(*shared_->text); }
 
+size_t KitModel::encoder_cache_bytes() const { return shared_->cache ? shared_->cache->stats().bytes : 0; }
+
 std::vector<EncodeStats> KitModel::begin_all(std::span<Sequence* const> seqs, std::span<const Prompt* const> prompts,
                                              RunControl& control) {
   if (shared_->encoders.empty()) return Model::begin_all(seqs, prompts, control);

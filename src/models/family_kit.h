@@ -40,6 +40,7 @@ class KitModel : public Model {
   std::unique_ptr<Sequence> new_sequence() override;
   std::unique_ptr<DecodeBatch> new_batch() override;
   size_t kv_bytes_per_token() const override;
+  size_t encoder_cache_bytes() const override;
   std::vector<EncodeStats> begin_all(std::span<Sequence* const> seqs, std::span<const Prompt* const> prompts,
                                      RunControl& control) override;
   size_t logits_size() const override { return logits_size_; }

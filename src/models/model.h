@@ -244,6 +244,8 @@ class Model {
   virtual std::unique_ptr<DecodeBatch> new_batch() { return nullptr; }
   // Bytes of KV cache one token of one sequence holds (0 when unknown): the engine's memory budget.
   virtual size_t kv_bytes_per_token() const { return 0; }
+  // Bytes of media encoder outputs kept for reuse across requests (bounded by their budget).
+  virtual size_t encoder_cache_bytes() const { return 0; }
 
   // Size of the vocabulary the logits cover (may exceed the tokenizer's).
   virtual size_t logits_size() const = 0;

@@ -220,8 +220,12 @@ describe('images', () => {
     // A fresh image (not sent by another test), then a second turn that keeps it in the history.
     const uri = dataUri('image/bmp', encodeBmp(testPattern(120, 80, 3, 77), 120, 80));
     const turn1 = userTurn(imagePart(uri), { type: 'text', text: 'What is this?' });
+    const cacheBytes = async () =>
+      Number((await (await fetch(`${server.url}/metrics`)).text()).match(/^onnx_chat_encoder_cache_bytes (\S+)$/m)[1]);
+    const before = await cacheBytes();
     const r1 = await client.chat.completions.create({ model: MODEL, max_tokens: 3, temperature: 0, messages: turn1 });
     assert.equal(r1.timings.media_encoded, 1, JSON.stringify(r1.timings));
+    assert.ok((await cacheBytes()) > before, 'the encoder cache gauge counts the new output');
     assert.equal(r1.timings.media_cache_hits, 0);
     assert.ok(r1.timings.encode_image_ms > 0);
     const r2 = await client.chat.completions.create({

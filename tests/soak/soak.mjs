@@ -8,7 +8,7 @@
 // Phases: warm-up (the heaviest requests of the mix at once, then the mix), idle -> baseline (RSS, fds,
 // threads; probe latencies), load, idle -> final figures. It fails when any request got a 5xx (or
 // an SSE error of a server_error type, or a connection error it did not cause), when RSS grew by
-// 5 % or more over the baseline (less what the prefix cache added to its contents), or when fds
+// 5 % or more over the baseline (less what the prefix and encoder caches added to their contents), or when fds
 // or threads are not back to the baseline.
 //
 //   node tests/soak/soak.mjs [--seconds 1800] [--warmup S] [--concurrency 10] [--model DIR]
@@ -321,6 +321,13 @@ async function metricValue(ctx, name) {
   return m ? Number(m[1]) : null;
 }
 
+// What the prefix and media encoder caches hold: content kept within their budgets, not growth.
+async function cachedBytes(ctx) {
+  const prefix = (await metricValue(ctx, 'onnx_chat_prefix_cache_bytes')) ?? 0;
+  const encoder = (await metricValue(ctx, 'onnx_chat_encoder_cache_bytes')) ?? 0;
+  return { prefix, encoder, total: prefix + encoder };
+}
+
 // Waits until the engine is idle and the fd count has stayed put for longer than the HTTP
 // keep-alive timeout (idle client connections closed), then samples the process.
 async function settle(ctx, { target = null, timeoutMs = 60000 } = {}) {
@@ -443,7 +450,7 @@ export async function runSoak(o = {}) {
     await load(ctx, warmup, concurrency, record);
     phase = 'idle-before';
     const before = { probe: await probes(ctx), ...(await settle(ctx)) };
-    before.cachedBytes = await metricValue(ctx, 'onnx_chat_prefix_cache_bytes');
+    before.cachedBytes = await cachedBytes(ctx);
     log(`soak: baseline rss ${(before.rssKb / 1024).toFixed(1)} MB, ${before.fds} fds, ${before.threads} threads`);
     phase = 'load';
     log(`soak: load ${seconds} s`);
@@ -453,7 +460,7 @@ export async function runSoak(o = {}) {
     phase = 'idle-after';
     const probeAfter = await probes(ctx);
     const after = { probe: probeAfter, ...(await settle(ctx, { target: before })) };
-    after.cachedBytes = await metricValue(ctx, 'onnx_chat_prefix_cache_bytes');
+    after.cachedBytes = await cachedBytes(ctx);
     const server5xx = (await serverErrors5xx(ctx)) - server5xxStart;
 
     const during = requests.filter((q) => q.phase === 'load');
@@ -469,8 +476,8 @@ export async function runSoak(o = {}) {
     const ok = during.filter((q) => q.status === 200 && !q.aborted && !q.sseError);
     const loadSamples = samples.filter((s) => s.phase === 'load');
     const peak = loadSamples.reduce((m, s) => Math.max(m, s.rssKb), 0);
-    // What the prefix cache learnt stays (within its budget): content, not growth of the server.
-    const cachedKb = (after.cachedBytes - before.cachedBytes) / 1024;
+    // What the caches learnt stays (within their budgets): content, not growth of the server.
+    const cachedKb = (after.cachedBytes.total - before.cachedBytes.total) / 1024;
     const growth = (after.rssKb - before.rssKb - cachedKb) / before.rssKb;
 
     const failures = [];
@@ -479,7 +486,7 @@ export async function runSoak(o = {}) {
     if (server5xx) failures.push(`${server5xx} 5xx errors counted by the server (onnx_chat_errors_total)`);
     if (sse5xx) failures.push(`${sse5xx} streams ended by a server_error event`);
     if (transport) failures.push(`${transport} connection errors the client did not cause`);
-    if (growth >= RSS_GROWTH_LIMIT) failures.push(`RSS grew ${(growth * 100).toFixed(1)} % beyond the prefix cache (limit ${RSS_GROWTH_LIMIT * 100} %)`);
+    if (growth >= RSS_GROWTH_LIMIT) failures.push(`RSS grew ${(growth * 100).toFixed(1)} % beyond the caches (limit ${RSS_GROWTH_LIMIT * 100} %)`);
     if (after.fds > before.fds) failures.push(`fds not back to baseline: ${before.fds} -> ${after.fds}`);
     if (after.threads > before.threads) failures.push(`threads not back to baseline: ${before.threads} -> ${after.threads}`);
     if (ok.length === 0) failures.push('no request completed');
@@ -502,7 +509,7 @@ export async function runSoak(o = {}) {
       hangups: Object.fromEntries(
         ['queued', 'prefill', 'mid-stream'].map((h) => [h, during.filter((q) => q.hangup === h).length]),
       ),
-      rss_mb: { start: +mb(start.rssKb), before: +mb(before.rssKb), peak: +mb(peak), after: +mb(after.rssKb), prefix_cache_added: +mb(cachedKb), growth_pct: Math.round(growth * 1000) / 10 },
+      rss_mb: { start: +mb(start.rssKb), before: +mb(before.rssKb), peak: +mb(peak), after: +mb(after.rssKb), caches_added: +mb(cachedKb), growth_pct: Math.round(growth * 1000) / 10 },
       fds: { start: start.fds, before: before.fds, peak: Math.max(...loadSamples.map((s) => s.fds), 0), after: after.fds },
       threads: { start: start.threads, before: before.threads, peak: Math.max(...loadSamples.map((s) => s.threads), 0), after: after.threads },
       latency_ms: { before: before.probe, during: latency, during_ttft: ttft, after: after.probe },
@@ -511,7 +518,7 @@ export async function runSoak(o = {}) {
     const statusText = Object.entries(byStatus).map(([k, v]) => `${k}: ${v}`).join(', ');
     report.summary =
       `soak: ${report.pass ? 'PASS' : 'FAIL'} ${Math.round(loadSeconds)} s, ${during.length} requests (${statusText}); ` +
-      `rss ${mb(before.rssKb)} -> ${mb(after.rssKb)} MB (prefix cache +${mb(cachedKb)} MB; growth beyond it ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} %, peak ${mb(peak)}); ` +
+      `rss ${mb(before.rssKb)} -> ${mb(after.rssKb)} MB (caches +${mb(cachedKb)} MB; growth beyond them ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} %, peak ${mb(peak)}); ` +
       `fds ${before.fds} -> ${after.fds}; threads ${before.threads} -> ${after.threads}; ` +
       `probe p50/p95 ms before ${before.probe.p50}/${before.probe.p95} after ${after.probe.p50}/${after.probe.p95}; ` +
       `during p50/p95/p99 ms ${latency.p50}/${latency.p95}/${latency.p99} (ttft p50 ${ttft.p50})` +
