@@ -4,12 +4,14 @@
 //             past tensors (the cache is reallocated by ONNX Runtime every step)
 //   sequence  onnx-chat's model layer (models::load_model + Sequence::forward: prefill in chunks,
 //             GroupQueryAttention cache in one shared buffer)
+//   batch     the same prefill, then decoding through the model's DecodeBatch with one row (what
+//             the server's scheduler runs)
 // on the same files and prompt ids (bench/server_bench.mjs and bench/tjs_bench.mjs use the same),
 // with the load time, the peak RSS, the size of the loaded files and of the KV cache.
 //   agree     the matmul precision's effect on the output: greedy decoding of --steps tokens in
 //             --reference precision (exact), then the same tokens fed to the model in --precision;
 //             prints the share of steps whose top-1 token agrees and the largest logit difference.
-//   decoder_bench --model DIR --mode bare|sequence|agree [--prompt-tokens 64] [--decode-tokens 16]
+//   decoder_bench --model DIR --mode bare|sequence|batch|agree [--prompt-tokens 64] [--decode-tokens 16]
 //                 [--preset Q4_MIXED] [--threads 0] [--chunk 256] [--precision auto]
 //                 [--steps 256] [--reference exact] [--prompt "Once upon a time"]
 //                 [--session-config KEY=VALUE ...] (ONNX Runtime session config entries to try)
@@ -20,6 +22,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -147,7 +150,7 @@ size_t shared_kv_capacity(size_t length) {
 }
 
 Result run_sequence(const std::string& dir, const std::string& preset, const oc::ort::SessionConfig& cfg,
-                    const std::vector<int64_t>& prompt, int decode, size_t chunk) {
+                    const std::vector<int64_t>& prompt, int decode, size_t chunk, bool batched) {
   oc::models::LoadOptions lo;
   lo.preset = preset;
   lo.session = cfg;
@@ -166,12 +169,18 @@ Result run_sequence(const std::string& dir, const std::string& preset, const oc:
   oc::models::TokenId next = static_cast<oc::models::TokenId>(argmax(logits));
   r.prefill_tps = prompt.size() / since(t0);
   r.first.push_back(next);
+  std::unique_ptr<oc::models::DecodeBatch> batch = batched ? model->new_batch() : nullptr;
+  if (batched && !batch) throw std::runtime_error("this model's decoder does not batch");
   t0 = Clock::now();
+  if (batch) batch->join(*seq);
+  oc::models::Sequence* member = seq.get();
   for (int i = 0; i < decode; ++i) {
-    next = static_cast<oc::models::TokenId>(argmax(seq->forward({&next, 1}, ctl)));
+    logits = batch ? batch->step({&member, 1}, {&next, 1}, ctl)[0] : seq->forward({&next, 1}, ctl);
+    next = static_cast<oc::models::TokenId>(argmax(logits));
     if (r.first.size() < 2) r.first.push_back(next);
   }
   r.decode_tps = decode / since(t0);
+  if (batch) batch->leave(*seq, false);
   const auto repo = oc::models::discover_repo(dir);
   auto choice = oc::models::choose_variants(repo, preset);
   const auto dec = oc::ort::read_onnx_file(chosen_files(choice).decoder->onnx);
@@ -290,7 +299,7 @@ static int run(int argc, char** argv) {
   const auto io = oc::models::infer_decoder_io(dec.inputs, dec.outputs, false);
   auto prompt = make_prompt(prompt_tokens, io.vocab > 0 ? static_cast<size_t>(io.vocab) : 262144);
   Result r = mode == "bare" ? run_bare(repo, preset, cfg, prompt, decode)
-                            : run_sequence(model, preset, cfg, prompt, decode, chunk);
+                            : run_sequence(model, preset, cfg, prompt, decode, chunk, mode == "batch");
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   std::printf(

@@ -162,16 +162,21 @@ void DecoderBatch::reserve_slots(size_t rows, size_t positions) {
   if (rows <= row_capacity_ && positions <= capacity_) return;
   size_t new_rows = std::max(row_capacity_, std::max<size_t>(rows, 1));
   if (rows > row_capacity_) new_rows = std::max(rows, row_capacity_ * 2);
+  // Positions: 256, doubled until they fit (as a sequence's own shared buffer grows), so a row
+  // that joins at a length does not regrow the buffers at its next token.
   size_t cap = capacity_;
   if (positions > capacity_) {
-    cap = std::max<size_t>(std::max<size_t>(capacity_ * 2, 256), positions);
+    cap = std::max<size_t>(capacity_, 256);
+    while (cap < positions) cap *= 2;
     if (spec_->max_length && cap > spec_->max_length) cap = std::max(spec_->max_length, positions);
   }
   std::vector<Ort::Value> next;
   for (size_t t = 0; t < past_names_.size(); ++t) {
     const int64_t heads_t = heads(t);
     const size_t rb = row_bytes(t);
-    Ort::Value buf = zeroed(t, static_cast<int64_t>(new_rows), static_cast<int64_t>(cap));
+    // Not zeroed: GroupQueryAttention reads only each row's first seqlens_k + 1 positions.
+    Ort::Value buf = make_tensor(spec_->io.kv.type, {static_cast<int64_t>(new_rows), heads_t, static_cast<int64_t>(cap),
+                                                     shapes_[t / 2].head_dim});
     auto* dst = static_cast<char*>(buf.GetTensorMutableRawData());
     if (!buffers_.empty()) {
       const auto* src = static_cast<const char*>(buffers_[t].GetTensorRawData());
@@ -244,7 +249,15 @@ void DecoderBatch::join(Sequence& s) {
   DecoderSequence& seq = member(s);
   if (seq.batch_) throw Error(ErrorKind::Internal, "the sequence is already in a batch");
   if (seq.length_ == 0) throw Error(ErrorKind::Internal, "a sequence joins a batch after its prompt");
-  if (slots_) {
+  if (slots_ && rows_.empty() && seq.shared_ && seq.shared_->capacity() > seq.length_) {
+    // The first row takes the sequence's own buffers ([1, kv_heads, capacity, head_dim] is a
+    // one-row slot layout): nothing is copied, and one request alone decodes as fast as outside
+    // a batch.
+    capacity_ = seq.shared_->capacity();
+    buffers_ = seq.shared_->release();
+    row_capacity_ = 1;
+    rows_.push_back(&seq);
+  } else if (slots_) {
     reserve_slots(rows_.size() + 1, seq.length_ + 1);
     const auto src = sources(seq);
     const size_t row = rows_.size();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "common/error.h"
 #include "common/strings.h"
@@ -125,6 +126,11 @@ void SharedKvCache::adopt(const KvCache& cache, size_t used, size_t total) {
     auto* dst = static_cast<char*>(buffers_[i].GetTensorMutableRawData());
     for (int64_t h = 0; h < s.kv_heads; ++h) std::memcpy(dst + h * capacity_ * row, src + h * used * row, used * row);
   }
+}
+
+std::vector<Ort::Value> SharedKvCache::release() {
+  capacity_ = 0;
+  return std::exchange(buffers_, {});
 }
 
 void SharedKvCache::bind(Ort::IoBinding& binding) const {

@@ -70,6 +70,8 @@ class SharedKvCache {
   size_t capacity() const { return capacity_; }
   // [1, kv_heads, capacity, head_dim] each (its layer's shape): key0, value0, key1, value1, ...
   const std::vector<Ort::Value>& buffers() const { return buffers_; }
+  // Hands the buffers over (no copy) and leaves the cache empty.
+  std::vector<Ort::Value> release();
 
  private:
   KvLayout layout_;

@@ -39,10 +39,9 @@ float max_diff(std::span<const float> a, const std::vector<float>& b) {
 
 // Greedy continuation of each prompt alone, then the same prompts prefilled alone and decoded in one
 // batch, with a late joiner and an early leaver that continues alone: the logits of every step match.
-void check_batch_matches_alone(Model& model, int vocab) {
+void check_batch_matches_alone(Model& model, int vocab, const std::vector<size_t>& lengths = {3, 37, 130}) {
   auto batch = model.new_batch();
   ASSERT_TRUE(batch) << "the model should batch sequences of different lengths";
-  const std::vector<size_t> lengths = {3, 37, 130};
   const int steps = 8;
   RunControl ctl;
   // Alone: logits of every step.
@@ -119,6 +118,14 @@ TEST(DecoderBatch, GroupQueryAttentionRowsMatchAlone) {
   REQUIRE_FIXTURE(dir, "gemma3-tiny");
   auto model = load_model(dir);
   check_batch_matches_alone(*model, 1000);
+}
+
+// A sequence past 512 tokens keeps its cache in one shared buffer; joining an empty batch, it
+// hands that buffer over as the batch's first row (no copy), which the next joiner then grows.
+TEST(DecoderBatch, AFirstRowWithASharedBufferMatchesAlone) {
+  REQUIRE_FIXTURE(dir, "gemma3-tiny");
+  auto model = load_model(dir);
+  check_batch_matches_alone(*model, 1000, {600, 37, 700});
 }
 
 TEST(DecoderBatch, PlainAttentionRowsMatchAlone) {
