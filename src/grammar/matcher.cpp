@@ -15,16 +15,13 @@ namespace {
 constexpr int32_t kDead = -1;
 constexpr int32_t kUnknown = -2;
 constexpr size_t kMaxCachedMasks = 64;
-// Parser states of one constraint. Patterns whose subset construction explodes (`.+a.{20}`) would
-// otherwise take unbounded time and memory from every request of the batch: past this many states
-// (about 40 MB) the request ends with an error instead.
-constexpr size_t kMaxStates = size_t{1} << 16;
 }  // namespace
 
 class Automaton {
  public:
-  Automaton(std::shared_ptr<const Grammar> g, std::shared_ptr<const TokenTable> t, std::vector<TokenId> ends)
-      : g_(std::move(g)), t_(std::move(t)), ends_(std::move(ends)) {
+  Automaton(std::shared_ptr<const Grammar> g, std::shared_ptr<const TokenTable> t, std::vector<TokenId> ends,
+            size_t max_states)
+      : g_(std::move(g)), t_(std::move(t)), ends_(std::move(ends)), max_states_(max_states) {
     std::vector<int32_t> tops;
     bool accept = false;
     visited_.clear();
@@ -150,10 +147,10 @@ class Automaton {
     key.append(reinterpret_cast<const char*>(tops.data()), tops.size() * sizeof(int32_t));
     auto [it, inserted] = state_index_.try_emplace(std::move(key), static_cast<int32_t>(states_.size()));
     if (inserted) {
-      if (states_.size() >= kMaxStates) {
+      if (states_.size() >= max_states_) {
         state_index_.erase(it);
         throw Error(ErrorKind::Unsupported, "the output grammar is too complex: it needs more than " +
-                                                std::to_string(kMaxStates) +
+                                                std::to_string(max_states_) +
                                                 " parser states (simplify the schema's patterns)");
       }
       State st;
@@ -218,6 +215,7 @@ class Automaton {
   std::shared_ptr<const Grammar> g_;
   std::shared_ptr<const TokenTable> t_;
   std::vector<TokenId> ends_;
+  size_t max_states_;
   std::vector<Frame> frames_;
   std::unordered_map<uint64_t, int32_t> frame_index_;
   std::vector<State> states_;
@@ -228,8 +226,8 @@ class Automaton {
 };
 
 Constraint::Constraint(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenTable> tokens,
-                       std::vector<TokenId> end_ids)
-    : automaton_(std::make_shared<Automaton>(std::move(grammar), std::move(tokens), std::move(end_ids))) {}
+                       std::vector<TokenId> end_ids, size_t max_states)
+    : automaton_(std::make_shared<Automaton>(std::move(grammar), std::move(tokens), std::move(end_ids), max_states)) {}
 
 Constraint::~Constraint() = default;
 

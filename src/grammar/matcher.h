@@ -11,6 +11,7 @@
 // output ends complete within max_tokens whenever that is possible at all.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -25,9 +26,14 @@ class Matcher;
 
 class Constraint {
  public:
+  // Parser states of one constraint. Patterns whose subset construction explodes (`.+a.{20}`)
+  // would otherwise take unbounded time and memory from every request of the batch: past this many
+  // states (about 40 MB) the request ends with an Unsupported error instead.
+  static constexpr size_t kDefaultMaxStates = size_t{1} << 16;
+
   // end_ids: the tokens that end the output (EOS); allowed exactly when the grammar is complete.
   Constraint(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const TokenTable> tokens,
-             std::vector<TokenId> end_ids);
+             std::vector<TokenId> end_ids, size_t max_states = kDefaultMaxStates);
   ~Constraint();
   std::unique_ptr<Matcher> new_matcher() const;
   // Shortest output (in bytes) that satisfies the grammar.

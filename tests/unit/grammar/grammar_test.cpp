@@ -8,49 +8,15 @@
 #include "engine/sampler.h"
 #include "grammar/json_schema.h"
 #include "grammar/matcher.h"
+#include "support/byte_tokenizer.h"
 
 namespace oc::grammar {
 namespace {
 
-// A byte vocabulary plus a few multi-byte pieces and one special end token.
-class ByteTokenizer final : public tok::Tokenizer {
- public:
-  // Every byte, then `extra` (default: a few JSON pieces), then the end token.
-  explicit ByteTokenizer(std::vector<std::string> extra = {"{\"", "\":", "\",\"", "true", "false", "null", "  ", "\"}",
-                                                           "12", "ab"}) {
-    for (int b = 0; b < 256; ++b) pieces_.push_back(std::string(1, static_cast<char>(b)));
-    for (auto& p : extra) pieces_.push_back(std::move(p));
-    eos_ = static_cast<TokenId>(pieces_.size());
-    pieces_.push_back("<eos>");
-  }
-  std::vector<TokenId> encode(std::string_view text, bool) const override {
-    std::vector<TokenId> ids;
-    for (unsigned char c : text) ids.push_back(c);
-    return ids;
-  }
-  std::string decode(std::span<const TokenId> ids, bool) const override {
-    std::string s;
-    for (TokenId id : ids) s += pieces_[static_cast<size_t>(id)];
-    return s;
-  }
-  std::optional<TokenId> token_to_id(std::string_view) const override { return std::nullopt; }
-  std::string id_to_token(TokenId id) const override { return pieces_[static_cast<size_t>(id)]; }
-  size_t vocab_size() const override { return pieces_.size(); }
-  bool is_special(TokenId id) const override { return id == eos_; }
-  const tok::SpecialTokens& special_tokens() const override { return special_; }
-  TokenId eos() const { return eos_; }
-  TokenId token_to_id_of(std::string_view piece) const {
-    return static_cast<TokenId>(std::find(pieces_.begin(), pieces_.end(), piece) - pieces_.begin());
-  }
-
- private:
-  std::vector<std::string> pieces_;
-  TokenId eos_ = 0;
-  tok::SpecialTokens special_;
-};
+using test::ByteTokenizer;
 
 const ByteTokenizer& tokenizer() {
-  static ByteTokenizer t;
+  static const ByteTokenizer t({"{\"", "\":", "\",\"", "true", "false", "null", "  ", "\"}", "12", "ab"});
   return t;
 }
 
@@ -179,13 +145,38 @@ TEST(GrammarMatcher, AnExplodingPatternEndsWithAnErrorInsteadOfTakingUnboundedTi
   try {
     for (int step = 0; step < 64; ++step) {
       m->mask(1000, vocab.vocab_size(), words);
-      m->accept(vocab.token_to_id_of(step % 2 ? "abaabbbaababba" : "bbabaaababbbab"));
+      m->accept(vocab.id_of(step % 2 ? "abaabbbaababba" : "bbabaaababbbab"));
     }
     FAIL() << "the parser states stayed within their bound";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
     EXPECT_NE(std::string(e.what()).find("too complex"), std::string::npos) << e.what();
   }
+}
+
+// The bound is the constraint's: a lower one stops the same walk sooner, naming its value.
+TEST(GrammarMatcher, TheStateBoundIsAConstraintParameter) {
+  GrammarBuilder b;
+  const int32_t root = b.rule_of({{add_json_schema(b, R"({"type":"string","pattern":"^(a|b)*a(a|b){20}$"})")}});
+  const Constraint c(std::make_shared<const Grammar>(b.finish(root)), TokenTable::of(tokenizer()), {tokenizer().eos()},
+                     64);
+  auto m = c.new_matcher();
+  std::vector<uint32_t> words;
+  m->accept('"');
+  // Bytes that do not repeat with a short period, so each step reaches new positions.
+  std::mt19937 rng(7);
+  int steps = 0;
+  try {
+    for (; steps < 200; ++steps) {
+      m->mask(1000, tokenizer().vocab_size(), words);
+      m->accept(rng() % 2 ? 'a' : 'b');
+    }
+    FAIL() << "the parser states stayed within a bound of 64";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("more than 64 parser states"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(steps, 200);
 }
 
 TEST(GrammarMatcher, SteersToCompletionWithinTheBudget) {
