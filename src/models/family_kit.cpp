@@ -56,6 +56,23 @@ KitModel::KitModel(const FamilyProbe& probe, const LoadOptions& options, const s
     shared_->cache = std::make_unique<EncoderCache>(options.media.encoder_cache_bytes);
 }
 
+void KitModel::read_media_tokens(const std::filesystem::path& dir, MediaTokens& tokens) const {
+  JsonFile tk(dir / "tokenizer_config.json");
+  for (auto [key, out] : {std::pair{"image_token", &tokens.image},
+                          {"boi_token", &tokens.boi},
+                          {"eoi_token", &tokens.eoi},
+                          {"audio_token", &tokens.audio},
+                          {"boa_token", &tokens.boa},
+                          {"eoa_token", &tokens.eoa}}) {
+    if (auto v = tk.string(key)) *out = *v;
+    if (auto v = tk.string(std::string(key) + ".content")) *out = *v;
+  }
+  tokens.image_id = tokenizer_->token_to_id(tokens.image);
+  tokens.audio_id = tokenizer_->token_to_id(tokens.audio);
+  if (auto id = config().integer("image_token_id")) tokens.image_id = static_cast<TokenId>(*id);
+  if (auto id = config().integer("audio_token_id")) tokens.audio_id = static_cast<TokenId>(*id);
+}
+
 std::optional<int64_t> KitModel::text_int(const std::string& key) const {
   if (auto v = config_.integer("text_config." + key)) return v;
   return config_.integer(key);

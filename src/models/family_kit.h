@@ -16,6 +16,7 @@
 #include "models/media_encoder.h"
 #include "models/model.h"
 #include "models/model_files.h"
+#include "models/prompt_builder.h"
 #include "models/repo.h"
 #include "models/variants.h"
 
@@ -64,6 +65,10 @@ class KitModel : public Model {
   std::optional<int64_t> text_int(const std::string& key) const;
   const MediaOptions& media_options() const { return media_options_; }
   MediaShared& shared() const { return *shared_; }
+  // Reads `tokens` where the model's files name them: the strings from tokenizer_config.json (a
+  // string or an added token's "content"; the given defaults stay otherwise), the ids from the
+  // tokenizer, config.json's image_token_id / audio_token_id winning.
+  void read_media_tokens(const std::filesystem::path& dir, MediaTokens& tokens) const;
   // Loads the encoders a prompt needs on the request's thread (not the engine's, where a first load
   // would stall every running request).
   void load_encoders_for(const Prompt& prompt) const;

@@ -133,6 +133,26 @@ MediaSegment whole_image_segment(const MediaInput& in, const media::ImageProcess
   return seg;
 }
 
+std::vector<float> audio_samples(const MediaInput& in, int sampling_rate, const media::AudioLimits& limits) {
+  std::vector<float> samples;
+  if (!in.samples.empty()) {
+    if (in.sample_rate <= 0) throw Error(ErrorKind::InvalidRequest, "decoded audio without a sample rate");
+    const double seconds = static_cast<double>(in.samples.size()) / in.sample_rate;
+    if (seconds > limits.max_seconds)
+      throw Error(ErrorKind::InvalidRequest, std::to_string(static_cast<int>(seconds)) +
+                                                 " s of audio exceed the limit of " +
+                                                 std::to_string(static_cast<int>(limits.max_seconds)) + " s");
+    samples = media::resample(in.samples, in.sample_rate, sampling_rate);
+  } else {
+    if (in.data.empty()) throw Error(ErrorKind::InvalidRequest, "the audio is empty (zero bytes)");
+    samples = media::decode_audio({reinterpret_cast<const uint8_t*>(in.data.data()), in.data.size()},
+                                  media::audio_format_from_name(in.format), sampling_rate, limits, "")
+                  .samples;
+  }
+  if (samples.empty()) throw Error(ErrorKind::InvalidRequest, "the audio has no samples");
+  return samples;
+}
+
 std::optional<TokenId> token_id(const tok::Tokenizer& tokenizer, const std::string& token) {
   if (token.empty()) return std::nullopt;
   return tokenizer.token_to_id(token);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "media/audio.h"
 #include "media/image.h"
 #include "models/encoder_cache.h"
 #include "models/model.h"
@@ -23,6 +24,14 @@ namespace oc::models {
 struct MediaMarker {
   Modality modality = Modality::Image;
   std::string text;
+};
+
+// The tokens a processor places around media: each image becomes `boi` + its soft tokens
+// (`image`) + `eoi`, each audio window `boa` + its soft tokens (`audio`) + `eoa`; the chat template
+// renders `image` / `audio` as the marker of one input.
+struct MediaTokens {
+  std::string image, boi, eoi, audio, boa, eoa;
+  std::optional<TokenId> image_id, audio_id;
 };
 
 // The prompt text cut at its markers: texts.size() == markers.size() + 1; markers[i] stands
@@ -79,8 +88,14 @@ void check_image_bytes(const MediaInput& in, const media::ImageLimits& limits);
 
 // The segment of one image resized and normalized whole (`config`) into a [3, H, W] encoder input,
 // or carrying the encoder's cached output when `cache` holds it (then nothing is decoded).
-MediaSegment whole_image_segment(const MediaInput& in, const media::ImageProcessorConfig& config, const media::ImageLimits& limits,
-                                 const std::string& encoder_identity, EncoderCache* cache, size_t input_index);
+MediaSegment whole_image_segment(const MediaInput& in, const media::ImageProcessorConfig& config,
+                                 const media::ImageLimits& limits, const std::string& encoder_identity,
+                                 EncoderCache* cache, size_t input_index);
+
+// An audio input's mono samples at `sampling_rate`: decoded from its bytes, or its decoded samples
+// resampled. InvalidRequest when it is empty, has no samples or lasts longer than
+// limits.max_seconds.
+std::vector<float> audio_samples(const MediaInput& in, int sampling_rate, const media::AudioLimits& limits);
 
 // A token id by its string, or nullopt.
 std::optional<TokenId> token_id(const tok::Tokenizer& tokenizer, const std::string& token);

@@ -44,8 +44,8 @@ class Gemma3nModel : public KitModel {
 
  protected:
   bool processor_takes(Modality m) const override {
-    if (m == Modality::Image) return pc_.image && pc_.image_token_id;
-    if (m == Modality::Audio) return pc_.audio && pc_.audio_token_id && log_mel_;
+    if (m == Modality::Image) return pc_.image && pc_.tokens.image_id;
+    if (m == Modality::Audio) return pc_.audio && pc_.tokens.audio_id && log_mel_;
     return false;
   }
 
@@ -59,25 +59,11 @@ class Gemma3nModel : public KitModel {
       pc_.audio = gemma3n::parse_audio_config(text, source);
     }
     JsonFile proc(dir / "processor_config.json");
-    JsonFile tk(dir / "tokenizer_config.json");
     pc_.image_seq_length = static_cast<size_t>(
         proc.integer("image_seq_length").value_or(config().integer("vision_soft_tokens_per_image").value_or(256)));
     pc_.audio_seq_length = static_cast<size_t>(
         proc.integer("audio_seq_length").value_or(config().integer("audio_soft_tokens_per_image").value_or(188)));
-    auto token = [&](const char* key, std::string& out) {
-      if (auto v = tk.string(key)) out = *v;
-      if (auto v = tk.string(std::string(key) + ".content")) out = *v;
-    };
-    token("image_token", pc_.image_token);
-    token("boi_token", pc_.boi_token);
-    token("eoi_token", pc_.eoi_token);
-    token("audio_token", pc_.audio_token);
-    token("boa_token", pc_.boa_token);
-    token("eoa_token", pc_.eoa_token);
-    pc_.image_token_id = tokenizer_->token_to_id(pc_.image_token);
-    pc_.audio_token_id = tokenizer_->token_to_id(pc_.audio_token);
-    if (auto id = config().integer("image_token_id")) pc_.image_token_id = static_cast<TokenId>(*id);
-    if (auto id = config().integer("audio_token_id")) pc_.audio_token_id = static_cast<TokenId>(*id);
+    read_media_tokens(dir, pc_.tokens);
   }
 
   ProcessorConfig pc_;

@@ -12,6 +12,7 @@
 #include "models/family.h"
 #include "models/media_encoder.h"
 #include "models/model.h"
+#include "models/prompt_builder.h"
 
 namespace oc::models::gemma3n {
 
@@ -21,10 +22,8 @@ struct ProcessorConfig {
   std::optional<media::AudioFeatureConfig> audio;
   size_t image_seq_length = 256;
   size_t audio_seq_length = 188;
-  // Token strings (tokenizer_config.json) and ids.
-  std::string image_token = "<image_soft_token>", boi_token = "<start_of_image>", eoi_token = "<end_of_image>";
-  std::string audio_token = "<audio_soft_token>", boa_token = "<start_of_audio>", eoa_token = "<end_of_audio>";
-  std::optional<TokenId> image_token_id, audio_token_id;
+  MediaTokens tokens{"<image_soft_token>", "<start_of_image>", "<end_of_image>",
+                     "<audio_soft_token>", "<start_of_audio>", "<end_of_audio>"};
   MediaOptions limits;
 };
 

@@ -63,8 +63,8 @@ class Gemma4Model : public KitModel {
 
  protected:
   bool processor_takes(Modality m) const override {
-    if (m == Modality::Image) return pc_.image && pc_.image_token_id;
-    if (m == Modality::Audio) return pc_.audio && pc_.audio_token_id && log_mel_;
+    if (m == Modality::Image) return pc_.image && pc_.tokens.image_id;
+    if (m == Modality::Audio) return pc_.audio && pc_.tokens.audio_id && log_mel_;
     return false;
   }
 
@@ -76,21 +76,7 @@ class Gemma4Model : public KitModel {
     pc_.image = read_image_config(proc, path.string());
     pc_.audio = read_audio_config(proc);
     pc_.audio_seq_length = static_cast<size_t>(std::max<int64_t>(proc.integer("audio_seq_length").value_or(750), 1));
-    JsonFile tk(dir / "tokenizer_config.json");
-    auto token = [&](const char* key, std::string& out) {
-      if (auto v = tk.string(key)) out = *v;
-      if (auto v = tk.string(std::string(key) + ".content")) out = *v;
-    };
-    token("image_token", pc_.image_token);
-    token("boi_token", pc_.boi_token);
-    token("eoi_token", pc_.eoi_token);
-    token("audio_token", pc_.audio_token);
-    token("boa_token", pc_.boa_token);
-    token("eoa_token", pc_.eoa_token);
-    pc_.image_token_id = tokenizer_->token_to_id(pc_.image_token);
-    pc_.audio_token_id = tokenizer_->token_to_id(pc_.audio_token);
-    if (auto id = config().integer("image_token_id")) pc_.image_token_id = static_cast<TokenId>(*id);
-    if (auto id = config().integer("audio_token_id")) pc_.audio_token_id = static_cast<TokenId>(*id);
+    read_media_tokens(dir, pc_.tokens);
   }
 
   ProcessorConfig pc_;

@@ -17,6 +17,7 @@
 #include "models/media_encoder.h"
 #include "models/model.h"
 #include "models/model_files.h"
+#include "models/prompt_builder.h"
 
 namespace oc::models::gemma4 {
 
@@ -37,10 +38,7 @@ struct ProcessorConfig {
   std::optional<ImageConfig> image;
   std::optional<media::AudioFeatureConfig> audio;  // Gemma4AudioFeatureExtractor ("feature_extractor")
   size_t audio_seq_length = 750;                   // the most soft tokens of one clip
-  // Token strings (tokenizer_config.json) and ids.
-  std::string image_token = "<|image|>", boi_token = "<|image>", eoi_token = "<image|>";
-  std::string audio_token = "<|audio|>", boa_token = "<|audio>", eoa_token = "<audio|>";
-  std::optional<TokenId> image_token_id, audio_token_id;
+  MediaTokens tokens{"<|image|>", "<|image>", "<image|>", "<|audio|>", "<|audio>", "<audio|>"};
   MediaOptions limits;
 };
 

@@ -66,22 +66,7 @@ Prepared prepare_image(const ProcessorConfig& config, const MediaShared& shared,
 Prepared prepare_audio(const ProcessorConfig& config, const MediaShared& shared, const media::LogMelExtractor& log_mel,
                        const MediaInput& in, size_t index) {
   const auto& fc = *config.audio;
-  std::vector<float> samples;
-  if (!in.samples.empty()) {
-    if (in.sample_rate <= 0) throw Error(ErrorKind::InvalidRequest, "decoded audio without a sample rate");
-    const double seconds = static_cast<double>(in.samples.size()) / in.sample_rate;
-    if (seconds > config.limits.audio.max_seconds)
-      throw Error(ErrorKind::InvalidRequest,
-                  std::to_string(static_cast<int>(seconds)) + " s of audio exceed the limit of " +
-                      std::to_string(static_cast<int>(config.limits.audio.max_seconds)) + " s");
-    samples = media::resample(in.samples, in.sample_rate, fc.sampling_rate);
-  } else {
-    if (in.data.empty()) throw Error(ErrorKind::InvalidRequest, "the audio is empty (zero bytes)");
-    samples = media::decode_audio(bytes_of(in.data), media::audio_format_from_name(in.format), fc.sampling_rate,
-                                  config.limits.audio, "")
-                  .samples;
-  }
-  if (samples.empty()) throw Error(ErrorKind::InvalidRequest, "the audio has no samples");
+  const std::vector<float> samples = audio_samples(in, fc.sampling_rate, config.limits.audio);
   media::WindowOptions wo;
   wo.window = fc.max_samples;
   const MediaEncoder* encoder = shared.encoder(Modality::Audio);
@@ -274,7 +259,7 @@ size_t audio_tokens(int64_t samples, int sampling_rate, size_t audio_seq_length)
 Prompt process_prompt(const tok::Tokenizer& tokenizer, const ProcessorConfig& config, const MediaShared& shared,
                       const std::function<bool(Modality)>& takes, const media::LogMelExtractor* log_mel,
                       std::string_view prompt_text, std::span<const MediaInput> media) {
-  const MediaMarker markers[] = {{Modality::Image, config.image_token}, {Modality::Audio, config.audio_token}};
+  const MediaMarker markers[] = {{Modality::Image, config.tokens.image}, {Modality::Audio, config.tokens.audio}};
   const MarkedPrompt marked = split_at_markers(prompt_text, markers, media, takes);
 
   // Encoder inputs, per media input in request order (so the first bad input is the one located).
@@ -288,7 +273,7 @@ Prompt process_prompt(const tok::Tokenizer& tokenizer, const ProcessorConfig& co
   }
 
   std::vector<TokenId> reserved;
-  for (const auto& id : {config.image_token_id, config.audio_token_id})
+  for (const auto& id : {config.tokens.image_id, config.tokens.audio_id})
     if (id) reserved.push_back(*id);
   PromptBuilder b(tokenizer, reserved);
   for (size_t k = 0; k < marked.markers.size(); ++k) {
@@ -296,9 +281,9 @@ Prompt process_prompt(const tok::Tokenizer& tokenizer, const ProcessorConfig& co
     const bool audio = marked.markers[k] == Modality::Audio;
     Prepared& p = prepared[marked.inputs[k]];
     for (size_t s = 0; s < p.segments.size(); ++s) {
-      b.text("\n\n" + (audio ? config.boa_token : config.boi_token));
-      b.media(std::move(p.segments[s]), audio ? *config.audio_token_id : *config.image_token_id, p.tokens[s]);
-      b.text((audio ? config.eoa_token : config.eoi_token) + "\n\n");
+      b.text("\n\n" + (audio ? config.tokens.boa : config.tokens.boi));
+      b.media(std::move(p.segments[s]), audio ? *config.tokens.audio_id : *config.tokens.image_id, p.tokens[s]);
+      b.text((audio ? config.tokens.eoa : config.tokens.eoi) + "\n\n");
     }
   }
   b.text(marked.texts.back());
