@@ -15,6 +15,8 @@ namespace {
 constexpr int32_t kDead = -1;
 constexpr int32_t kUnknown = -2;
 constexpr size_t kMaxCachedMasks = 64;
+// Stacks stepped over (summed over every computed transition) per allowed parser state.
+constexpr size_t kWorkPerState = 256;
 }  // namespace
 
 class Automaton {
@@ -168,6 +170,13 @@ class Automaton {
     bool accept = false;
     visited_.clear();
     const std::vector<int32_t> from = states_[static_cast<size_t>(s)].tops;
+    // Few states can still be costly when each holds many stacks: the work of all steps is
+    // bounded too.
+    work_ += from.size();
+    if (work_ > max_states_ * kWorkPerState)
+      throw Error(ErrorKind::Unsupported,
+                  "the output grammar is too complex: its parser states hold too many stacks "
+                  "(simplify the schema's patterns)");
     for (int32_t f : from) {
       const Frame fr = frames_[static_cast<size_t>(f)];
       const Elem& e = g_->elems[static_cast<size_t>(fr.pos)];
@@ -216,6 +225,7 @@ class Automaton {
   std::shared_ptr<const TokenTable> t_;
   std::vector<TokenId> ends_;
   size_t max_states_;
+  size_t work_ = 0;  // stacks stepped over so far
   std::vector<Frame> frames_;
   std::unordered_map<uint64_t, int32_t> frame_index_;
   std::vector<State> states_;

@@ -28,7 +28,8 @@ class Constraint {
  public:
   // Parser states of one constraint. Patterns whose subset construction explodes (`.+a.{20}`)
   // would otherwise take unbounded time and memory from every request of the batch: past this many
-  // states (about 40 MB) the request ends with an Unsupported error instead.
+  // states (about 40 MB), or past 256 times as many stacks stepped over in all (states that
+  // each hold many stacks), the request ends with an Unsupported error instead.
   static constexpr size_t kDefaultMaxStates = size_t{1} << 16;
 
   // end_ids: the tokens that end the output (EOS); allowed exactly when the grammar is complete.
