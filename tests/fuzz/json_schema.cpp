@@ -16,7 +16,7 @@ using namespace oc;
 
 namespace {
 
-constexpr size_t kFuzzMaxStates = 4096;
+constexpr size_t kFuzzMaxStates = 1024;
 
 const test::ByteTokenizer& vocabulary() {
   static const test::ByteTokenizer v({"{\"", "\":", "\",\"", "true", "false", "null", "\"}", "12", "-0.5e+3"});
