@@ -24,7 +24,10 @@ struct SessionConfig {
   int inter_op_threads = 1;
   std::string provider = "cpu";  // "cpu", "cuda", ...
   int device_id = 0;
-  bool enable_mem_pattern = true;
+  // ONNX Runtime's memory patterns plan one block per set of input shapes and keep every plan for
+  // the life of the session: a decoder sees new shapes at every step (the cache grows by a token,
+  // batches change), so the plans pile up (the 12-minute soak's RSS grew 4.5 % with them). Off.
+  bool enable_mem_pattern = false;
   // ONNX Runtime's CPU arena keeps every block it ever grew to for the life of the session, so a
   // server's memory only steps up with each new peak of load. Off: intermediate tensors come from
   // the process allocator, which gives them back.
