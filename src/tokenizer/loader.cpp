@@ -248,7 +248,14 @@ std::unique_ptr<Model> model(const json& j, BigParts& big, TokenizerImpl& t) {
         unsupported("Unigram vocab entry " + e.dump());
       c.vocab.emplace_back(e[0].get<std::string>(), e[1].get<double>());
     }
-    if (auto u = j.find("unk_id"); u != j.end() && u->is_number_integer()) c.unk_id = u->get<TokenId>();
+    if (auto u = j.find("unk_id"); u != j.end() && u->is_number_integer()) {
+      // An id outside the vocab would come out of encode() for every unknown piece.
+      const auto id = u->get<int64_t>();
+      if (id < 0 || static_cast<size_t>(id) >= c.vocab.size())
+        unsupported("Unigram unk_id " + std::to_string(id) + " outside its vocab of " + std::to_string(c.vocab.size()) +
+                    " pieces");
+      c.unk_id = static_cast<TokenId>(id);
+    }
     return make_unigram(std::move(c), t.tokens_);
   }
   unsupported("model type " + type);

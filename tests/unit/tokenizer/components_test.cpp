@@ -241,6 +241,16 @@ TEST(LoadErrors, UnsupportedComponentsAreNamed) {
   tj = byte_fallback_tokenizer();
   tj["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "[[:bogus:]]"}}}, {"behavior", "Isolated"}};
   EXPECT_NE(load_error(tj, "e6").find("regex"), std::string::npos);
+  // A Unigram unk_id outside its vocab (found by the tokenizer_json fuzzer: encode() gave it out).
+  tj = {{"model",
+         {{"type", "Unigram"},
+          {"unk_id", 2},
+          {"vocab", json::array({json::array({"<unk>", 0.0}), json::array({"a", -1.0})})}}}};
+  EXPECT_NE(load_error(tj, "e7").find("unk_id 2 outside its vocab of 2"), std::string::npos);
+  tj["model"]["unk_id"] = -1;
+  EXPECT_NE(load_error(tj, "e8").find("unk_id -1"), std::string::npos);
+  tj["model"]["unk_id"] = 0;
+  EXPECT_EQ(load(tj, "e9")->encode("ab", false), (std::vector<TokenId>{1, 0}));
 }
 
 TEST(LoadErrors, MissingAndMalformedFiles) {
