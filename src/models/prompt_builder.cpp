@@ -133,6 +133,20 @@ MediaSegment whole_image_segment(const MediaInput& in, const media::ImageProcess
   return seg;
 }
 
+std::vector<TokenId> MediaTokens::soft_ids() const {
+  std::vector<TokenId> ids;
+  for (const auto& id : {image_id, audio_id})
+    if (id) ids.push_back(*id);
+  return ids;
+}
+
+void place_media(PromptBuilder& b, const MediaTokens& tokens, Modality modality, MediaSegment segment, size_t count) {
+  const bool audio = modality == Modality::Audio;
+  b.text("\n\n" + (audio ? tokens.boa : tokens.boi));
+  b.media(std::move(segment), audio ? *tokens.audio_id : *tokens.image_id, count);
+  b.text((audio ? tokens.eoa : tokens.eoi) + "\n\n");
+}
+
 std::vector<float> audio_samples(const MediaInput& in, int sampling_rate, const media::AudioLimits& limits) {
   std::vector<float> samples;
   if (!in.samples.empty()) {

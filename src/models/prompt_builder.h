@@ -32,6 +32,8 @@ struct MediaMarker {
 struct MediaTokens {
   std::string image, boi, eoi, audio, boa, eoa;
   std::optional<TokenId> image_id, audio_id;
+  // The soft token ids present (never produced by tokenizing text).
+  std::vector<TokenId> soft_ids() const;
 };
 
 // The prompt text cut at its markers: texts.size() == markers.size() + 1; markers[i] stands
@@ -82,6 +84,10 @@ auto at_input(const MediaInput& in, F&& f) -> decltype(f()) {
     throw Error(e.kind(), e.what(), in.location, e.code());
   }
 }
+
+// One media segment of `modality` as "\n\n" + begin token + `count` soft tokens + end token +
+// "\n\n" (the soft token id of the modality must be present).
+void place_media(PromptBuilder& b, const MediaTokens& tokens, Modality modality, MediaSegment segment, size_t count);
 
 // Checks an image input's size (InvalidRequest when empty or over limits.max_bytes).
 void check_image_bytes(const MediaInput& in, const media::ImageLimits& limits);

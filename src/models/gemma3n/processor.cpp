@@ -63,19 +63,13 @@ Prompt process_prompt(const tok::Tokenizer& tokenizer, const ProcessorConfig& co
     });
   }
 
-  std::vector<TokenId> reserved;
-  for (const auto& id : {config.tokens.image_id, config.tokens.audio_id})
-    if (id) reserved.push_back(*id);
-  PromptBuilder b(tokenizer, reserved);
+  PromptBuilder b(tokenizer, config.tokens.soft_ids());
   for (size_t k = 0; k < marked.markers.size(); ++k) {
     b.text(marked.texts[k]);
-    const bool audio = marked.markers[k] == Modality::Audio;
-    for (MediaSegment& seg : prepared[marked.inputs[k]]) {
-      b.text("\n\n" + (audio ? config.tokens.boa : config.tokens.boi));
-      b.media(std::move(seg), audio ? *config.tokens.audio_id : *config.tokens.image_id,
-              audio ? config.audio_seq_length : config.image_seq_length);
-      b.text((audio ? config.tokens.eoa : config.tokens.eoi) + "\n\n");
-    }
+    const Modality m = marked.markers[k];
+    for (MediaSegment& seg : prepared[marked.inputs[k]])
+      place_media(b, config.tokens, m, std::move(seg),
+                  m == Modality::Audio ? config.audio_seq_length : config.image_seq_length);
   }
   b.text(marked.texts.back());
   return b.finish();

@@ -272,19 +272,12 @@ Prompt process_prompt(const tok::Tokenizer& tokenizer, const ProcessorConfig& co
     });
   }
 
-  std::vector<TokenId> reserved;
-  for (const auto& id : {config.tokens.image_id, config.tokens.audio_id})
-    if (id) reserved.push_back(*id);
-  PromptBuilder b(tokenizer, reserved);
+  PromptBuilder b(tokenizer, config.tokens.soft_ids());
   for (size_t k = 0; k < marked.markers.size(); ++k) {
     b.text(marked.texts[k]);
-    const bool audio = marked.markers[k] == Modality::Audio;
     Prepared& p = prepared[marked.inputs[k]];
-    for (size_t s = 0; s < p.segments.size(); ++s) {
-      b.text("\n\n" + (audio ? config.tokens.boa : config.tokens.boi));
-      b.media(std::move(p.segments[s]), audio ? *config.tokens.audio_id : *config.tokens.image_id, p.tokens[s]);
-      b.text((audio ? config.tokens.eoa : config.tokens.eoi) + "\n\n");
-    }
+    for (size_t s = 0; s < p.segments.size(); ++s)
+      place_media(b, config.tokens, marked.markers[k], std::move(p.segments[s]), p.tokens[s]);
   }
   b.text(marked.texts.back());
   return b.finish();
