@@ -261,16 +261,27 @@ std::unique_ptr<Model> model(const json& j, BigParts& big, TokenizerImpl& t) {
   unsupported("model type " + type);
 }
 
+// The id -> token tables reach `id`. Ids index them, so a (malformed) file's id in the billions
+// would allocate that many entries: ids past any real vocabulary (a few hundred thousand) are
+// refused (the tokenizer_json fuzzer found an id of 2^28 asking for 8 GB).
+constexpr TokenId kMaxTokenId = (1 << 22) - 1;
+void make_room(TokenizerImpl& t, TokenId id, const char* what) {
+  if (id > kMaxTokenId)
+    unsupported(std::string(what) + " id " + std::to_string(id) + " (ids above " + std::to_string(kMaxTokenId) +
+                " are not supported)");
+  if (static_cast<size_t>(id) >= t.id_to_token_.size()) {
+    t.id_to_token_.resize(static_cast<size_t>(id) + 1);
+    t.has_token_.resize(static_cast<size_t>(id) + 1, false);
+  }
+}
+
 // Fills the model vocabulary into the token maps (before added tokens, which override).
 void model_vocab(const json& j, BigParts& big, TokenizerImpl& t) {
   const json& vocab = j.is_object() && j.contains("vocab") ? j["vocab"] : json();
   auto put = [&](std::string s, TokenId id) {
     if (id < 0) return;
+    make_room(t, id, "vocab");
     t.tokens_.set(s, id);
-    if (static_cast<size_t>(id) >= t.id_to_token_.size()) {
-      t.id_to_token_.resize(static_cast<size_t>(id) + 1);
-      t.has_token_.resize(static_cast<size_t>(id) + 1, false);
-    }
     t.id_to_token_[id] = std::move(s);
     t.has_token_[id] = true;
   };
@@ -495,11 +506,8 @@ std::unique_ptr<TokenizerImpl> load_tokenizer(const std::filesystem::path& token
         tok.special = flag(a, "special", false);
         tok.normalized = flag(a, "normalized", !tok.special);
         if (tok.id < 0) unsupported("added token id " + std::to_string(tok.id));
+        make_room(*t, tok.id, "added token");
         t->tokens_.set(tok.content, tok.id);
-        if (static_cast<size_t>(tok.id) >= t->id_to_token_.size()) {
-          t->id_to_token_.resize(static_cast<size_t>(tok.id) + 1);
-          t->has_token_.resize(static_cast<size_t>(tok.id) + 1, false);
-        }
         t->id_to_token_[tok.id] = tok.content;
         t->has_token_[tok.id] = true;
         if (tok.special) special.insert(tok.content);

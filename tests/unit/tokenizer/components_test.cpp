@@ -251,6 +251,16 @@ TEST(LoadErrors, UnsupportedComponentsAreNamed) {
   EXPECT_NE(load_error(tj, "e8").find("unk_id -1"), std::string::npos);
   tj["model"]["unk_id"] = 0;
   EXPECT_EQ(load(tj, "e9")->encode("ab", false), (std::vector<TokenId>{1, 0}));
+  // A vocab or added-token id past any real vocabulary (found by the tokenizer_json fuzzer: an id
+  // of 2^28 resized the id table to 8 GB).
+  tj = byte_fallback_tokenizer();
+  tj["model"]["vocab"]["zz"] = 268435456;
+  EXPECT_NE(load_error(tj, "e10").find("vocab id 268435456 (ids above 4194303 are not supported)"), std::string::npos);
+  tj = byte_fallback_tokenizer();
+  tj["added_tokens"] = json::array({{{"id", 4194304}, {"content", "<big>"}, {"special", true}}});
+  EXPECT_NE(load_error(tj, "e11").find("added token id 4194304"), std::string::npos);
+  tj["added_tokens"][0]["id"] = 4194303;
+  EXPECT_EQ(load(tj, "e12")->encode("<big>", false), (std::vector<TokenId>{4194303}));
 }
 
 TEST(LoadErrors, MissingAndMalformedFiles) {
