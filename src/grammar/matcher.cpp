@@ -5,7 +5,6 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "common/error.h"
 
@@ -17,6 +16,55 @@ constexpr int32_t kUnknown = -2;
 constexpr size_t kMaxCachedMasks = 64;
 // Stacks stepped over (summed over every computed transition) per allowed parser state.
 constexpr size_t kWorkPerState = 256;
+
+// A set of 64-bit keys emptied in constant time: open addressing, each slot stamped with the
+// generation that filled it. expand() clears it for every transition it computes, and a node-based
+// set's allocations and bucket sweeps were most of that cost.
+class KeySet {
+ public:
+  // Whether key was new.
+  bool insert(uint64_t key) {
+    if ((size_ + 1) * 2 > keys_.size()) grow();
+    const size_t mask = keys_.size() - 1;
+    for (size_t i = slot(key, mask);; i = (i + 1) & mask) {
+      if (gens_[i] != gen_) {
+        gens_[i] = gen_;
+        keys_[i] = key;
+        ++size_;
+        return true;
+      }
+      if (keys_[i] == key) return false;
+    }
+  }
+  void clear() {
+    size_ = 0;
+    if (++gen_ == 0) {  // generations wrapped: forget every stamp
+      std::fill(gens_.begin(), gens_.end(), 0u);
+      gen_ = 1;
+    }
+  }
+
+ private:
+  static size_t slot(uint64_t key, size_t mask) {
+    return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+  }
+  void grow() {
+    std::vector<uint64_t> keys = std::move(keys_);
+    std::vector<uint32_t> gens = std::move(gens_);
+    keys_.assign(std::max<size_t>(64, keys.size() * 2), 0);
+    gens_.assign(keys_.size(), 0);
+    const uint32_t live = gen_;
+    gen_ = 1;
+    size_ = 0;
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (gens[i] == live) insert(keys[i]);
+  }
+
+  std::vector<uint64_t> keys_;
+  std::vector<uint32_t> gens_;
+  uint32_t gen_ = 1;
+  size_t size_ = 0;
+};
 }  // namespace
 
 class Automaton {
@@ -114,7 +162,7 @@ class Automaton {
 
   // Every stack reached from "at pos, then return to parent" whose top is a byte set.
   void expand(int32_t pos, int32_t parent, std::vector<int32_t>& tops, bool& accept) {
-    if (!visited_.insert(frame_key(pos, parent)).second) return;
+    if (!visited_.insert(frame_key(pos, parent))) return;
     const Elem& e = g_->elems[static_cast<size_t>(pos)];
     switch (e.kind) {
       case Elem::Kind::End:
@@ -169,7 +217,8 @@ class Automaton {
     std::vector<int32_t> tops;
     bool accept = false;
     visited_.clear();
-    const std::vector<int32_t> from = states_[static_cast<size_t>(s)].tops;
+    // expand() adds frames, never states: the source state's stacks stay where they are.
+    const std::vector<int32_t>& from = states_[static_cast<size_t>(s)].tops;
     // Few states can still be costly when each holds many stacks: the work of all steps is
     // bounded too.
     work_ += from.size();
@@ -231,7 +280,7 @@ class Automaton {
   std::vector<State> states_;
   std::unordered_map<std::string, int32_t> state_index_;
   std::unordered_map<int32_t, Mask> masks_;
-  std::unordered_set<uint64_t> visited_;  // expand()'s guard against empty cycles and repeats
+  KeySet visited_;  // expand()'s guard against empty cycles and repeats
   int32_t initial_ = 0;
 };
 
