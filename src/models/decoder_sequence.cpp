@@ -133,6 +133,12 @@ std::vector<Ort::Value> SharedKvCache::release() {
   return std::exchange(buffers_, {});
 }
 
+void SharedKvCache::take(std::vector<Ort::Value> buffers, size_t capacity) {
+  if (buffers.size() != past_names_.size()) throw Error(ErrorKind::Internal, "KV buffers do not match the layout");
+  buffers_ = std::move(buffers);
+  capacity_ = capacity;
+}
+
 void SharedKvCache::bind(Ort::IoBinding& binding) const {
   for (size_t i = 0; i < buffers_.size(); ++i) {
     binding.BindInput(past_names_[i].c_str(), buffers_[i]);

@@ -72,6 +72,8 @@ class SharedKvCache {
   const std::vector<Ort::Value>& buffers() const { return buffers_; }
   // Hands the buffers over (no copy) and leaves the cache empty.
   std::vector<Ort::Value> release();
+  // The inverse: takes buffers of this layout with room for `capacity` tokens (no copy).
+  void take(std::vector<Ort::Value> buffers, size_t capacity);
 
  private:
   KvLayout layout_;

@@ -128,6 +128,53 @@ TEST(DecoderBatch, AFirstRowWithASharedBufferMatchesAlone) {
   check_batch_matches_alone(*model, 1000, {600, 37, 700});
 }
 
+// A sequence alone in a batch, in its own nearly full shared buffer, leaves with that buffer (no
+// copy): it goes on alone, and a prefix forked from it (as the prefix cache does) too, with the
+// logits it gives without the batch.
+TEST(DecoderBatch, TheOnlyRowLeavesWithItsBuffer) {
+  REQUIRE_FIXTURE(dir, "gemma3-tiny");
+  auto model = load_model(dir);
+  RunControl ctl;
+  const auto p = prompt_of(1000, 5, 1000);
+  auto ref = model->new_sequence();
+  auto l = ref->forward(p, ctl);
+  std::vector<TokenId> toks;
+  std::vector<std::vector<float>> want;
+  for (int k = 0; k < 6; ++k) {
+    const TokenId t = argmax(l);
+    toks.push_back(t);
+    l = ref->forward({&t, 1}, ctl);
+    want.emplace_back(l.begin(), l.end());
+  }
+  auto seq = model->new_sequence();
+  seq->forward(p, ctl);
+  auto batch = model->new_batch();
+  ASSERT_TRUE(batch);
+  batch->join(*seq);
+  for (size_t k = 0; k < 3; ++k) {
+    Sequence* members[1] = {seq.get()};
+    auto rows = batch->step(members, {&toks[k], 1}, ctl);
+    EXPECT_LT(max_diff(rows[0], want[k]), 1e-4f) << "in the batch, step " << k;
+  }
+  batch->leave(*seq, true);
+  EXPECT_EQ(batch->size(), 0u);
+  EXPECT_EQ(seq->length(), 1003u);
+  auto prefix = seq->fork_prefix(1001);
+  for (size_t k = 3; k < 6; ++k) {
+    auto a = seq->forward({&toks[k], 1}, ctl);
+    EXPECT_LT(max_diff(a, want[k]), 1e-4f) << "alone after leaving, step " << k;
+  }
+  auto b = prefix->forward({&toks[1], 1}, ctl);
+  EXPECT_LT(max_diff(b, want[1]), 1e-4f) << "the forked prefix";
+  // The batch takes the sequence again, buffer and all.
+  batch->join(*seq);
+  Sequence* members[1] = {seq.get()};
+  const TokenId t = argmax(want[5]);
+  auto again = batch->step(members, {&t, 1}, ctl);
+  auto alone = ref->forward({&t, 1}, ctl);
+  EXPECT_LT(max_diff(again[0], {alone.begin(), alone.end()}), 1e-4f) << "back in the batch";
+}
+
 TEST(DecoderBatch, PlainAttentionRowsMatchAlone) {
   fs::path stories = fs::path(ONNX_CHAT_SOURCE_DIR) / ".." / "shared" / "real-models" / "stories260K";
   if (!fs::exists(stories / "config.json")) GTEST_SKIP() << "shared folder not beside the checkout";
