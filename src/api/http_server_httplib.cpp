@@ -123,7 +123,16 @@ class SinkAdapter final : public StreamSink {
 };
 
 class HttplibServer final : public HttpServer {
-  static constexpr int kKeepAliveSeconds = 2;
+  // How long a connection may stay idle, before its first request as well as between requests
+  // (the library has one timeout for both): a client slow to send its request after connecting
+  // (the soak's, on a loaded machine, once took 2.0 s) must not have the connection closed under
+  // it. An idle keep-alive connection delays shutdown by up to this long (the library does not
+  // wake it), but clients that follow the hint below have closed theirs long before.
+  static constexpr int kIdleSeconds = 10;
+  // What responses tell clients, well below kIdleSeconds: clients that keep idle connections
+  // longer than the server would send a request on a connection the server is closing (undici,
+  // which subtracts 2 s from the hint, then does not reuse connections at all).
+  static constexpr int kKeepAliveHintSeconds = 2;
 
  public:
   explicit HttplibServer(const HttpServerOptions& options) : options_(options) {
@@ -132,8 +141,7 @@ class HttplibServer final : public HttpServer {
     if (options.max_body_bytes) server_.set_payload_max_length(options.max_body_bytes);
     server_.set_read_timeout(options.read_timeout_s, 0);
     server_.set_write_timeout(options.write_timeout_s, 0);
-    // An idle keep-alive connection delays shutdown by up to this long (httplib does not wake it).
-    server_.set_keep_alive_timeout(kKeepAliveSeconds);
+    server_.set_keep_alive_timeout(kIdleSeconds);
     server_.set_keep_alive_max_count(1000);
     server_.set_tcp_nodelay(true);
     server_.set_error_handler(
@@ -154,9 +162,8 @@ class HttplibServer final : public HttpServer {
       res.set_content(r.body, r.content_type.c_str());
     });
     server_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      // Clients that keep idle connections longer than the server (undici: 4 s) would otherwise
-      // send a request on a connection the server is closing; with the hint they close it first.
-      if (!res.has_header("Keep-Alive")) res.set_header("Keep-Alive", "timeout=" + std::to_string(kKeepAliveSeconds));
+      if (!res.has_header("Keep-Alive"))
+        res.set_header("Keep-Alive", "timeout=" + std::to_string(kKeepAliveHintSeconds));
       if (!response_headers_) return;
       for (const auto& [k, v] : response_headers_(convert(req)))
         if (!res.has_header(k.c_str())) res.set_header(k.c_str(), v);

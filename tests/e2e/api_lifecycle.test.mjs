@@ -2,6 +2,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { startServer, post, metric, freePort } from '../lib/server.mjs';
 import { binPath } from '../lib/paths.mjs';
 
@@ -200,5 +201,30 @@ describe('queue limit', () => {
       const { code } = await server.stop();
       assert.equal(code, 0);
     }
+  });
+});
+
+describe('slow clients', () => {
+  let server;
+  before(async () => {
+    server = await startServer();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  // The soak once lost a request this way: its client, on a loaded machine, connected and sent the
+  // request 2.0 s later, after the server had closed the connection.
+  test('a request sent 3 s after connecting is answered', async () => {
+    const sock = net.connect(server.port, '127.0.0.1');
+    await new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+    let reply = '';
+    sock.on('data', (d) => { reply += d; });
+    const closed = new Promise((resolve) => sock.once('close', resolve));
+    await new Promise((r) => setTimeout(r, 3000));
+    sock.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    await closed;
+    assert.match(reply, /^HTTP\/1\.1 200 /, `reply: ${JSON.stringify(reply.slice(0, 200))}`);
+    assert.match(reply, /\r\nKeep-Alive: timeout=2\r\n/i);
   });
 });
