@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Many users at once, one command (`make bench-concurrency`): aggregate decode tokens/s, inter-token
+# Many users at once, one command (`make bench-concurrency`): aggregate decode, batched decode and
+# end-to-end tokens/s, inter-token
 # latency p50/p95 and time to first token at 1, 2, 4, 8 and 16 concurrent streams
 # (bench/concurrency_bench.mjs), on
 #   gemma3      the real Gemma 3 4B q4 export with random weights (batched decoding,

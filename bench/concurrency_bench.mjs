@@ -8,6 +8,8 @@
 //   batched decode tokens/s = streams / ITL p50 (the rate while every stream decodes: prefill
 //                             chunks of streams still reading their prompts fall in the p95)
 //   time to first token p50/max
+//   end-to-end tokens/s = every token generated / wall time from the first request sent to the last
+//                         stream's end (the whole work: prefills included, for one stream too)
 // and prints a table with the ratio of each aggregate to one stream's.
 //   node bench/concurrency_bench.mjs --bin build/onnx-chat --model DIR [--streams 1,2,4,8,16]
 //        [--prompt-tokens 64] [--decode-tokens 32] [--port 18432] [--eos 1,106] [--args "..."]
@@ -92,18 +94,22 @@ for (const n of streams) {
   const wall = (Math.max(...ends) - Math.min(...firsts)) / 1000;
   const gaps = results.flatMap((r) => r.times.slice(1).map((t, i) => t - r.times[i]));
   const ttft = results.map((r) => r.times[0] - r.t0);
-  rows.push({ streams: n, aggregate_tps: after / wall, decode_tps: (1000 * n) / pct(gaps, 50), itl_p50_ms: pct(gaps, 50), itl_p95_ms: pct(gaps, 95),
+  const generated = results.reduce((s, r) => s + r.times.length, 0);
+  const whole = (Math.max(...ends) - Math.min(...results.map((r) => r.t0))) / 1000;
+  rows.push({ streams: n, aggregate_tps: after / wall, end_to_end_tps: generated / whole, decode_tps: (1000 * n) / pct(gaps, 50), itl_p50_ms: pct(gaps, 50), itl_p95_ms: pct(gaps, 95),
     ttft_p50_ms: pct(ttft, 50), ttft_max_ms: Math.max(...ttft) });
   console.log(JSON.stringify(rows.at(-1)));
 }
 const single = rows.find((r) => r.streams === 1)?.aggregate_tps;
 const singleDecode = rows.find((r) => r.streams === 1)?.decode_tps;
+const singleWhole = rows.find((r) => r.streams === 1)?.end_to_end_tps;
+const ratio = (x, one) => (one ? (x / one).toFixed(2) : 'n/a');
 console.log(`\nmodel ${args.model}, prompt ${promptTokens} tokens, ${decodeTokens} generated per stream\n`);
-console.log('| streams | aggregate tok/s | x one stream | batched decode tok/s | x one stream | ITL p50 ms | ITL p95 ms | TTFT p50 ms | TTFT max ms |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| streams | aggregate tok/s | x one stream | batched decode tok/s | x one stream | end-to-end tok/s | x one stream | ITL p50 ms | ITL p95 ms | TTFT p50 ms | TTFT max ms |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows)
-  console.log(`| ${r.streams} | ${r.aggregate_tps.toFixed(1)} | ${single ? (r.aggregate_tps / single).toFixed(2) : 'n/a'} | ` +
-    `${r.decode_tps.toFixed(1)} | ${singleDecode ? (r.decode_tps / singleDecode).toFixed(2) : 'n/a'} | ` +
+  console.log(`| ${r.streams} | ${r.aggregate_tps.toFixed(1)} | ${ratio(r.aggregate_tps, single)} | ` +
+    `${r.decode_tps.toFixed(1)} | ${ratio(r.decode_tps, singleDecode)} | ${r.end_to_end_tps.toFixed(1)} | ${ratio(r.end_to_end_tps, singleWhole)} | ` +
     `${r.itl_p50_ms.toFixed(1)} | ${r.itl_p95_ms.toFixed(1)} | ${r.ttft_p50_ms.toFixed(0)} | ${r.ttft_max_ms.toFixed(0)} |`);
 stop();
 process.exit(0);
