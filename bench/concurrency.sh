@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Many users at once, one command (`make bench-concurrency`): aggregate decode, batched decode and
-# end-to-end tokens/s, inter-token
-# latency p50/p95 and time to first token at 1, 2, 4, 8 and 16 concurrent streams
-# (bench/concurrency_bench.mjs), on
+# end-to-end tokens/s, inter-token latency p50/p95 and time to first token at 1, 2, 4, 8 and 16
+# concurrent streams (bench/concurrency_bench.mjs), on
 #   gemma3      the real Gemma 3 4B q4 export with random weights (batched decoding,
 #               GroupQueryAttention; tools/real_graphs/prepare.py --random, about 3.5 GB of disk)
 #   gemma3n     the Gemma-3n-layout bench fixture (hidden 1024, real vocabulary; its decoder has no
