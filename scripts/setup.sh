@@ -14,6 +14,7 @@ packages=(
   libsndfile1-dev libmpg123-dev libsoxr-dev
   libgtest-dev libbenchmark-dev
   python3 python3-onnx python3-numpy python3-yaml sox espeak-ng nginx
+  iproute2  # ss: a test reads the listening socket's backlog
   chromium
   # the fuzz targets only (build-fuzz, `make fuzz`): clang with libFuzzer and the sanitizers
   clang libclang-rt-14-dev

@@ -144,6 +144,10 @@ class HttplibServer final : public HttpServer {
     server_.set_keep_alive_timeout(kIdleSeconds);
     server_.set_keep_alive_max_count(1000);
     server_.set_tcp_nodelay(true);
+    server_.set_socket_options([this](socket_t sock) {
+      httplib::default_socket_options(sock);
+      listen_fd_ = sock;
+    });
     server_.set_error_handler(
         httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
           if (!res.body.empty() || !error_body_) return httplib::Server::HandlerResponse::Unhandled;
@@ -242,6 +246,12 @@ class HttplibServer final : public HttpServer {
                                                 " (address in use or not available)");
       port_ = options_.port;
     }
+    // The library listens with a backlog of 5: a burst of new connections (clients that open one
+    // per request, as undici does here) overflowed it, and each dropped SYN cost its client a 1 s
+    // retransmission before the request even reached the server. Listening again on the bound
+    // socket raises the backlog (to the system's limit).
+    if (listen_fd_ >= 0 && ::listen(listen_fd_, SOMAXCONN) != 0)
+      log::warn(std::string("http: could not raise the listen backlog: ") + std::strerror(errno));
     return port_;
   }
 
@@ -266,6 +276,7 @@ class HttplibServer final : public HttpServer {
   std::function<void(int, HttpResponse&)> error_body_;
   std::function<Headers(const HttpRequest&)> response_headers_;
   int port_ = 0;
+  socket_t listen_fd_ = -1;  // the listening socket, seen when the library creates it
   std::atomic<bool> entered_{false}, returned_{false}, stopping_{false};
 };
 

@@ -227,4 +227,19 @@ describe('slow clients', () => {
     assert.match(reply, /^HTTP\/1\.1 200 /, `reply: ${JSON.stringify(reply.slice(0, 200))}`);
     assert.match(reply, /\r\nKeep-Alive: timeout=2\r\n/i);
   });
+
+  // The library listens with a backlog of 5: bursts of new connections overflowed it, and each
+  // dropped SYN cost its client a 1 s retransmission (seen as a 1 s time to first token at 8 and
+  // 16 streams in make bench-concurrency). The server raises it; ss shows a listener's backlog.
+  test('the listening socket takes a burst of connections (backlog >= 128)', (t) => {
+    let out;
+    try {
+      out = execFileSync('ss', ['-ltnH', `sport = :${server.port}`], { encoding: 'utf8' });
+    } catch {
+      t.skip('ss (iproute2) is not installed');
+      return;
+    }
+    const backlog = Number(out.trim().split(/\s+/)[2]);
+    assert.ok(backlog >= 128, `backlog ${backlog}: ${out}`);
+  });
 });
