@@ -4,15 +4,17 @@
 //             past tensors (the cache is reallocated by ONNX Runtime every step)
 //   sequence  onnx-chat's model layer (models::load_model + Sequence::forward: prefill in chunks,
 //             GroupQueryAttention cache in one shared buffer)
-//   batch     the same prefill, then decoding through the model's DecodeBatch with one row (what
-//             the server's scheduler runs)
+//   batch     the same prefill, then decoding through the model's DecodeBatch (what the server's
+//             scheduler runs)
+// --rows N decodes N sequences at once (prompts of the same length, different ids): bare feeds them
+// as one [N, ...] batch, batch as N members of one DecodeBatch; decode tok/s counts every row.
 // on the same files and prompt ids (bench/server_bench.mjs and bench/tjs_bench.mjs use the same),
 // with the load time, the peak RSS, the size of the loaded files and of the KV cache.
 //   agree     the matmul precision's effect on the output: greedy decoding of --steps tokens in
 //             --reference precision (exact), then the same tokens fed to the model in --precision;
 //             prints the share of steps whose top-1 token agrees and the largest logit difference.
 //   decoder_bench --model DIR --mode bare|sequence|batch|agree [--prompt-tokens 64] [--decode-tokens 16]
-//                 [--preset Q4_MIXED] [--threads 0] [--chunk 256] [--precision auto]
+//                 [--rows 1] [--preset Q4_MIXED] [--threads 0] [--chunk 256] [--precision auto]
 //                 [--steps 256] [--reference exact] [--prompt "Once upon a time"]
 //                 [--session-config KEY=VALUE ...] (ONNX Runtime session config entries to try)
 #include <sys/resource.h>
@@ -39,9 +41,10 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // The generator of bench/tjs_bench.mjs (Gemma's vocabulary); ids below `vocab` for smaller ones.
-std::vector<int64_t> make_prompt(int n, size_t vocab) {
+// Row r > 0 of a batch starts the generator elsewhere.
+std::vector<int64_t> make_prompt(int n, size_t vocab, int row = 0) {
   std::vector<int64_t> ids = {2};
-  uint64_t x = 12345;
+  uint64_t x = 12345 + static_cast<uint64_t>(row) * 7919;
   while (static_cast<int>(ids.size()) < n) {
     x = (x * 1103515245ull + 12345ull) % 2147483648ull;
     ids.push_back(vocab > 200000 ? 1000 + static_cast<int64_t>(x % 199000) : 3 + static_cast<int64_t>(x % (vocab - 3)));
@@ -53,9 +56,22 @@ int64_t argmax(std::span<const float> row) { return std::max_element(row.begin()
 
 struct Result {
   double load_s = 0, prefill_tps = 0, decode_tps = 0;
-  uint64_t kv_bytes = 0;  // the KV cache at the end of the run
-  std::vector<int64_t> first;
+  uint64_t kv_bytes = 0;       // the KV cache at the end of the run
+  std::vector<int64_t> first;  // row 0's first two tokens
 };
+
+// Greedy token of each row of logits [rows, kept, vocab] (float).
+std::vector<int64_t> argmax_rows(const Ort::Value& logits, size_t rows, std::vector<float>& scratch) {
+  if (rows == 1) return {argmax(oc::models::last_logits_row(logits, scratch))};
+  auto info = logits.GetTensorTypeAndShapeInfo();
+  if (info.GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
+    throw std::runtime_error("--rows needs float logits");
+  const size_t vocab = static_cast<size_t>(info.GetShape().back()), per_row = info.GetElementCount() / rows;
+  const float* base = logits.GetTensorData<float>();
+  std::vector<int64_t> out;
+  for (size_t r = 0; r < rows; ++r) out.push_back(argmax({base + r * per_row + per_row - vocab, vocab}));
+  return out;
+}
 
 // Bytes of one token's keys and values over all layers.
 uint64_t kv_bytes_per_token(const oc::models::KvLayout& kv) {
@@ -83,7 +99,7 @@ Files chosen_files(oc::models::VariantChoice& choice) {
 }
 
 Result run_bare(const oc::models::RepoInfo& repo, const std::string& preset, const oc::ort::SessionConfig& cfg,
-                const std::vector<int64_t>& prompt, int decode) {
+                const std::vector<std::vector<int64_t>>& prompts, int decode) {
   using namespace oc::models;
   auto choice = choose_variants(repo, preset);
   const Files files = chosen_files(choice);
@@ -94,27 +110,38 @@ Result run_bare(const oc::models::RepoInfo& repo, const std::string& preset, con
   oc::ort::Session dec(files.decoder->onnx, cfg);
   r.load_s = since(t_load);
   DecoderIo io = infer_decoder_io(dec.inputs(), dec.outputs(), false);
+  const auto rows = static_cast<int64_t>(prompts.size());
   KvCache kv(io.kv, io.kv.layer_shapes);
+  std::vector<Ort::Value> empty;  // [rows, kv_heads, 0, head_dim] per past
+  for (const auto& s : io.kv.layer_shapes)
+    for (int kind = 0; kind < 2; ++kind) empty.push_back(make_tensor(io.kv.type, {rows, s.kv_heads, 0, s.head_dim}));
+  kv.assign(std::move(empty));
   RunControl ctl;
   std::vector<float> scratch;
   size_t length = 0;
-  auto step = [&](const std::vector<int64_t>& ids) -> int64_t {
-    const int64_t n = static_cast<int64_t>(ids.size());
+  // One run for every row: ids holds `rows` runs of n tokens.
+  auto step = [&](const std::vector<int64_t>& ids) -> std::vector<int64_t> {
+    const int64_t n = static_cast<int64_t>(ids.size()) / rows;
     RunInputs in;
     if (io.input_ids) {
-      in.add("input_ids", int64_tensor({1, n}, ids));
+      in.add("input_ids", int64_tensor({rows, n}, ids));
     } else {
       RunInputs e;
-      e.add("input_ids", int64_tensor({1, n}, ids));
+      e.add("input_ids", int64_tensor({rows, n}, ids));
       auto out = run_session(*embed, e, {"inputs_embeds"}, ctl);
       in.add("inputs_embeds", cast_tensor(std::move(out[0]), dec.input("inputs_embeds")->type));
     }
     const int64_t total = static_cast<int64_t>(length) + n;
     if (io.attention_mask) {
-      std::vector<int64_t> mask(static_cast<size_t>(total), 1);
-      in.add("attention_mask", int64_tensor({1, total}, mask));
+      std::vector<int64_t> mask(static_cast<size_t>(rows * total), 1);
+      in.add("attention_mask", int64_tensor({rows, total}, mask));
     }
-    if (io.position_ids) in.add("position_ids", position_ids(static_cast<int64_t>(length), n));
+    if (io.position_ids) {
+      std::vector<int64_t> pos;
+      for (int64_t b = 0; b < rows; ++b)
+        for (int64_t i = 0; i < n; ++i) pos.push_back(static_cast<int64_t>(length) + i);
+      in.add("position_ids", int64_tensor({rows, n}, pos));
+    }
     if (io.num_logits_to_keep) {
       int64_t one = 1;
       in.add("num_logits_to_keep", int64_tensor({}, {&one, 1}));
@@ -125,19 +152,21 @@ Result run_bare(const oc::models::RepoInfo& repo, const std::string& preset, con
     auto outs = run_session(dec, in, names, ctl);
     kv.take_presents(outs, 1);
     length = static_cast<size_t>(total);
-    return argmax(last_logits_row(outs[0], scratch));
+    return argmax_rows(outs[0], static_cast<size_t>(rows), scratch);
   };
+  std::vector<int64_t> ids;
+  for (const auto& p : prompts) ids.insert(ids.end(), p.begin(), p.end());
   auto t0 = Clock::now();
-  int64_t next = step(prompt);
-  r.prefill_tps = prompt.size() / since(t0);
-  r.first.push_back(next);
+  std::vector<int64_t> next = step(ids);
+  r.prefill_tps = static_cast<double>(ids.size()) / since(t0);
+  r.first.push_back(next[0]);
   t0 = Clock::now();
   for (int i = 0; i < decode; ++i) {
-    next = step({next});
-    if (r.first.size() < 2) r.first.push_back(next);
+    next = step(next);
+    if (r.first.size() < 2) r.first.push_back(next[0]);
   }
-  r.decode_tps = decode / since(t0);
-  r.kv_bytes = 2 * length * kv_bytes_per_token(io.kv);  // past and present both alive during a step
+  r.decode_tps = static_cast<double>(decode * rows) / since(t0);
+  r.kv_bytes = 2 * static_cast<uint64_t>(rows) * length * kv_bytes_per_token(io.kv);  // past and present both alive
   return r;
 }
 
@@ -150,7 +179,8 @@ size_t shared_kv_capacity(size_t length) {
 }
 
 Result run_sequence(const std::string& dir, const std::string& preset, const oc::ort::SessionConfig& cfg,
-                    const std::vector<int64_t>& prompt, int decode, size_t chunk, bool batched) {
+                    const std::vector<std::vector<int64_t>>& prompts, int decode, size_t chunk, bool batched) {
+  using oc::models::TokenId;
   oc::models::LoadOptions lo;
   lo.preset = preset;
   lo.session = cfg;
@@ -158,36 +188,51 @@ Result run_sequence(const std::string& dir, const std::string& preset, const oc:
   auto t_load = Clock::now();
   auto model = oc::models::load_model(dir, lo);
   r.load_s = since(t_load);
-  auto seq = model->new_sequence();
   oc::models::RunControl ctl;
-  std::vector<oc::models::TokenId> ids(prompt.begin(), prompt.end());
+  std::vector<std::unique_ptr<oc::models::Sequence>> seqs;
+  std::vector<TokenId> next;
+  size_t prompt_tokens = 0;
   auto t0 = Clock::now();
-  std::span<const float> logits;
-  for (size_t off = 0; off < ids.size(); off += chunk)
-    logits =
-        seq->forward(std::span<const oc::models::TokenId>(ids).subspan(off, std::min(chunk, ids.size() - off)), ctl);
-  oc::models::TokenId next = static_cast<oc::models::TokenId>(argmax(logits));
-  r.prefill_tps = prompt.size() / since(t0);
-  r.first.push_back(next);
+  for (const auto& p : prompts) {
+    std::vector<TokenId> ids(p.begin(), p.end());
+    seqs.push_back(model->new_sequence());
+    std::span<const float> logits;
+    for (size_t off = 0; off < ids.size(); off += chunk)
+      logits = seqs.back()->forward(std::span<const TokenId>(ids).subspan(off, std::min(chunk, ids.size() - off)), ctl);
+    next.push_back(static_cast<TokenId>(argmax(logits)));
+    prompt_tokens += ids.size();
+  }
+  r.prefill_tps = static_cast<double>(prompt_tokens) / since(t0);
+  r.first.push_back(next[0]);
   std::unique_ptr<oc::models::DecodeBatch> batch = batched ? model->new_batch() : nullptr;
   if (batched && !batch) throw std::runtime_error("this model's decoder does not batch");
+  if (!batched && seqs.size() > 1) throw std::runtime_error("--rows > 1 needs --mode batch or bare");
   t0 = Clock::now();
-  if (batch) batch->join(*seq);
-  oc::models::Sequence* member = seq.get();
-  for (int i = 0; i < decode; ++i) {
-    logits = batch ? batch->step({&member, 1}, {&next, 1}, ctl)[0] : seq->forward({&next, 1}, ctl);
-    next = static_cast<oc::models::TokenId>(argmax(logits));
-    if (r.first.size() < 2) r.first.push_back(next);
+  std::vector<oc::models::Sequence*> members;
+  for (auto& s : seqs) {
+    if (batch) batch->join(*s);
+    members.push_back(s.get());
   }
-  r.decode_tps = decode / since(t0);
-  if (batch) batch->leave(*seq, false);
+  for (int i = 0; i < decode; ++i) {
+    if (batch) {
+      auto logits = batch->step(members, next, ctl);
+      for (size_t k = 0; k < logits.size(); ++k) next[k] = static_cast<TokenId>(argmax(logits[k]));
+    } else {
+      next[0] = static_cast<TokenId>(argmax(seqs[0]->forward({&next[0], 1}, ctl)));
+    }
+    if (r.first.size() < 2) r.first.push_back(next[0]);
+  }
+  r.decode_tps = static_cast<double>(decode) * static_cast<double>(seqs.size()) / since(t0);
+  if (batch)
+    for (auto& s : seqs) batch->leave(*s, false);
   const auto repo = oc::models::discover_repo(dir);
   auto choice = oc::models::choose_variants(repo, preset);
   const auto dec = oc::ort::read_onnx_file(chosen_files(choice).decoder->onnx);
   const auto io =
       oc::models::infer_decoder_io(dec.inputs, dec.outputs, dec.has_op("com.microsoft.GroupQueryAttention"));
+  const size_t length = seqs[0]->length();
   r.kv_bytes =
-      (io.kv.group_query_attention ? shared_kv_capacity(seq->length()) : 2 * seq->length()) * kv_bytes_per_token(io.kv);
+      seqs.size() * (io.kv.group_query_attention ? shared_kv_capacity(length) : 2 * length) * kv_bytes_per_token(io.kv);
   return r;
 }
 
@@ -244,7 +289,7 @@ Agreement run_agree(const std::string& dir, const std::string& preset, oc::ort::
 static int run(int argc, char** argv) {
   std::string model, mode = "sequence", preset = "Q4_MIXED", precision_name = "auto", reference_name = "exact";
   std::string text = "Once upon a time";
-  int prompt_tokens = 64, decode = 16, threads = 0, steps = 256;
+  int prompt_tokens = 64, decode = 16, threads = 0, steps = 256, rows = 1;
   size_t chunk = 256;
   std::vector<std::pair<std::string, std::string>> entries;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -259,6 +304,8 @@ static int run(int argc, char** argv) {
       prompt_tokens = std::stoi(v);
     else if (k == "--decode-tokens")
       decode = std::stoi(v);
+    else if (k == "--rows")
+      rows = std::max(1, std::stoi(v));
     else if (k == "--threads")
       threads = std::stoi(v);
     else if (k == "--chunk")
@@ -297,17 +344,19 @@ static int run(int argc, char** argv) {
   const uint64_t file_bytes = chosen_files(choice).bytes;
   const auto dec = oc::ort::read_onnx_file(chosen_files(choice).decoder->onnx);
   const auto io = oc::models::infer_decoder_io(dec.inputs, dec.outputs, false);
-  auto prompt = make_prompt(prompt_tokens, io.vocab > 0 ? static_cast<size_t>(io.vocab) : 262144);
-  Result r = mode == "bare" ? run_bare(repo, preset, cfg, prompt, decode)
-                            : run_sequence(model, preset, cfg, prompt, decode, chunk, mode == "batch");
+  std::vector<std::vector<int64_t>> prompts;
+  for (int row = 0; row < rows; ++row)
+    prompts.push_back(make_prompt(prompt_tokens, io.vocab > 0 ? static_cast<size_t>(io.vocab) : 262144, row));
+  Result r = mode == "bare" ? run_bare(repo, preset, cfg, prompts, decode)
+                            : run_sequence(model, preset, cfg, prompts, decode, chunk, mode == "batch");
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   std::printf(
-      "{\"mode\":\"%s\",\"precision\":\"%s\",\"prompt_tokens\":%d,\"chunk\":%zu,\"load_s\":%.3f,"
+      "{\"mode\":\"%s\",\"precision\":\"%s\",\"rows\":%d,\"prompt_tokens\":%d,\"chunk\":%zu,\"load_s\":%.3f,"
       "\"prefill_tps\":%.3f,\"decode_tps\":%.3f,\"peak_rss_kb\":%ld,\"file_bytes\":%llu,\"kv_bytes\":%llu,"
       "\"first_tokens\":[%lld,%lld]}\n",
-      mode.c_str(), precision_name.c_str(), prompt_tokens, chunk, r.load_s, r.prefill_tps, r.decode_tps, u.ru_maxrss,
-      static_cast<unsigned long long>(file_bytes), static_cast<unsigned long long>(r.kv_bytes),
+      mode.c_str(), precision_name.c_str(), rows, prompt_tokens, chunk, r.load_s, r.prefill_tps, r.decode_tps,
+      u.ru_maxrss, static_cast<unsigned long long>(file_bytes), static_cast<unsigned long long>(r.kv_bytes),
       static_cast<long long>(r.first.at(0)), static_cast<long long>(r.first.size() > 1 ? r.first[1] : -1));
   return 0;
 }
