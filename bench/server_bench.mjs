@@ -6,7 +6,8 @@
 // the first / the time after the first.
 //   node bench/server_bench.mjs --bin build/onnx-chat --model DIR [--prompt-tokens 256]
 //        [--decode-tokens 64] [--reps 3] [--port 18431] [--threads 0] [--matmul-precision auto]
-// Also reports load_s: from the spawn to /ready answering 200.
+// Also reports load_s: from the spawn to /ready answering 200. The server runs without its prefix
+// cache: every round sends the same prompt, which would otherwise be served from the cache.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
@@ -28,7 +29,7 @@ while (ids.length < promptTokens) {
 
 const spawned = performance.now();
 const server = spawn(args.bin, ['serve', '--model', args.model, '--port', String(port), '--threads', String(args.threads ?? 0),
-  '--matmul-precision', args['matmul-precision'] ?? 'auto', '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  '--matmul-precision', args['matmul-precision'] ?? 'auto', '--log-level', 'error', '--no-prefix-cache'], { stdio: ['ignore', 'ignore', 'inherit'] });
 const stop = () => { try { server.kill('SIGTERM'); } catch {} };
 process.on('exit', stop);
 
