@@ -55,6 +55,40 @@ export function procStats(pid) {
   return { rssKb: field('VmRSS'), threads: field('Threads'), fds: fs.readdirSync(`/proc/${pid}/fd`).length };
 }
 
+// The TCP states of the process's sockets ({ESTABLISHED: 3, CLOSE_WAIT: 1, ...}): which side holds
+// the connections that are left when fds are not back to the baseline.
+const TCP_STATES = { '01': 'ESTABLISHED', '02': 'SYN_SENT', '03': 'SYN_RECV', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2',
+  '06': 'TIME_WAIT', '07': 'CLOSE', '08': 'CLOSE_WAIT', '09': 'LAST_ACK', '0A': 'LISTEN', '0B': 'CLOSING' };
+export function socketStates(pid) {
+  const inodes = new Set();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = fs.readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const states = {};
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let lines = [];
+    try {
+      lines = fs.readFileSync(table, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const line of lines) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !inodes.has(f[9])) continue;
+      const state = TCP_STATES[f[3]] ?? f[3];
+      states[state] = (states[state] ?? 0) + 1;
+      inodes.delete(f[9]);
+    }
+  }
+  if (inodes.size) states.other = inodes.size;
+  return states;
+}
+
 function percentiles(values) {
   if (values.length === 0) return { n: 0, p50: null, p95: null, p99: null, max: null };
   const v = [...values].sort((a, b) => a - b);
@@ -328,8 +362,14 @@ async function cachedBytes(ctx) {
   return { prefix, encoder, total: prefix + encoder };
 }
 
-// Waits until the engine is idle and the fd count has stayed put for longer than the HTTP
-// keep-alive timeout (idle client connections closed), then samples the process.
+// How long the server keeps an idle connection open (kIdleSeconds in src/api), plus a margin: a
+// client may hold an idle connection that long, and the server closes it then.
+const SERVER_IDLE_MS = 12000;
+
+// Waits until the engine is idle, then samples the process: with a target, as soon as fds and
+// threads are back to it (or at the timeout: what is left then is not an idle connection); without
+// one, once the fd and thread counts have stayed put for longer than the server keeps an idle
+// connection.
 async function settle(ctx, { target = null, timeoutMs = 60000 } = {}) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
@@ -345,7 +385,7 @@ async function settle(ctx, { target = null, timeoutMs = 60000 } = {}) {
     if (s.fds !== last.fds || s.threads !== last.threads) stableSince = Date.now();
     last = s;
     const back = target && s.fds <= target.fds && s.threads <= target.threads;
-    if (back || Date.now() - stableSince >= 7000) break;
+    if (back || (!target && Date.now() - stableSince >= SERVER_IDLE_MS)) break;
   }
   return last;
 }
@@ -487,7 +527,8 @@ export async function runSoak(o = {}) {
     if (sse5xx) failures.push(`${sse5xx} streams ended by a server_error event`);
     if (transport) failures.push(`${transport} connection errors the client did not cause`);
     if (growth >= RSS_GROWTH_LIMIT) failures.push(`RSS grew ${(growth * 100).toFixed(1)} % beyond the caches (limit ${RSS_GROWTH_LIMIT * 100} %)`);
-    if (after.fds > before.fds) failures.push(`fds not back to baseline: ${before.fds} -> ${after.fds}`);
+    if (after.fds > before.fds)
+      failures.push(`fds not back to baseline: ${before.fds} -> ${after.fds} (sockets: ${JSON.stringify(socketStates(ctx.pid))})`);
     if (after.threads > before.threads) failures.push(`threads not back to baseline: ${before.threads} -> ${after.threads}`);
     if (ok.length === 0) failures.push('no request completed');
 
