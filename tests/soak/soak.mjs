@@ -59,7 +59,7 @@ export function procStats(pid) {
 // the connections that are left when fds are not back to the baseline.
 const TCP_STATES = { '01': 'ESTABLISHED', '02': 'SYN_SENT', '03': 'SYN_RECV', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2',
   '06': 'TIME_WAIT', '07': 'CLOSE', '08': 'CLOSE_WAIT', '09': 'LAST_ACK', '0A': 'LISTEN', '0B': 'CLOSING' };
-export function socketStates(pid) {
+function socketStates(pid) {
   const inodes = new Set();
   for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
     try {
