@@ -131,7 +131,8 @@ class HttplibServer final : public HttpServer {
   static constexpr int kIdleSeconds = 10;
   // What responses tell clients, well below kIdleSeconds: clients that keep idle connections
   // longer than the server would send a request on a connection the server is closing (undici,
-  // which subtracts 2 s from the hint, then does not reuse connections at all).
+  // which subtracts 2 s from the hint, then does not reuse connections at all). It also keeps an
+  // idle server idle: the library polls each open connection about 90 times a second.
   static constexpr int kKeepAliveHintSeconds = 2;
 
  public:
@@ -166,8 +167,12 @@ class HttplibServer final : public HttpServer {
       res.set_content(r.body, r.content_type.c_str());
     });
     server_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (!res.has_header("Keep-Alive"))
+      // The library has already written its own hint (kIdleSeconds) on responses that keep the
+      // connection open, and none on those that close it.
+      if (res.has_header("Keep-Alive")) {
+        res.headers.erase("Keep-Alive");
         res.set_header("Keep-Alive", "timeout=" + std::to_string(kKeepAliveHintSeconds));
+      }
       if (!response_headers_) return;
       for (const auto& [k, v] : response_headers_(convert(req)))
         if (!res.has_header(k.c_str())) res.set_header(k.c_str(), v);
