@@ -3,11 +3,11 @@
 // free again (only the prefix cache holds any), and the server's memory, less what the prefix cache
 // added to its contents, has grown by less than 5 %. The baseline is taken after 500 requests of
 // the same load: the first few hundred raise the heap to its working size (measured: +2.4 % from
-// 250 to 500 requests, then about +1 % per 1,000 up to 6,000, flat in the 30-minute soak).
+// 250 to 500 requests, then about +1 % per 1,000 up to 6,000; it levels off in the 30-minute soak).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { startServer, fixtureModel, metric } from '../lib/server.mjs';
+import { procStats } from '../lib/proc.mjs';
 import { testImage } from '../lib/fixtures.mjs';
 import { encodeBmp } from '../lib/media.mjs';
 
@@ -20,18 +20,13 @@ before(async () => {
 });
 after(async () => server?.stop());
 
-function rssBytes(pid) {
-  const m = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
-  return Number(m[1]) * 1024;
-}
-
 // The server hands free memory back once its engine is idle, just after the last request ends:
 // the smallest of a few samples over a second.
 async function settledRss(pid) {
   let least = Infinity;
   for (let i = 0; i < 5; ++i) {
     await new Promise((r) => setTimeout(r, 200));
-    least = Math.min(least, rssBytes(pid));
+    least = Math.min(least, procStats(pid).rssKb * 1024);
   }
   return least;
 }

@@ -24,6 +24,7 @@ import OpenAI, { toFile } from 'openai';
 import { binPath } from '../lib/paths.mjs';
 import { ensureFixtures, testImage, testTone } from '../lib/fixtures.mjs';
 import { encodeBmp } from '../lib/media.mjs';
+import { procStats } from '../lib/proc.mjs';
 
 const MODEL_NAME = 'gemma3n-tiny';
 const RSS_GROWTH_LIMIT = 0.05;
@@ -49,12 +50,6 @@ function rng(seed) {
 }
 
 // ---- the server process: /proc figures ----
-export function procStats(pid) {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name) => Number((status.match(new RegExp(`^${name}:\\s+(\\d+)`, 'm')) ?? [])[1]);
-  return { rssKb: field('VmRSS'), threads: field('Threads'), fds: fs.readdirSync(`/proc/${pid}/fd`).length };
-}
-
 // The TCP states of the process's sockets ({ESTABLISHED: 3, CLOSE_WAIT: 1, ...}): which side holds
 // the connections that are left when fds are not back to the baseline.
 const TCP_STATES = { '01': 'ESTABLISHED', '02': 'SYN_SENT', '03': 'SYN_RECV', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2',
