@@ -15,9 +15,9 @@
 
 #include "api/server.h"
 #include "commands.h"
+#include "common/allocator.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "common/sysinfo.h"
 #include "model_setup.h"
 
 namespace oc::app {
@@ -56,7 +56,7 @@ int serve(const Options& o) {
   api::ApiServer server(std::move(copy));
   int port = server.bind();
   log::info("listening on http://" + o.host + ":" + std::to_string(port) +
-            (o.api_key.empty() ? "" : " (API key required)"));
+            (o.api_key.empty() ? "" : " (API key required)") + "; memory allocator: " + allocator_name());
   std::thread http([&] { server.run(); });
 
   std::string load_error;

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl xz-utils
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
-  libcurl4-openssl-dev libssl-dev libpcre2-dev libutf8proc-dev zlib1g-dev
+  libcurl4-openssl-dev libssl-dev libpcre2-dev libutf8proc-dev zlib1g-dev libjemalloc-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libstb-dev
   libsndfile1-dev libmpg123-dev libsoxr-dev
   libgtest-dev libbenchmark-dev

@@ -11,8 +11,8 @@
 #include <thread>
 #include <utility>
 
+#include "common/allocator.h"
 #include "common/log.h"
-#include "common/sysinfo.h"
 #include "engine/prefix_cache.h"
 #include "engine/sampler.h"
 #include "engine/text_stream.h"

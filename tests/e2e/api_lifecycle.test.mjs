@@ -1,7 +1,8 @@
-// Client disconnects free the slot at once; SIGTERM/SIGINT shut the server down gracefully.
+// Client disconnects free the slot at once; SIGTERM/SIGINT shut the server down gracefully; the
+// port, the queue limit, slow clients and the memory allocator.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { startServer, post, metric, freePort } from '../lib/server.mjs';
 import { binPath } from '../lib/paths.mjs';
@@ -165,6 +166,23 @@ describe('port', () => {
     for (const env of ['COMFYAI_ONNX_PORT', 'ONNX_CHAT_API_KEY', 'ONNX_CHAT_CORS_ORIGINS', 'ONNX_CHAT_MAX_BODY_BYTES',
       'ONNX_CHAT_QUEUE_SIZE', 'ONNX_CHAT_SHUTDOWN_TIMEOUT']) {
       assert.ok(help.includes(env), `${env} missing from serve --help`);
+    }
+  });
+});
+
+describe('memory allocator', () => {
+  test('the binary runs on jemalloc with the server settings of app/allocator_config.cpp', async () => {
+    // stats_print makes jemalloc print its options at exit; MALLOC_CONF adds to the built-in ones.
+    const r = spawnSync(binPath(), ['--version'], { encoding: 'utf8', env: { PATH: process.env.PATH, MALLOC_CONF: 'stats_print:true' } });
+    const stats = r.stdout + r.stderr;
+    for (const line of ['opt.narenas: 4', 'opt.tcache: false', 'opt.background_thread: true', 'opt.dirty_decay_ms: 1000', 'opt.muzzy_decay_ms: 0']) {
+      assert.ok(stats.includes(line), `jemalloc option missing: ${line}`);
+    }
+    const server = await startServer({ ready: false });
+    try {
+      assert.match(server.logs(), /memory allocator: jemalloc/);
+    } finally {
+      await server.stop();
     }
   });
 });
