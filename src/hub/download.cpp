@@ -15,8 +15,8 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/log.h"
-#include "common/strings.h"
 #include "common/sha256.h"
+#include "common/strings.h"
 
 namespace oc::hub {
 namespace {

@@ -9,8 +9,10 @@ namespace oc::models {
 const std::vector<Dtype>& dtypes() {
   // Longest suffixes first so that "_q4f16" is not read as "_q4".
   static const std::vector<Dtype> list = {
-      {"q4f16", "_q4f16"}, {"quantized", "_quantized"}, {"uint8", "_uint8"}, {"int8", "_int8"},
-      {"bnb4", "_bnb4"},   {"fp16", "_fp16"},           {"q4", "_q4"},       {"q2", "_q2"},
+      {"q4f16", "_q4f16"}, {"quantized", "_quantized"},
+      {"uint8", "_uint8"}, {"int8", "_int8"},
+      {"bnb4", "_bnb4"},   {"fp16", "_fp16"},
+      {"q4", "_q4"},       {"q2", "_q2"},
       {"q1", "_q1"},       {"fp32", ""},
   };
   return list;

@@ -33,7 +33,7 @@ std::vector<std::string> external_data_files(std::string_view onnx_path, const s
 
 // Presets choose a dtype per component role; missing variants fall back in preference order.
 struct Preset {
-  std::string name;           // "Q4_MIXED"
+  std::string name;                           // "Q4_MIXED"
   std::string embed, decoder, vision, audio;  // dtype names
 };
 const std::vector<Preset>& presets();

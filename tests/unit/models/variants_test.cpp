@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "models/variants.h"
+
+#include <gtest/gtest.h>
 
 using namespace oc::models;
 
@@ -22,8 +22,9 @@ TEST(Variants, ParsesComponentFileNames) {
 }
 
 TEST(Variants, FindsExternalDataInOrder) {
-  std::vector<std::string> listing = {"onnx/a.onnx", "onnx/a.onnx_data_10", "onnx/a.onnx_data", "onnx/a.onnx_data_2",
-                                      "onnx/a.onnx_data_1", "onnx/ab.onnx_data", "onnx/a.onnx_data_x"};
+  std::vector<std::string> listing = {"onnx/a.onnx",        "onnx/a.onnx_data_10", "onnx/a.onnx_data",
+                                      "onnx/a.onnx_data_2", "onnx/a.onnx_data_1",  "onnx/ab.onnx_data",
+                                      "onnx/a.onnx_data_x"};
   EXPECT_EQ(external_data_files("onnx/a.onnx", listing),
             (std::vector<std::string>{"onnx/a.onnx_data", "onnx/a.onnx_data_1", "onnx/a.onnx_data_2",
                                       "onnx/a.onnx_data_10"}));

@@ -1,8 +1,8 @@
+#include "ort/runtime.h"
+
 #include <gtest/gtest.h>
 
 #include <thread>
-
-#include "ort/runtime.h"
 
 TEST(Runtime, DefaultThreadsCountAvailableCores) {
   int n = oc::ort::default_intra_op_threads();
