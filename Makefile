@@ -54,7 +54,7 @@ replicas: setup build
 # The fuzz targets (tests/fuzz) under ASan + UBSan in build-fuzz, each until FUZZ_RUNS executions
 # (a target the FUZZ_SECONDS limit stops short of them fails).
 FUZZ_RUNS ?= 1000000
-FUZZ_SECONDS ?= 1800
+FUZZ_SECONDS ?= 3600
 fuzz: setup
 	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
