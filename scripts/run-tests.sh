@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: generates the fixture models, then the C++ unit tests through CTest, then the
-# node test runner (end-to-end, reference and golden tests), then the fuzz targets briefly. Prints
-# each runner's summary.
+# Runs every test: generates the fixture models, checks the C++ sources' formatting, then the C++
+# unit tests through CTest, then the node test runner (end-to-end, reference and golden tests),
+# then the fuzz targets briefly. Prints each runner's summary.
 #   usage: scripts/run-tests.sh [BUILD_DIR]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,9 @@ if [ -f tools/fixtures/make_fixtures.py ]; then
 fi
 
 status=0
+echo "== format (clang-format --dry-run on the C++ sources; make format fixes them)"
+git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror || status=1
+
 echo "== C++ unit tests (ctest)"
 (cd "$build" && ctest --output-on-failure -j "$(nproc)" --timeout 600) || status=1
 

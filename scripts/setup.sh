@@ -18,6 +18,7 @@ packages=(
   chromium
   # the fuzz targets only (build-fuzz, `make fuzz`): clang with libFuzzer and the sanitizers
   clang libclang-rt-14-dev
+  clang-format  # the test run checks that the C++ sources are formatted (.clang-format)
 )
 
 missing=()
