@@ -507,10 +507,15 @@ class Compiler {
 
   Elem digits(int64_t min, int64_t max) { return b_.repeat({b_.byte_range('0', '9')}, min, max); }
 
-  // Digit strings of the same length from lo to hi (leading zeros allowed).
+  // Digit strings of the same length from lo to hi (leading zeros allowed). Each level splits into
+  // at most one bounded branch per side: a tail from 0...0 to 9...9 is any digits, so a bound on one
+  // side only (minimum: -85 runs to 15 nines) stays linear in the digits instead of doubling per
+  // digit (98,278 rules and 86-345 ms per request before).
   Seq fixed_range(const std::string& lo, const std::string& hi) {
     if (lo.empty()) return {};
     if (lo == hi) return b_.literal(lo);
+    if (lo.find_first_not_of('0') == std::string::npos && hi.find_first_not_of('9') == std::string::npos)
+      return {digits(static_cast<int64_t>(lo.size()), static_cast<int64_t>(lo.size()))};
     const auto a = static_cast<unsigned char>(lo[0]), z = static_cast<unsigned char>(hi[0]);
     const std::string rest_lo = lo.substr(1), rest_hi = hi.substr(1);
     const size_t n = rest_lo.size();
