@@ -155,8 +155,8 @@ const RegisterCommand reg{{"generate", "generate from one prompt without a serve
                            [](CLI::App& cmd, Options& o) -> std::function<int()> {
                              add_options(
                                  cmd, o,
-                                 {"model", "preset", "provider", "device-id", "threads", "matmul-precision", "messages",
-                                  "prompt", "max-tokens", "temperature", "seed", "json", "log-level"});
+                                 {"model", "preset", "provider", "device-id", "threads", "spin", "matmul-precision",
+                                  "messages", "prompt", "max-tokens", "temperature", "seed", "json", "log-level"});
                              return [&o] { return run_generate(o); };
                            }}};
 

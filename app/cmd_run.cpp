@@ -209,8 +209,8 @@ RegisterCommand reg{{"run", "chat with a model in the terminal", [](CLI::App& cm
                        add_options(
                            cmd, o,
                            {"model-arg", "model", "preset", "revision", "modalities", "cache-dir", "download-workers",
-                            "download-retries", "provider", "device-id", "threads", "matmul-precision", "context",
-                            "system", "max-tokens", "temperature", "seed", "log-level"});
+                            "download-retries", "provider", "device-id", "threads", "spin", "matmul-precision",
+                            "context", "system", "max-tokens", "temperature", "seed", "log-level"});
                        CLI::Option* max_tokens = cmd.get_option("--max-tokens");
                        CLI::Option* temperature = cmd.get_option("--temperature");
                        return [&o, max_tokens, temperature] {

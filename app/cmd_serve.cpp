@@ -131,12 +131,13 @@ int serve(const Options& o) {
 
 RegisterCommand reg{
     {"serve", "serve the OpenAI-compatible HTTP API", [](CLI::App& cmd, Options& o) {
-       add_options(cmd, o, {"model",        "preset",           "revision",         "modalities",
-                            "cache-dir",    "verify",           "download-workers", "download-retries",
-                            "provider",     "device-id",        "threads",          "host",
-                            "port",         "api-key",          "cors-origins",     "max-body-bytes",
-                            "http-threads", "shutdown-timeout", "queue-size",       "parallel",
-                            "context",      "matmul-precision", "log-level",        "log-format"});
+       add_options(cmd, o, {"model",          "preset",       "revision",         "modalities",
+                            "cache-dir",      "verify",       "download-workers", "download-retries",
+                            "provider",       "device-id",    "threads",          "spin",
+                            "host",           "port",         "api-key",          "cors-origins",
+                            "max-body-bytes", "http-threads", "shutdown-timeout", "queue-size",
+                            "parallel",       "context",      "matmul-precision", "log-level",
+                            "log-format"});
        // scheduling and memory
        add_options(cmd, o, {"kv-budget-mb", "step-tokens", "prefill-chunk", "no-prefix-cache", "request-timeout"});
        // media input

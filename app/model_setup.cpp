@@ -12,6 +12,7 @@
 #include "hub/resolve.h"
 #include "hub/select.h"
 #include "models/family.h"
+#include "ort/runtime.h"
 
 namespace oc::app {
 
@@ -38,6 +39,7 @@ ort::SessionConfig session_config(const Options& o) {
   s.provider = o.provider;
   s.device_id = o.device_id;
   s.intra_op_threads = o.threads;
+  s.spin = o.spin;
   // The option row only lets the five names through.
   s.matmul_precision = ort::parse_matmul_precision(o.matmul_precision).value_or(ort::MatmulPrecision::Auto);
   return s;
@@ -81,6 +83,10 @@ LoadedEngine load_engine(const Options& o, hub::ProgressFn progress) {
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& info = model->info();
   log::info("loaded " + info.id + " (" + info.family + ", preset " + info.preset + ") in " + std::to_string(s) + " s");
+  log::info(
+      "intra-op threads per session: " +
+      std::to_string(lo.session.intra_op_threads > 0 ? lo.session.intra_op_threads : ort::default_intra_op_threads()) +
+      (lo.session.spin ? ", spinning while a run lasts" : ", no spinning"));
   for (const auto& c : info.components)
     if (!c.note.empty()) log::warn(c.name + ": " + c.note);
   engine::EngineConfig cfg;

@@ -56,6 +56,10 @@ const std::vector<Row>& table() {
        bind_member(&Options::device_id)},
       {"threads", "--threads", "ONNX_CHAT_THREADS", "intra-op threads per session (0: one per physical core available)",
        bind_member(&Options::threads)},
+      {"spin", "--spin", "ONNX_CHAT_SPIN",
+       "intra-op threads spin waiting for work during a run: faster on cores the server has to itself, slower "
+       "where other processes share them (they still stop once a run returns)",
+       bind_flag(&Options::spin)},
       {"matmul-precision", "--matmul-precision", "ONNX_CHAT_MATMUL_PRECISION",
        "compute of 4-bit quantized matmuls: auto (int8 activations on CPU, the export's own elsewhere), exact (as "
        "exported), int8, fp16, fp32",

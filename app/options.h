@@ -18,6 +18,7 @@ struct Options {
   std::string provider = "cpu";
   int device_id = 0;
   int threads = 0;
+  bool spin = false;  // intra-op threads spin waiting for work during a run
   std::string matmul_precision = "auto";
   // hub: model resolution, cache and downloads
   std::string revision;            // hub branch, tag or commit

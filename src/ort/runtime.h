@@ -32,9 +32,10 @@ struct SessionConfig {
   // server's memory only steps up with each new peak of load. Off: intermediate tensors come from
   // the process allocator, which gives them back.
   bool cpu_mem_arena = false;
-  // Intra-op threads spin waiting for work inside a run (never after it returned). Off: on a
-  // machine shared with other work, spinning threads take the cores the working ones need
-  // (measured: decode twice as fast without spinning on 2 busy cores).
+  // Intra-op threads spin waiting for work inside a run (never after it returned). Off by default:
+  // on cores shared with another process, spinning threads take the time the working ones need
+  // (the Gemma 3 4B q4 decoder with one core busy elsewhere: 4.9-6.0 tok/s spinning, 7.8-8.8
+  // not); on cores of its own the same decoder gains 10-20 % (--spin, README).
   bool spin = false;
   int graph_optimization_level = 99;  // ORT_ENABLE_ALL
   // 4-bit MatMulNBits compute (matmul_precision.h). The library keeps the graph as exported unless

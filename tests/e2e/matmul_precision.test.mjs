@@ -53,28 +53,32 @@ async function cpuSeconds(pid) {
   return ticks / hz;
 }
 
-test('/v1/models reports the precision; an idle server uses < 1 % of a core over 10 s after a request', async () => {
-  const server = await startServer({ model: fixtureModel(MODEL), env: { ONNX_CHAT_MATMUL_PRECISION: 'auto' } });
-  try {
-    const models = await (await fetch(`${server.baseURL}/models`)).json();
-    const entry = models.data[0];
-    assert.equal(entry.matmul_precision, 'auto');
-    const decoder = entry.components.find((c) => c.name === 'decoder_model_merged');
-    assert.equal(decoder.dtype, 'q4');
-    assert.equal(decoder.matmul_precision, 'int8');
+for (const spin of [false, true]) {
+  test(`/v1/models reports the precision; an idle server${spin ? ' with --spin' : ''} uses < 1 % of a core over 10 s after a request`, async () => {
+    const env = { ONNX_CHAT_MATMUL_PRECISION: 'auto', ...(spin ? { ONNX_CHAT_SPIN: '1' } : {}) };
+    const server = await startServer({ model: fixtureModel(MODEL), env });
+    try {
+      const models = await (await fetch(`${server.baseURL}/models`)).json();
+      const entry = models.data[0];
+      assert.equal(entry.matmul_precision, 'auto');
+      const decoder = entry.components.find((c) => c.name === 'decoder_model_merged');
+      assert.equal(decoder.dtype, 'q4');
+      assert.equal(decoder.matmul_precision, 'int8');
 
-    const r = await post(server, '/v1/chat/completions', {
-      model: entry.id, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 8, temperature: 0,
-    });
-    assert.equal(r.status, 200, r.text);
-    const before = await cpuSeconds(server.proc.pid);
-    await new Promise((resolve) => setTimeout(resolve, 10000));
-    const used = (await cpuSeconds(server.proc.pid)) - before;
-    assert.ok(used < 0.1, `idle server used ${used.toFixed(3)} s of CPU in 10 s (limit 0.1 s: 1 % of a core)`);
-  } finally {
-    await server.stop();
-  }
-});
+      const r = await post(server, '/v1/chat/completions', {
+        model: entry.id, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 8, temperature: 0,
+      });
+      assert.equal(r.status, 200, r.text);
+      const before = await cpuSeconds(server.proc.pid);
+      await new Promise((resolve) => setTimeout(resolve, 10000));
+      const used = (await cpuSeconds(server.proc.pid)) - before;
+      assert.ok(used < 0.1, `idle server used ${used.toFixed(3)} s of CPU in 10 s (limit 0.1 s: 1 % of a core)`);
+      assert.match(server.logs(), spin ? /spinning while a run lasts/ : /no spinning/);
+    } finally {
+      await server.stop();
+    }
+  });
+}
 
 test('the test harness runs servers in exact precision unless a test asks otherwise', async () => {
   const server = await startServer({ model: fixtureModel(MODEL) });
