@@ -83,10 +83,8 @@ LoadedEngine load_engine(const Options& o, hub::ProgressFn progress) {
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& info = model->info();
   log::info("loaded " + info.id + " (" + info.family + ", preset " + info.preset + ") in " + std::to_string(s) + " s");
-  log::info(
-      "intra-op threads per session: " +
-      std::to_string(lo.session.intra_op_threads > 0 ? lo.session.intra_op_threads : ort::default_intra_op_threads()) +
-      (lo.session.spin ? ", spinning while a run lasts" : ", no spinning"));
+  log::info("intra-op threads per session: " + std::to_string(ort::intra_op_threads(lo.session)) +
+            (lo.session.spin ? ", spinning while a run lasts" : ", no spinning"));
   for (const auto& c : info.components)
     if (!c.note.empty()) log::warn(c.name + ": " + c.note);
   engine::EngineConfig cfg;

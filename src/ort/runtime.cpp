@@ -44,11 +44,15 @@ int default_intra_op_threads() {
   return cores.empty() ? cpus : static_cast<int>(cores.size());
 }
 
+int intra_op_threads(const SessionConfig& config) {
+  return config.intra_op_threads > 0 ? config.intra_op_threads : default_intra_op_threads();
+}
+
 Ort::SessionOptions make_session_options(const SessionConfig& config) {
   env();  // ONNX Runtime logs through the environment's logger while options are set
   Ort::SessionOptions options;
   // ONNX Runtime's own default can be a single thread inside virtual machines: count the cores.
-  const int threads = config.intra_op_threads > 0 ? config.intra_op_threads : default_intra_op_threads();
+  const int threads = intra_op_threads(config);
   if (threads > 0) options.SetIntraOpNumThreads(threads);
   if (config.inter_op_threads > 0) options.SetInterOpNumThreads(config.inter_op_threads);
   if (!config.enable_mem_pattern) options.DisableMemPattern();

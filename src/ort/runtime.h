@@ -50,5 +50,7 @@ Ort::SessionOptions make_session_options(const SessionConfig& config);
 // The intra-op thread count used when SessionConfig::intra_op_threads is 0: the physical cores
 // among the CPUs this process may run on.
 int default_intra_op_threads();
+// The intra-op threads a session made with `config` runs: its count, or the default when 0.
+int intra_op_threads(const SessionConfig& config);
 
 }  // namespace oc::ort
