@@ -83,7 +83,8 @@ ordered_json matmul_json(const ort::OnnxFileInfo& file, const Options& options) 
           {"accuracy_levels", levels},
           {"loads_as", plan.effective},
           {"accuracy_level", plan.level ? ordered_json(*plan.level) : ordered_json(nullptr)},
-          {"nodes_changed", plan.changed}};
+          {"nodes_changed", plan.changed},
+          {"kernel", plan.packed_kernel ? "onnx-chat avx512-vnni" : "onnxruntime"}};
 }
 
 std::string matmul_line(const ort::OnnxFileInfo& file, const Options& options) {
@@ -95,7 +96,8 @@ std::string matmul_line(const ort::OnnxFileInfo& file, const Options& options) {
     exported += (exported.empty() ? "" : ", ") + std::to_string(n) + " at " +
                 (level ? "accuracy_level " + std::to_string(level) : std::string("accuracy_level unset"));
   return std::to_string(plan.nodes) + " 4-bit MatMulNBits (" + exported + "): load as " + plan.effective + " (" +
-         std::to_string(plan.changed) + " changed, --matmul-precision " + options.matmul_precision + ")";
+         std::to_string(plan.changed) + " changed, --matmul-precision " + options.matmul_precision + ")" +
+         (plan.packed_kernel ? ", on onnx-chat's AVX-512 VNNI kernel where block_size is 32" : "");
 }
 
 ComponentIo read_io(const models::Component& c, const models::Variant& v) {

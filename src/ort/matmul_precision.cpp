@@ -5,6 +5,7 @@
 #include "common/strings.h"
 #include "ort/onnx_file.h"
 #include "ort/protobuf_wire.h"
+#include "ort/q4_matmul.h"
 
 namespace oc::ort {
 namespace {
@@ -215,6 +216,7 @@ MatmulPlan plan_matmul_precision(const OnnxFileInfo& info, MatmulPrecision preci
   auto same = info.matmul_4bit_levels.find(*plan.level);
   plan.changed = plan.nodes - (same == info.matmul_4bit_levels.end() ? 0 : same->second);
   plan.effective = accuracy_level_name(*plan.level);
+  plan.packed_kernel = precision == MatmulPrecision::Auto && *plan.level == 4 && q4::supported();
   return plan;
 }
 

@@ -41,6 +41,10 @@ struct MatmulPlan {
   // How the nodes compute once loaded: "int8", "exact" (as exported, level unset), ...; "" when
   // the graph has no 4-bit MatMulNBits.
   std::string effective;
+  // auto on a CPU with AVX-512 VNNI: the nodes onnx-chat's own int8 kernel can run are given to it
+  // (q4_matmul_op); the others keep ONNX Runtime's int8 kernel. --matmul-precision int8 keeps
+  // ONNX Runtime's for all.
+  bool packed_kernel = false;
 };
 MatmulPlan plan_matmul_precision(const OnnxFileInfo& info, MatmulPrecision precision, std::string_view provider);
 

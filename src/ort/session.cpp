@@ -3,7 +3,10 @@
 #include <onnxruntime_session_options_config_keys.h>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "ort/onnx_file.h"
+#include "ort/q4_matmul.h"
+#include "ort/q4_matmul_op.h"
 
 namespace oc::ort {
 
@@ -130,6 +133,18 @@ Session::Session(const std::filesystem::path& path, const SessionConfig& config,
         plan_matmul_precision(read_onnx_bytes(file.bytes(), path.string()), config.matmul_precision, config.provider);
     std::optional<std::string> edited;
     if (matmul_plan_.changed > 0) edited = set_matmul_accuracy_level(file.bytes(), *matmul_plan_.level);
+    if (matmul_plan_.packed_kernel) {
+      if (auto more = pack_q4_matmuls(edited ? std::string_view(*edited) : file.bytes(), path.parent_path(), packed_))
+        edited = std::move(more);
+      if (packed_.nodes > 0) {
+        add_q4_matmul_domain(options);
+        size_t bytes = 0;
+        for (const auto& w : packed_.weights) bytes += w->bytes();
+        log::debug(path.filename().string() + ": " + std::to_string(packed_.nodes) + " of " +
+                   std::to_string(matmul_plan_.nodes) + " 4-bit matmuls on onnx-chat's AVX-512 VNNI kernel (" +
+                   std::to_string(bytes >> 20) + " MiB packed)");
+      }
+    }
     if (rewrite)
       if (auto more = rewrite(edited ? std::string_view(*edited) : file.bytes())) edited = std::move(more);
     if (edited) {

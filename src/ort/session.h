@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ort/matmul_precision.h"
+#include "ort/q4_matmul_op.h"
 #include "ort/runtime.h"
 
 namespace oc::ort {
@@ -49,6 +50,8 @@ class Session {
   const std::filesystem::path& path() const { return path_; }
   // What the load did to the graph's 4-bit MatMulNBits nodes (SessionConfig::matmul_precision).
   const MatmulPlan& matmul_plan() const { return matmul_plan_; }
+  // MatMulNBits nodes run by onnx-chat's own 4-bit kernel (q4_matmul_op).
+  int64_t packed_matmuls() const { return packed_.nodes; }
   const std::vector<TensorInfo>& inputs() const { return inputs_; }
   const std::vector<TensorInfo>& outputs() const { return outputs_; }
   const TensorInfo* input(std::string_view name) const;
@@ -57,6 +60,7 @@ class Session {
  private:
   std::filesystem::path path_;
   MatmulPlan matmul_plan_;
+  PackedMatmuls packed_;  // the weights of the nodes onnx-chat's own kernel runs
   Ort::Session session_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;

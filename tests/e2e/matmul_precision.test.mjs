@@ -1,5 +1,6 @@
 // --matmul-precision: auto sets int8 compute (accuracy_level 4) on the 4-bit MatMulNBits nodes of
-// the q4 fixture, exact leaves them as exported (inspect --json and /v1/models say which), bad
+// the q4 fixture (on onnx-chat's own kernel where the CPU has AVX-512 VNNI; int8 keeps ONNX
+// Runtime's), exact leaves them as exported (inspect --json and /v1/models say which), bad
 // values are refused; and an idle server uses no CPU after a request (intra-op spinning stops).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,9 @@ import { binPath } from '../lib/paths.mjs';
 import { startServer, post, fixtureModel } from '../lib/server.mjs';
 
 const MODEL = 'gemma3n-tiny';
+// What the kernel needs of the CPU (Linux).
+const flags = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+const VNNI = ['avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni'].every((f) => new RegExp(`\\b${f}\\b`).test(flags));
 
 function inspectQ4(args) {
   const r = spawnSync(binPath(), ['inspect', fixtureModel(MODEL), '--json', ...args], { encoding: 'utf8' });
@@ -26,11 +30,14 @@ test('auto (the default) loads the 4-bit MatMulNBits nodes with int8 compute; ex
   assert.equal(auto.q4.loads_as, 'int8');
   assert.equal(auto.q4.accuracy_level, 4);
   assert.equal(auto.q4.nodes_changed, auto.q4.nodes);
+  assert.equal(auto.q4.kernel, VNNI ? 'onnx-chat avx512-vnni' : 'onnxruntime');
+  assert.equal(inspectQ4(['--matmul-precision', 'int8']).q4.kernel, 'onnxruntime');
 
   const exact = inspectQ4(['--matmul-precision', 'exact']);
   assert.equal(exact.q4.loads_as, 'exact');
   assert.equal(exact.q4.accuracy_level, null);
   assert.equal(exact.q4.nodes_changed, 0);
+  assert.equal(exact.q4.kernel, 'onnxruntime');
 
   const env = spawnSync(binPath(), ['inspect', fixtureModel(MODEL), '--json'], {
     encoding: 'utf8', env: { ...process.env, ONNX_CHAT_MATMUL_PRECISION: 'fp32' },

@@ -1,0 +1,412 @@
+#include "ort/q4_matmul_op.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+#include "ort/protobuf_wire.h"
+#include "ort/q4_matmul.h"
+
+namespace oc::ort {
+namespace {
+
+using wire::Reader;
+
+constexpr const char* kDomain = "onnx_chat";
+constexpr const char* kOp = "MatMulQ4Int8";
+constexpr const char* kWeightsAttr = "weights";
+
+// Field numbers of onnx.proto.
+constexpr int kModelGraph = 7, kModelOpsetImport = 8;
+constexpr int kOpsetDomain = 1, kOpsetVersion = 2;
+constexpr int kGraphNode = 1, kGraphInitializer = 5;
+constexpr int kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7;
+constexpr int kAttrName = 1, kAttrI = 3, kAttrS = 4, kAttrType = 20;
+constexpr int kAttrTypeString = 3;
+constexpr int kTensorDataType = 2, kTensorName = 8, kTensorRawData = 9, kTensorExternal = 13;
+constexpr int kFloat = 1, kUint8 = 2;
+
+Reader reader(std::string_view bytes) {
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  return Reader{p, p + bytes.size()};
+}
+
+std::string_view span_of(const uint8_t* from, const uint8_t* to) {
+  return {reinterpret_cast<const char*>(from), static_cast<size_t>(to - from)};
+}
+
+// ---- the operator ----
+
+std::mutex registry_mutex;
+std::map<std::string, std::shared_ptr<const q4::PackedWeights>>& registry() {
+  static std::map<std::string, std::shared_ptr<const q4::PackedWeights>> r;
+  return r;
+}
+
+struct Job {
+  const q4::PackedWeights* w;
+  const q4::QuantizedRows* a;
+  const float* bias;
+  float* c;
+  int64_t tiles_per_chunk;
+};
+
+void run_chunk(void* data, size_t chunk) {
+  const auto* job = static_cast<const Job*>(data);
+  const int64_t begin = static_cast<int64_t>(chunk) * job->tiles_per_chunk;
+  q4::multiply(*job->w, *job->a, job->bias, job->c, begin, std::min(begin + job->tiles_per_chunk, job->w->tiles()));
+}
+
+OrtStatusPtr failure(const std::string& message) { return Ort::GetApi().CreateStatus(ORT_FAIL, message.c_str()); }
+
+struct Kernel {
+  std::shared_ptr<const q4::PackedWeights> w;
+
+  OrtStatusPtr ComputeV2(OrtKernelContext* context) {
+    try {
+      Ort::KernelContext ctx(context);
+      Ort::ConstValue a = ctx.GetInput(0);
+      std::vector<int64_t> shape = a.GetTensorTypeAndShapeInfo().GetShape();
+      if (shape.empty() || shape.back() != w->k())
+        return failure(std::string(kOp) + ": the input's last dimension is not K = " + std::to_string(w->k()));
+      int64_t rows = 1;
+      for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
+      shape.back() = w->n();
+      Ort::UnownedValue y = ctx.GetOutput(0, shape);
+      if (rows == 0) return nullptr;
+      const float* bias = nullptr;
+      if (ctx.GetInputCount() > 1)
+        if (Ort::ConstValue b = ctx.GetInput(1)) bias = b.GetTensorData<float>();
+      thread_local q4::QuantizedRows quantized;
+      q4::quantize_rows(a.GetTensorData<float>(), rows, w->k(), quantized);
+      // A few long runs of tiles: each thread streams its chunk from memory front to back (many
+      // short chunks interleave the threads' streams and defeat the prefetchers), and 8 of them
+      // balance the intra-op threads. An even count keeps the decode kernel's tile pairs whole.
+      const int64_t per_chunk = std::max<int64_t>(2, (w->tiles() + 15) / 16 * 2);
+      Job job{w.get(), &quantized, bias, y.GetTensorMutableData<float>(), per_chunk};
+      const int64_t chunks = (w->tiles() + per_chunk - 1) / per_chunk;
+      ctx.ParallelFor(run_chunk, static_cast<size_t>(chunks), 0, &job);
+    } catch (const std::exception& e) {
+      return failure(std::string(kOp) + ": " + e.what());
+    }
+    return nullptr;
+  }
+};
+
+struct Op : Ort::CustomOpBase<Op, Kernel, true> {
+  OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
+    try {
+      const std::string key = Ort::ConstKernelInfo(info).GetAttribute<std::string>(kWeightsAttr);
+      std::lock_guard<std::mutex> lock(registry_mutex);
+      auto it = registry().find(key);
+      if (it == registry().end()) return failure(std::string(kOp) + ": no packed weights under '" + key + "'");
+      *kernel = new Kernel{it->second};
+    } catch (const std::exception& e) {
+      return failure(std::string(kOp) + ": " + e.what());
+    }
+    return nullptr;
+  }
+  const char* GetName() const { return kOp; }
+  size_t GetInputTypeCount() const { return 2; }
+  ONNXTensorElementDataType GetInputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+  OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t i) const {
+    return i == 0 ? INPUT_OUTPUT_REQUIRED : INPUT_OUTPUT_OPTIONAL;
+  }
+  size_t GetOutputTypeCount() const { return 1; }
+  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+};
+
+// ---- the rewrite ----
+
+// Where an initializer's bytes are: inside the graph, or in an external file.
+struct TensorSource {
+  int data_type = 0;
+  std::string_view raw;
+  bool external = false;
+  std::string location;
+  uint64_t offset = 0;
+  int64_t length = -1;
+};
+
+TensorSource read_tensor(Reader r) {
+  TensorSource t;
+  r.each([&](int field, int wire) {
+    if (field == kTensorDataType && wire == 0) {
+      t.data_type = static_cast<int>(r.varint());
+      return true;
+    }
+    if (field == kTensorRawData && wire == 2) {
+      t.raw = r.view();
+      return true;
+    }
+    if (field == kTensorExternal && wire == 2) {
+      t.external = true;
+      Reader entry = r.bytes();
+      std::string_view key, value;
+      entry.each([&](int f, int w) {
+        if (w != 2 || (f != 1 && f != 2)) return false;
+        (f == 1 ? key : value) = entry.view();
+        return true;
+      });
+      if (key == "location")
+        t.location = value;
+      else if (key == "offset")
+        t.offset = std::stoull(std::string(value));
+      else if (key == "length")
+        t.length = std::stoll(std::string(value));
+      return true;
+    }
+    return false;
+  });
+  return t;
+}
+
+// Reads external tensor data with pread: the pages go through the page cache, never mapped into
+// the process.
+class ExternalFiles {
+ public:
+  explicit ExternalFiles(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  ~ExternalFiles() {
+    for (auto& [name, fd] : fds_) ::close(fd);
+  }
+  // Whether the tensor holds `expected` bytes (where its size is known) in the graph or in a file
+  // inside the model's folder.
+  static bool usable(const TensorSource& t, uint64_t expected) {
+    if (!t.external) return t.raw.size() == expected;
+    if (t.length >= 0 && static_cast<uint64_t>(t.length) != expected) return false;
+    return !t.location.empty() && t.location.find("..") == std::string::npos &&
+           !std::filesystem::path(t.location).is_absolute();
+  }
+
+  // Bytes [offset, offset + size) of the tensor's data into `out`.
+  void read(const TensorSource& t, uint64_t offset, uint64_t size, std::vector<uint8_t>& out) {
+    out.resize(size);
+    if (!t.external) {
+      std::memcpy(out.data(), t.raw.data() + offset, size);
+      return;
+    }
+    auto it = fds_.find(t.location);
+    if (it == fds_.end()) {
+      const int opened = ::open((dir_ / t.location).c_str(), O_RDONLY | O_CLOEXEC);
+      if (opened < 0) throw std::runtime_error("cannot open " + t.location);
+      it = fds_.emplace(t.location, opened).first;
+    }
+    const int fd = it->second;
+    uint64_t done = 0;
+    while (done < size) {
+      const ssize_t n = ::pread(fd, out.data() + done, size - done, static_cast<off_t>(t.offset + offset + done));
+      if (n <= 0) throw std::runtime_error("cannot read " + t.location);
+      done += static_cast<uint64_t>(n);
+    }
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::map<std::string, int> fds_;
+};
+
+struct NodeView {
+  std::string_view op_type, domain, name;
+  std::vector<std::string_view> inputs, outputs;
+  std::map<std::string_view, int64_t> ints;
+};
+
+NodeView read_node(std::string_view bytes) {
+  NodeView n;
+  Reader r = reader(bytes);
+  r.each([&](int field, int wire) {
+    if (wire != 2) return false;
+    if (field == kNodeInput)
+      n.inputs.push_back(r.view());
+    else if (field == kNodeOutput)
+      n.outputs.push_back(r.view());
+    else if (field == kNodeName)
+      n.name = r.view();
+    else if (field == kNodeOpType)
+      n.op_type = r.view();
+    else if (field == kNodeDomain)
+      n.domain = r.view();
+    else if (field == kNodeAttribute) {
+      Reader a = r.bytes();
+      std::string_view name;
+      int64_t value = 0;
+      bool is_int = false;
+      a.each([&](int f, int w) {
+        if (f == kAttrName && w == 2) {
+          name = a.view();
+          return true;
+        }
+        if (f == kAttrI && w == 0) {
+          value = static_cast<int64_t>(a.varint());
+          is_int = true;
+          return true;
+        }
+        return false;
+      });
+      if (is_int) n.ints[name] = value;
+    } else
+      return false;
+    return true;
+  });
+  return n;
+}
+
+std::string input_at(const NodeView& n, size_t i) { return i < n.inputs.size() ? std::string(n.inputs[i]) : ""; }
+
+std::string replacement_node(const NodeView& n, const std::string& key) {
+  std::string out;
+  wire::put_bytes(out, kNodeInput, n.inputs[0]);
+  const std::string bias = input_at(n, 5);
+  if (!bias.empty()) wire::put_bytes(out, kNodeInput, bias);
+  for (auto o : n.outputs) wire::put_bytes(out, kNodeOutput, o);
+  if (!n.name.empty()) wire::put_bytes(out, kNodeName, n.name);
+  wire::put_bytes(out, kNodeOpType, kOp);
+  std::string attr;
+  wire::put_bytes(attr, kAttrName, kWeightsAttr);
+  wire::put_bytes(attr, kAttrS, key);
+  wire::put_key(attr, kAttrType, 0);
+  wire::put_varint(attr, kAttrTypeString);
+  wire::put_bytes(out, kNodeAttribute, attr);
+  wire::put_bytes(out, kNodeDomain, kDomain);
+  return out;
+}
+
+std::atomic<uint64_t> next_session{0};
+
+}  // namespace
+
+PackedMatmuls::~PackedMatmuls() {
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  for (const auto& k : keys) registry().erase(k);
+}
+
+std::optional<std::string> pack_q4_matmuls(std::string_view model, const std::filesystem::path& dir,
+                                           PackedMatmuls& packed) {
+  if (!q4::supported()) return std::nullopt;
+  std::string_view graph;
+  Reader m = reader(model);
+  m.each([&](int field, int wire) {
+    if (field != kModelGraph || wire != 2) return false;
+    graph = m.view();
+    return true;
+  });
+  if (graph.empty()) return std::nullopt;
+
+  std::map<std::string_view, TensorSource> initializers;
+  Reader g = reader(graph);
+  g.each([&](int field, int wire) {
+    if (field != kGraphInitializer || wire != 2) return false;
+    Reader t = g.bytes();
+    std::string_view name;
+    Reader scan = t;
+    scan.each([&](int f, int w) {
+      if (f != kTensorName || w != 2) return false;
+      name = scan.view();
+      return true;
+    });
+    initializers[name] = read_tensor(t);
+    return true;
+  });
+
+  const std::string prefix = "q4/" + std::to_string(next_session++) + "/";
+  ExternalFiles files(dir);
+  std::string new_graph;
+  Reader g2 = reader(graph);
+  while (!g2.done()) {
+    const uint8_t* field_start = g2.p;
+    const uint64_t key = g2.varint();
+    const int field = static_cast<int>(key >> 3), wire_type = static_cast<int>(key & 7);
+    g2.skip(wire_type);
+    const std::string_view raw_field = span_of(field_start, g2.p);
+    if (field != kGraphNode || wire_type != 2) {
+      new_graph.append(raw_field);
+      continue;
+    }
+    Reader node_field = reader(raw_field);
+    node_field.varint();
+    const NodeView n = read_node(node_field.view());
+    const auto attr = [&](const char* name, int64_t fallback) {
+      auto it = n.ints.find(name);
+      return it == n.ints.end() ? fallback : it->second;
+    };
+    const int64_t k = attr("K", 0), cols = attr("N", 0);
+    const auto b_it = initializers.find(n.inputs.size() > 1 ? n.inputs[1] : "");
+    const auto s_it = initializers.find(n.inputs.size() > 2 ? n.inputs[2] : "");
+    const std::string zp_name = input_at(n, 3);
+    const auto z_it = initializers.find(zp_name);
+    const bool kernel_op = n.op_type == "MatMulNBits" && n.domain == "com.microsoft" && attr("bits", 4) == 4 &&
+                           attr("block_size", 0) == q4::kBlock && k > 0 && cols > 0 && !n.inputs.empty() &&
+                           n.outputs.size() == 1 && input_at(n, 4).empty();
+    const bool typed = b_it != initializers.end() && s_it != initializers.end() && b_it->second.data_type == kUint8 &&
+                       s_it->second.data_type == kFloat &&
+                       (zp_name.empty() || (z_it != initializers.end() && z_it->second.data_type == kUint8));
+    const size_t blocks = static_cast<size_t>((k + q4::kBlock - 1) / q4::kBlock);
+    const size_t code_row = blocks * (q4::kBlock / 2), scale_row = blocks * sizeof(float), zp_row = (blocks + 1) / 2;
+    const uint64_t n_cols = static_cast<uint64_t>(cols);
+    if (!kernel_op || !typed || !ExternalFiles::usable(b_it->second, n_cols * code_row) ||
+        !ExternalFiles::usable(s_it->second, n_cols * scale_row) ||
+        (!zp_name.empty() && !ExternalFiles::usable(z_it->second, n_cols * zp_row))) {
+      new_graph.append(raw_field);  // ONNX Runtime's kernel runs it (and judges it)
+      continue;
+    }
+    auto weights = std::make_shared<q4::PackedWeights>(cols, k);
+    // A few MiB at a time, so that loading never holds a second copy of a large matrix.
+    const int64_t step = std::max<int64_t>(q4::kTile, (int64_t{4} << 20) / static_cast<int64_t>(code_row));
+    std::vector<uint8_t> codes, scales, zeros;
+    for (int64_t c0 = 0; c0 < cols; c0 += step) {
+      const uint64_t c1 = static_cast<uint64_t>(std::min(cols, c0 + step)), first = static_cast<uint64_t>(c0);
+      files.read(b_it->second, first * code_row, (c1 - first) * code_row, codes);
+      files.read(s_it->second, first * scale_row, (c1 - first) * scale_row, scales);
+      if (!zp_name.empty()) files.read(z_it->second, first * zp_row, (c1 - first) * zp_row, zeros);
+      weights->pack(c0, static_cast<int64_t>(c1), codes.data(), reinterpret_cast<const float*>(scales.data()),
+                    zp_name.empty() ? nullptr : zeros.data());
+    }
+    const std::string weights_key = prefix + std::to_string(packed.nodes);
+    {
+      std::lock_guard<std::mutex> lock(registry_mutex);
+      registry()[weights_key] = weights;
+    }
+    packed.keys.push_back(weights_key);
+    packed.weights.push_back(std::move(weights));
+    ++packed.nodes;
+    wire::put_bytes(new_graph, kGraphNode, replacement_node(n, weights_key));
+  }
+  if (packed.nodes == 0) return std::nullopt;
+
+  std::string out;
+  Reader m2 = reader(model);
+  while (!m2.done()) {
+    const uint8_t* field_start = m2.p;
+    const uint64_t key = m2.varint();
+    const int field = static_cast<int>(key >> 3), wire_type = static_cast<int>(key & 7);
+    m2.skip(wire_type);
+    if (field == kModelGraph && wire_type == 2)
+      wire::put_bytes(out, kModelGraph, new_graph);
+    else
+      out.append(span_of(field_start, m2.p));
+  }
+  std::string opset;
+  wire::put_bytes(opset, kOpsetDomain, kDomain);
+  wire::put_key(opset, kOpsetVersion, 0);
+  wire::put_varint(opset, 1);
+  wire::put_bytes(out, kModelOpsetImport, opset);
+  return out;
+}
+
+void add_q4_matmul_domain(Ort::SessionOptions& options) {
+  static Op op;
+  static Ort::CustomOpDomain domain = [] {
+    Ort::CustomOpDomain d(kDomain);
+    d.Add(&op);
+    return d;
+  }();
+  options.Add(domain);
+}
+
+}  // namespace oc::ort
