@@ -21,14 +21,15 @@ using wire::Reader;
 constexpr const char* kDomain = "onnx_chat";
 constexpr const char* kOp = "MatMulQ4Int8";
 constexpr const char* kWeightsAttr = "weights";
+constexpr const char* kSplitsAttr = "splits";
 
 // Field numbers of onnx.proto.
 constexpr int kModelGraph = 7, kModelOpsetImport = 8;
 constexpr int kOpsetDomain = 1, kOpsetVersion = 2;
 constexpr int kGraphNode = 1, kGraphInitializer = 5;
 constexpr int kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7;
-constexpr int kAttrName = 1, kAttrI = 3, kAttrS = 4, kAttrType = 20;
-constexpr int kAttrTypeString = 3;
+constexpr int kAttrName = 1, kAttrI = 3, kAttrS = 4, kAttrInts = 8, kAttrType = 20;
+constexpr int kAttrTypeString = 3, kAttrTypeInts = 7;
 constexpr int kTensorDataType = 2, kTensorName = 8, kTensorRawData = 9, kTensorExternal = 13;
 constexpr int kFloat = 1, kUint8 = 2;
 
@@ -67,6 +68,7 @@ OrtStatusPtr failure(const std::string& message) { return Ort::GetApi().CreateSt
 
 struct Kernel {
   std::shared_ptr<const q4::PackedWeights> w;
+  std::vector<int64_t> splits;  // columns of each output, in order
 
   OrtStatusPtr ComputeV2(OrtKernelContext* context) {
     try {
@@ -77,21 +79,39 @@ struct Kernel {
         return failure(std::string(kOp) + ": the input's last dimension is not K = " + std::to_string(w->k()));
       int64_t rows = 1;
       for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
-      shape.back() = w->n();
-      Ort::UnownedValue y = ctx.GetOutput(0, shape);
+      std::vector<float*> outputs;
+      for (size_t i = 0; i < splits.size(); ++i) {
+        shape.back() = splits[i];
+        outputs.push_back(ctx.GetOutput(i, shape).GetTensorMutableData<float>());
+      }
       if (rows == 0) return nullptr;
       const float* bias = nullptr;
       if (ctx.GetInputCount() > 1)
         if (Ort::ConstValue b = ctx.GetInput(1)) bias = b.GetTensorData<float>();
       thread_local q4::QuantizedRows quantized;
+      thread_local std::vector<float> joined;  // the outputs side by side, when there are several
       q4::quantize_rows(a.GetTensorData<float>(), rows, w->k(), quantized);
+      float* c = outputs[0];
+      if (splits.size() > 1) {
+        joined.resize(static_cast<size_t>(rows * w->n()));
+        c = joined.data();
+      }
       // A few long runs of tiles: each thread streams its chunk from memory front to back (many
       // short chunks interleave the threads' streams and defeat the prefetchers), and 8 of them
       // balance the intra-op threads. An even count keeps the decode kernel's tile pairs whole.
       const int64_t per_chunk = std::max<int64_t>(2, (w->tiles() + 15) / 16 * 2);
-      Job job{w.get(), &quantized, bias, y.GetTensorMutableData<float>(), per_chunk};
+      Job job{w.get(), &quantized, bias, c, per_chunk};
       const int64_t chunks = (w->tiles() + per_chunk - 1) / per_chunk;
       ctx.ParallelFor(run_chunk, static_cast<size_t>(chunks), 0, &job);
+      if (splits.size() > 1) {
+        int64_t offset = 0;
+        for (size_t i = 0; i < splits.size(); ++i) {
+          for (int64_t r = 0; r < rows; ++r)
+            std::memcpy(outputs[i] + r * splits[i], c + r * w->n() + offset,
+                        sizeof(float) * static_cast<size_t>(splits[i]));
+          offset += splits[i];
+        }
+      }
     } catch (const std::exception& e) {
       return failure(std::string(kOp) + ": " + e.what());
     }
@@ -102,11 +122,16 @@ struct Kernel {
 struct Op : Ort::CustomOpBase<Op, Kernel, true> {
   OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
     try {
-      const std::string key = Ort::ConstKernelInfo(info).GetAttribute<std::string>(kWeightsAttr);
+      Ort::ConstKernelInfo kernel_info(info);
+      const std::string key = kernel_info.GetAttribute<std::string>(kWeightsAttr);
+      std::vector<int64_t> splits = kernel_info.GetAttributes<int64_t>(kSplitsAttr);
       std::lock_guard<std::mutex> lock(registry_mutex);
       auto it = registry().find(key);
       if (it == registry().end()) return failure(std::string(kOp) + ": no packed weights under '" + key + "'");
-      *kernel = new Kernel{it->second};
+      int64_t total = 0;
+      for (int64_t n : splits) total += n;
+      if (splits.empty() || total != it->second->n()) return failure(std::string(kOp) + ": splits do not add up to N");
+      *kernel = new Kernel{it->second, std::move(splits)};
     } catch (const std::exception& e) {
       return failure(std::string(kOp) + ": " + e.what());
     }
@@ -120,6 +145,9 @@ struct Op : Ort::CustomOpBase<Op, Kernel, true> {
   }
   size_t GetOutputTypeCount() const { return 1; }
   ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+  OrtCustomOpInputOutputCharacteristic GetOutputCharacteristic(size_t) const { return INPUT_OUTPUT_VARIADIC; }
+  int GetVariadicOutputMinArity() const { return 1; }
+  bool GetVariadicOutputHomogeneity() const { return true; }
 };
 
 // ---- the rewrite ----
@@ -259,13 +287,15 @@ NodeView read_node(std::string_view bytes) {
 
 std::string input_at(const NodeView& n, size_t i) { return i < n.inputs.size() ? std::string(n.inputs[i]) : ""; }
 
-std::string replacement_node(const NodeView& n, const std::string& key) {
+// One node for `members` (nodes of one input): their outputs in order, `splits` their widths.
+std::string replacement_node(const std::vector<const NodeView*>& members, const std::string& key) {
+  const NodeView& first = *members.front();
   std::string out;
-  wire::put_bytes(out, kNodeInput, n.inputs[0]);
-  const std::string bias = input_at(n, 5);
+  wire::put_bytes(out, kNodeInput, first.inputs[0]);
+  const std::string bias = input_at(first, 5);
   if (!bias.empty()) wire::put_bytes(out, kNodeInput, bias);
-  for (auto o : n.outputs) wire::put_bytes(out, kNodeOutput, o);
-  if (!n.name.empty()) wire::put_bytes(out, kNodeName, n.name);
+  for (const NodeView* m : members) wire::put_bytes(out, kNodeOutput, m->outputs[0]);
+  if (!first.name.empty()) wire::put_bytes(out, kNodeName, first.name);
   wire::put_bytes(out, kNodeOpType, kOp);
   std::string attr;
   wire::put_bytes(attr, kAttrName, kWeightsAttr);
@@ -273,6 +303,15 @@ std::string replacement_node(const NodeView& n, const std::string& key) {
   wire::put_key(attr, kAttrType, 0);
   wire::put_varint(attr, kAttrTypeString);
   wire::put_bytes(out, kNodeAttribute, attr);
+  std::string splits;
+  wire::put_bytes(splits, kAttrName, kSplitsAttr);
+  for (const NodeView* m : members) {
+    wire::put_key(splits, kAttrInts, 0);
+    wire::put_varint(splits, static_cast<uint64_t>(m->ints.at("N")));
+  }
+  wire::put_key(splits, kAttrType, 0);
+  wire::put_varint(splits, kAttrTypeInts);
+  wire::put_bytes(out, kNodeAttribute, splits);
   wire::put_bytes(out, kNodeDomain, kDomain);
   return out;
 }
@@ -314,23 +353,32 @@ std::optional<std::string> pack_q4_matmuls(std::string_view model, const std::fi
     return true;
   });
 
-  const std::string prefix = "q4/" + std::to_string(next_session++) + "/";
-  ExternalFiles files(dir);
-  std::string new_graph;
+  // The graph's fields, and for each node the kernel can run, where its weights are.
+  struct Item {
+    std::string_view raw;  // the field as stored
+    NodeView node;
+    const TensorSource *codes = nullptr, *scales = nullptr, *zeros = nullptr;
+    // The nodes of one input and K share one packed matrix: the first of them (the leader)
+    // lists them all.
+    size_t leader = 0;
+    std::vector<size_t> members;
+  };
+  std::vector<Item> items;
+  std::map<std::pair<std::string_view, int64_t>, size_t> leaders;  // (input, K) -> the leader's index
   Reader g2 = reader(graph);
   while (!g2.done()) {
     const uint8_t* field_start = g2.p;
     const uint64_t key = g2.varint();
     const int field = static_cast<int>(key >> 3), wire_type = static_cast<int>(key & 7);
     g2.skip(wire_type);
-    const std::string_view raw_field = span_of(field_start, g2.p);
-    if (field != kGraphNode || wire_type != 2) {
-      new_graph.append(raw_field);
-      continue;
+    Item item;
+    item.raw = span_of(field_start, g2.p);
+    if (field == kGraphNode && wire_type == 2) {
+      Reader node_field = reader(item.raw);
+      node_field.varint();
+      item.node = read_node(node_field.view());
     }
-    Reader node_field = reader(raw_field);
-    node_field.varint();
-    const NodeView n = read_node(node_field.view());
+    const NodeView& n = item.node;
     const auto attr = [&](const char* name, int64_t fallback) {
       auto it = n.ints.find(name);
       return it == n.ints.end() ? fallback : it->second;
@@ -346,36 +394,70 @@ std::optional<std::string> pack_q4_matmuls(std::string_view model, const std::fi
     const bool typed = b_it != initializers.end() && s_it != initializers.end() && b_it->second.data_type == kUint8 &&
                        s_it->second.data_type == kFloat &&
                        (zp_name.empty() || (z_it != initializers.end() && z_it->second.data_type == kUint8));
-    const size_t blocks = static_cast<size_t>((k + q4::kBlock - 1) / q4::kBlock);
-    const size_t code_row = blocks * (q4::kBlock / 2), scale_row = blocks * sizeof(float), zp_row = (blocks + 1) / 2;
-    const uint64_t n_cols = static_cast<uint64_t>(cols);
-    if (!kernel_op || !typed || !ExternalFiles::usable(b_it->second, n_cols * code_row) ||
-        !ExternalFiles::usable(s_it->second, n_cols * scale_row) ||
-        (!zp_name.empty() && !ExternalFiles::usable(z_it->second, n_cols * zp_row))) {
-      new_graph.append(raw_field);  // ONNX Runtime's kernel runs it (and judges it)
+    const uint64_t blocks = static_cast<uint64_t>((k + q4::kBlock - 1) / q4::kBlock),
+                   n_cols = static_cast<uint64_t>(cols);
+    if (kernel_op && typed && ExternalFiles::usable(b_it->second, n_cols * blocks * (q4::kBlock / 2)) &&
+        ExternalFiles::usable(s_it->second, n_cols * blocks * sizeof(float)) &&
+        (zp_name.empty() || ExternalFiles::usable(z_it->second, n_cols * ((blocks + 1) / 2)))) {
+      item.codes = &b_it->second;
+      item.scales = &s_it->second;
+      item.zeros = zp_name.empty() ? nullptr : &z_it->second;
+      // A node with a bias keeps a matrix of its own.
+      const std::string_view input = input_at(n, 5).empty() ? n.inputs[0] : item.raw;
+      const auto [it, first] = leaders.try_emplace({input, k}, items.size());
+      item.leader = it->second;
+      (first ? item.members : items[item.leader].members).push_back(items.size());
+    }
+    items.push_back(std::move(item));
+  }
+
+  const std::string prefix = "q4/" + std::to_string(next_session++) + "/";
+  ExternalFiles files(dir);
+  std::string new_graph;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Item& item = items[i];
+    if (!item.codes) {
+      new_graph.append(item.raw);  // ONNX Runtime runs it (and judges it)
       continue;
     }
-    auto weights = std::make_shared<q4::PackedWeights>(cols, k);
+    if (item.leader != i) continue;  // packed with its leader
+    const std::vector<size_t>& members = item.members;
+    int64_t total = 0;
+    std::vector<const NodeView*> nodes;
+    for (size_t idx : members) {
+      total += items[idx].node.ints.at("N");
+      nodes.push_back(&items[idx].node);
+    }
+    const int64_t k = item.node.ints.at("K");
+    auto weights = std::make_shared<q4::PackedWeights>(total, k);
+    const size_t blocks = static_cast<size_t>((k + q4::kBlock - 1) / q4::kBlock);
+    const size_t code_row = blocks * (q4::kBlock / 2), scale_row = blocks * sizeof(float), zp_row = (blocks + 1) / 2;
     // A few MiB at a time, so that loading never holds a second copy of a large matrix.
     const int64_t step = std::max<int64_t>(q4::kTile, (int64_t{4} << 20) / static_cast<int64_t>(code_row));
     std::vector<uint8_t> codes, scales, zeros;
-    for (int64_t c0 = 0; c0 < cols; c0 += step) {
-      const uint64_t c1 = static_cast<uint64_t>(std::min(cols, c0 + step)), first = static_cast<uint64_t>(c0);
-      files.read(b_it->second, first * code_row, (c1 - first) * code_row, codes);
-      files.read(s_it->second, first * scale_row, (c1 - first) * scale_row, scales);
-      if (!zp_name.empty()) files.read(z_it->second, first * zp_row, (c1 - first) * zp_row, zeros);
-      weights->pack(c0, static_cast<int64_t>(c1), codes.data(), reinterpret_cast<const float*>(scales.data()),
-                    zp_name.empty() ? nullptr : zeros.data());
+    int64_t offset = 0;
+    for (size_t idx : members) {
+      const Item& member = items[idx];
+      const int64_t cols = member.node.ints.at("N");
+      for (int64_t c0 = 0; c0 < cols; c0 += step) {
+        const uint64_t c1 = static_cast<uint64_t>(std::min(cols, c0 + step)), first = static_cast<uint64_t>(c0);
+        files.read(*member.codes, first * code_row, (c1 - first) * code_row, codes);
+        files.read(*member.scales, first * scale_row, (c1 - first) * scale_row, scales);
+        if (member.zeros) files.read(*member.zeros, first * zp_row, (c1 - first) * zp_row, zeros);
+        weights->pack(offset + c0, offset + static_cast<int64_t>(c1), codes.data(),
+                      reinterpret_cast<const float*>(scales.data()), member.zeros ? zeros.data() : nullptr);
+      }
+      offset += cols;
     }
-    const std::string weights_key = prefix + std::to_string(packed.nodes);
+    const std::string weights_key = prefix + std::to_string(packed.matrices());
     {
       std::lock_guard<std::mutex> lock(registry_mutex);
       registry()[weights_key] = weights;
     }
     packed.keys.push_back(weights_key);
     packed.weights.push_back(std::move(weights));
-    ++packed.nodes;
-    wire::put_bytes(new_graph, kGraphNode, replacement_node(n, weights_key));
+    packed.nodes += static_cast<int64_t>(members.size());
+    wire::put_bytes(new_graph, kGraphNode, replacement_node(nodes, weights_key));
   }
   if (packed.nodes == 0) return std::nullopt;
 

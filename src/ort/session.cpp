@@ -141,8 +141,8 @@ Session::Session(const std::filesystem::path& path, const SessionConfig& config,
         size_t bytes = 0;
         for (const auto& w : packed_.weights) bytes += w->bytes();
         log::debug(path.filename().string() + ": " + std::to_string(packed_.nodes) + " of " +
-                   std::to_string(matmul_plan_.nodes) + " 4-bit matmuls on onnx-chat's AVX-512 VNNI kernel (" +
-                   std::to_string(bytes >> 20) + " MiB packed)");
+                   std::to_string(matmul_plan_.nodes) + " 4-bit matmuls on onnx-chat's AVX-512 VNNI kernel, as " +
+                   std::to_string(packed_.matrices()) + " matrices (" + std::to_string(bytes >> 20) + " MiB packed)");
       }
     }
     if (rewrite)

@@ -135,97 +135,134 @@ Pb tensor_type(std::vector<int64_t> dims) {
   return Pb().msg(1, Pb().num(1, 1).msg(2, shape));
 }
 
-// y = x @ W + bias with W [k, n] 4-bit in blocks of `block` (codes and zero points in an external
-// file, scales inline).
+// One MatMulNBits node of input x: its weights, block size, whether it has zero points and a bias.
+struct NodeSpec {
+  const Weights* w;
+  int64_t block = 32;
+  bool zeros = true, bias = false;
+};
+
+// A graph of nodes y0, y1, ... = x @ W_i (+ bias) with 4-bit W_i [k, n_i] (codes and zero points
+// in an external file, scales and biases inline).
 struct Model {
   fs::path dir, path;
-  Model(const Weights& w, int64_t block) {
-    dir = fs::temp_directory_path() / ("oc_q4_matmul_" + std::to_string(::getpid()) + "_" + std::to_string(block));
+  Model(const std::vector<NodeSpec>& specs, const std::string& tag) {
+    dir = fs::temp_directory_path() / ("oc_q4_matmul_" + std::to_string(::getpid()) + "_" + tag);
     fs::create_directories(dir);
     std::ofstream data(dir / "w.onnx_data", std::ios::binary);
-    data.write(reinterpret_cast<const char*>(w.codes.data()), static_cast<std::streamsize>(w.codes.size()));
-    data.write(reinterpret_cast<const char*>(w.zeros.data()), static_cast<std::streamsize>(w.zeros.size()));
-    data.close();
-    auto external = [](Pb t, size_t offset, size_t length) {
+    size_t offset = 0;
+    auto external = [&](Pb t, const std::vector<uint8_t>& bytes) {
+      data.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
       t.msg(13, Pb().str(1, "location").str(2, "w.onnx_data"));
       t.msg(13, Pb().str(1, "offset").str(2, std::to_string(offset)));
-      t.msg(13, Pb().str(1, "length").str(2, std::to_string(length)));
+      t.msg(13, Pb().str(1, "length").str(2, std::to_string(bytes.size())));
+      offset += bytes.size();
       return t.num(14, 1);
     };
-    const auto n = static_cast<uint64_t>(w.n);
-    Pb b = external(Pb().num(1, n).num(1, static_cast<uint64_t>(w.blocks)).num(1, 16).num(2, 2).str(8, "B"), 0,
-                    w.codes.size());
-    Pb zp = external(Pb().num(1, w.zeros.size()).num(2, 2).str(8, "zp"), w.codes.size(), w.zeros.size());
-    Pb s = Pb().num(1, w.scales.size()).num(2, 1).str(8, "scales");
-    s.str(9, std::string(reinterpret_cast<const char*>(w.scales.data()), w.scales.size() * sizeof(float)));
-    std::vector<float> bias_values(static_cast<size_t>(w.n));
-    for (size_t i = 0; i < bias_values.size(); ++i) bias_values[i] = 0.25f * static_cast<float>(i % 5);
-    Pb bias = Pb().num(1, n).num(2, 1).str(8, "bias");
-    bias.str(9, std::string(reinterpret_cast<const char*>(bias_values.data()), bias_values.size() * sizeof(float)));
-    Pb node = Pb().str(1, "x").str(1, "B").str(1, "scales").str(1, "zp").str(1, "").str(1, "bias").str(2, "y");
-    node.str(3, "mm").str(4, "MatMulNBits").str(7, "com.microsoft");
-    for (auto [name, v] : {std::pair{"K", w.k}, {"N", w.n}, {"bits", int64_t{4}}, {"block_size", block}})
-      node.msg(5, int_attr(name, v));
-    Pb graph = Pb().msg(1, node).str(2, "g").msg(5, b).msg(5, zp).msg(5, s).msg(5, bias);
-    graph.msg(11, Pb().str(1, "x").msg(2, tensor_type({-1, w.k})));
-    graph.msg(12, Pb().str(1, "y").msg(2, tensor_type({-1, w.n})));
+    const int64_t k = specs.front().w->k;
+    Pb graph;
+    for (size_t i = 0; i < specs.size(); ++i) {
+      const Weights& w = *specs[i].w;
+      const std::string index = std::to_string(i), p = std::string("n").append(index).append(".");
+      const std::string y = std::string("y").append(index);
+      const auto n = static_cast<uint64_t>(w.n);
+      graph.msg(5, external(Pb().num(1, n).num(1, static_cast<uint64_t>(w.blocks)).num(1, 16).num(2, 2).str(8, p + "B"),
+                            w.codes));
+      if (specs[i].zeros) graph.msg(5, external(Pb().num(1, w.zeros.size()).num(2, 2).str(8, p + "zp"), w.zeros));
+      Pb s = Pb().num(1, w.scales.size()).num(2, 1).str(8, p + "scales");
+      graph.msg(5,
+                s.str(9, std::string(reinterpret_cast<const char*>(w.scales.data()), w.scales.size() * sizeof(float))));
+      std::vector<float> bias_values(static_cast<size_t>(w.n));
+      for (size_t j = 0; j < bias_values.size(); ++j) bias_values[j] = 0.25f * static_cast<float>(j % 5);
+      Pb bias = Pb().num(1, n).num(2, 1).str(8, p + "bias");
+      bias.str(9, std::string(reinterpret_cast<const char*>(bias_values.data()), bias_values.size() * sizeof(float)));
+      if (specs[i].bias) graph.msg(5, bias);
+      Pb node = Pb().str(1, "x").str(1, p + "B").str(1, p + "scales").str(1, specs[i].zeros ? p + "zp" : "");
+      if (specs[i].bias) node.str(1, "").str(1, p + "bias");
+      node.str(2, y).str(3, p + "mm").str(4, "MatMulNBits").str(7, "com.microsoft");
+      for (auto [name, v] : {std::pair{"K", w.k}, {"N", w.n}, {"bits", int64_t{4}}, {"block_size", specs[i].block}})
+        node.msg(5, int_attr(name, v));
+      graph.msg(1, node);
+      graph.msg(12, Pb().str(1, y).msg(2, tensor_type({-1, w.n})));
+    }
+    graph.str(2, "g").msg(11, Pb().str(1, "x").msg(2, tensor_type({-1, k})));
     Pb m = Pb().num(1, 8).msg(8, Pb().str(1, "").num(2, 17)).msg(8, Pb().str(1, "com.microsoft").num(2, 1));
     m.msg(7, graph);
     path = dir / "m.onnx";
     std::ofstream(path, std::ios::binary) << m.bytes;
   }
   ~Model() { fs::remove_all(dir); }
+  std::string bytes() const {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
 };
 
-std::vector<float> run(oc::ort::Session& session, const std::vector<float>& x, int64_t rows, int64_t k) {
+// Every output of the graph for x [rows, k].
+std::vector<std::vector<float>> run(oc::ort::Session& session, const std::vector<float>& x, int64_t rows, int64_t k) {
   const int64_t shape[2] = {rows, k};
   auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   Ort::Value in = Ort::Value::CreateTensor<float>(mem, const_cast<float*>(x.data()), x.size(), shape, 2);
   const char* in_names[] = {"x"};
-  const char* out_names[] = {"y"};
-  auto out = session.get().Run(Ort::RunOptions{nullptr}, in_names, &in, 1, out_names, 1);
-  const float* y = out[0].GetTensorData<float>();
-  return {y, y + out[0].GetTensorTypeAndShapeInfo().GetElementCount()};
+  std::vector<const char*> out_names;
+  for (const auto& o : session.outputs()) out_names.push_back(o.name.c_str());
+  auto out = session.get().Run(Ort::RunOptions{nullptr}, in_names, &in, 1, out_names.data(), out_names.size());
+  std::vector<std::vector<float>> values;
+  for (auto& v : out) {
+    const float* y = v.GetTensorData<float>();
+    values.emplace_back(y, y + v.GetTensorTypeAndShapeInfo().GetElementCount());
+  }
+  return values;
 }
 
-// auto gives the node to the kernel and computes what the graph as exported computes, within int8
-// activations' error; int8 keeps ONNX Runtime's kernel.
+// auto gives the nodes to the kernel (those of one input without a bias as one matrix, a node
+// with a bias alone) and computes what the graph as exported computes, within int8 activations'
+// error, for every output; int8 keeps ONNX Runtime's kernel.
 TEST(Q4MatmulOp, AutoRunsEligibleNodesOnTheKernel) {
   std::mt19937 rng(3);
-  const Weights w(40, 96, rng);
-  const Model model(w, 32);
+  const Weights a(40, 96, rng), b(24, 96, rng), c(16, 96, rng);
+  const Model model({{&a}, {&b, 32, false}, {&c, 32, true, true}}, "auto");
+  oc::ort::PackedMatmuls packed;
+  const bool rewritten = oc::ort::pack_q4_matmuls(model.bytes(), model.dir, packed).has_value();
+  EXPECT_EQ(rewritten, q4::supported());
+  if (q4::supported()) {
+    EXPECT_EQ(packed.nodes, 3);
+    ASSERT_EQ(packed.matrices(), 2);
+    EXPECT_EQ(packed.weights[0]->n(), 64) << "a and b side by side";
+    EXPECT_EQ(packed.weights[1]->n(), 16) << "c (with a bias) alone";
+  }
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  const int64_t rows = 3;
-  std::vector<float> x(static_cast<size_t>(rows * w.k));
-  for (auto& v : x) v = normal(rng);
-  oc::ort::SessionConfig cfg;
-  cfg.intra_op_threads = 2;
-  cfg.matmul_precision = MatmulPrecision::Exact;
-  oc::ort::Session exact(model.path, cfg);
-  EXPECT_EQ(exact.packed_matmuls(), 0);
-  const std::vector<float> want = run(exact, x, rows, w.k);
-  cfg.matmul_precision = MatmulPrecision::Int8;
-  oc::ort::Session int8(model.path, cfg);
-  EXPECT_EQ(int8.packed_matmuls(), 0);
-  cfg.matmul_precision = MatmulPrecision::Auto;
-  oc::ort::Session automatic(model.path, cfg);
-  EXPECT_EQ(automatic.packed_matmuls(), q4::supported() ? 1 : 0);
-  const std::vector<float> got = run(automatic, x, rows, w.k);
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 0.05 + 0.02 * std::fabs(want[i])) << i;
+  for (int64_t rows : {1, 3}) {
+    std::vector<float> x(static_cast<size_t>(rows * a.k));
+    for (auto& v : x) v = normal(rng);
+    oc::ort::SessionConfig cfg;
+    cfg.intra_op_threads = 2;
+    cfg.matmul_precision = MatmulPrecision::Exact;
+    oc::ort::Session exact(model.path, cfg);
+    EXPECT_EQ(exact.packed_matmuls(), 0);
+    const auto want = run(exact, x, rows, a.k);
+    cfg.matmul_precision = MatmulPrecision::Int8;
+    oc::ort::Session int8(model.path, cfg);
+    EXPECT_EQ(int8.packed_matmuls(), 0);
+    cfg.matmul_precision = MatmulPrecision::Auto;
+    oc::ort::Session automatic(model.path, cfg);
+    EXPECT_EQ(automatic.packed_matmuls(), q4::supported() ? 3 : 0);
+    const auto got = run(automatic, x, rows, a.k);
+    ASSERT_EQ(got.size(), 3u);
+    for (size_t o = 0; o < got.size(); ++o) {
+      ASSERT_EQ(got[o].size(), want[o].size()) << o;
+      for (size_t i = 0; i < got[o].size(); ++i)
+        EXPECT_NEAR(got[o][i], want[o][i], 0.05 + 0.02 * std::fabs(want[o][i])) << "output " << o << " at " << i;
+    }
+  }
 }
 
 TEST(Q4MatmulOp, OtherBlockSizesStayWithOnnxRuntime) {
   std::mt19937 rng(5);
   const Weights w(16, 64, rng);
-  const Model model(w, 16);  // blobs of 32 weights under block_size 16: only the rewrite is checked
-  std::string bytes;
-  {
-    std::ifstream in(model.path, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const Model model({{&w, 16}}, "block16");  // blobs of 32 weights under block_size 16: only the rewrite is checked
   oc::ort::PackedMatmuls packed;
-  EXPECT_FALSE(oc::ort::pack_q4_matmuls(bytes, model.dir, packed));
+  EXPECT_FALSE(oc::ort::pack_q4_matmuls(model.bytes(), model.dir, packed));
   EXPECT_EQ(packed.nodes, 0);
 }
 
