@@ -76,7 +76,7 @@ OC_VNNI void quantize_row(const float* a, int64_t k, int64_t blocks, int8_t* cod
 }
 
 // The columns of T consecutive tiles for R rows. Per block and row: two vpdpbusd per group of 8
-// weights, the low nibbles and the high nibbles (left in place: 16x the code) in separate chains;
+// weights (its low nibbles, then its high nibbles shifted down; the unpacking serves all R rows);
 // then the zero point's share (zero point x the sum of the row's codes, by vpmaddwd) comes off the
 // int32 dot product, which is scaled into the row's fp32 sum. Sharing a load of the weights among
 // R rows and the activations' broadcasts among T tiles keeps the work per byte below what memory
@@ -104,11 +104,10 @@ OC_VNNI void tile_rows(const uint8_t* first_tile, size_t tile_bytes, int64_t blo
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   }
   const __m512i low = _mm512_set1_epi8(0x0F);
-  const __m512i high = _mm512_set1_epi8(static_cast<char>(0xF0));
   for (int64_t b = 0; b < blocks; ++b) {
-    __m512i dlo[R][T], dhi[R][T];
+    __m512i dot[R][T];
     for (int r = 0; r < R; ++r)
-      for (int t = 0; t < T; ++t) dlo[r][t] = dhi[r][t] = _mm512_setzero_si512();
+      for (int t = 0; t < T; ++t) dot[r][t] = _mm512_setzero_si512();
     for (int t = 0; t < T; ++t) {
       const char* ahead = reinterpret_cast<const char*>(codes[t] + (b + kPrefetchBlocks) * kCodeBytes);
       for (int line = 0; line < 4; ++line) _mm_prefetch(ahead + line * 64, _MM_HINT_T0);
@@ -118,7 +117,7 @@ OC_VNNI void tile_rows(const uint8_t* first_tile, size_t tile_bytes, int64_t blo
       for (int t = 0; t < T; ++t) {
         const __m512i packed = _mm512_load_si512(codes[t] + b * kCodeBytes + g * 64);
         lo[t] = _mm512_and_si512(packed, low);
-        hi[t] = _mm512_and_si512(packed, high);
+        hi[t] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low);
       }
       for (int r = 0; r < R; ++r) {
         int32_t x0, x1;
@@ -126,8 +125,8 @@ OC_VNNI void tile_rows(const uint8_t* first_tile, size_t tile_bytes, int64_t blo
         std::memcpy(&x1, acodes[r] + b * kBlock + g * 8 + 4, 4);
         const __m512i a0 = _mm512_set1_epi32(x0), a1 = _mm512_set1_epi32(x1);
         for (int t = 0; t < T; ++t) {
-          dlo[r][t] = _mm512_dpbusd_epi32(dlo[r][t], lo[t], a0);
-          dhi[r][t] = _mm512_dpbusd_epi32(dhi[r][t], hi[t], a1);
+          dot[r][t] = _mm512_dpbusd_epi32(dot[r][t], lo[t], a0);
+          dot[r][t] = _mm512_dpbusd_epi32(dot[r][t], hi[t], a1);
         }
       }
     }
@@ -141,8 +140,7 @@ OC_VNNI void tile_rows(const uint8_t* first_tile, size_t tile_bytes, int64_t blo
       const __m512i asum = _mm512_set1_epi32(asums[r][b]);
       const __m512 as = _mm512_set1_ps(ascales[r][b]);
       for (int t = 0; t < T; ++t) {
-        const __m512i sum = _mm512_add_epi32(dlo[r][t], _mm512_srai_epi32(dhi[r][t], 4));
-        const __m512i corrected = _mm512_sub_epi32(sum, _mm512_madd_epi16(zp[t], asum));
+        const __m512i corrected = _mm512_sub_epi32(dot[r][t], _mm512_madd_epi16(zp[t], asum));
         acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(corrected), _mm512_mul_ps(ws[t], as), acc[r][t]);
       }
     }
@@ -214,10 +212,12 @@ PackedWeights::PackedWeights(int64_t n, int64_t k) : n_(n), k_(k), blocks_((k + 
   const size_t total = tile_bytes_ * static_cast<size_t>(tiles());
   // In huge pages where the system allows them: a decode step streams every byte, and with 4 KiB
   // pages the page walks and (at load) the page faults cost as much as the arithmetic.
-  const size_t allocated = round_up(std::max<size_t>(total, kAlign), kHugePage);
-  data_.reset(static_cast<uint8_t*>(std::aligned_alloc(kHugePage, allocated)));
+  // Small matrices (under half a huge page) keep ordinary pages rather than round up to 2 MiB.
+  const bool huge = total >= kHugePage / 2;
+  const size_t allocated = round_up(std::max<size_t>(total, kAlign), huge ? kHugePage : kAlign);
+  data_.reset(static_cast<uint8_t*>(std::aligned_alloc(huge ? kHugePage : kAlign, allocated)));
   if (!data_) throw std::bad_alloc();
-  ::madvise(data_.get(), allocated, MADV_HUGEPAGE);
+  if (huge) ::madvise(data_.get(), allocated, MADV_HUGEPAGE);
   std::memset(data_.get(), 0, total);
 }
 
