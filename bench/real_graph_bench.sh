@@ -2,7 +2,8 @@
 # The real-size benchmark (`make bench-real`): the Gemma 3 4B export's q4 graphs from the shared
 # folder with seeded random weights (tools/real_graphs/prepare.py --random: zero weights understate
 # memory traffic and RSS), at two context lengths, in both matmul precisions (exact: as exported,
-# fp32 compute; auto: int8 activations on CPU), measuring
+# fp32 compute; auto: int8 activations on CPU, on onnx-chat's kernel where the CPU has AVX-512 VNNI;
+# PRECISIONS="exact int8 auto" adds ONNX Runtime's int8 kernel), measuring
 #   server    onnx-chat serve, streaming /v1/completions (bench/server_bench.mjs)
 #   sequence  onnx-chat's model layer without HTTP (bench/decoder_bench --mode sequence)
 #   bare      a loop over the same sessions that reallocates the KV cache every step (--mode bare)
