@@ -3,12 +3,16 @@
 #include <cstring>
 #include <vector>
 
+#include "ort/onnx_proto.h"
 #include "ort/protobuf_wire.h"
 
 namespace oc::ort {
 namespace {
 
+using namespace proto;
 using wire::Reader;
+using wire::reader;
+using wire::span_of;
 
 // Appends fields to a message's bytes.
 struct Writer {
@@ -20,52 +24,9 @@ struct Writer {
   void bytes(int field, std::string_view v) { wire::put_bytes(out, field, v); }
 };
 
-// Field numbers of onnx.proto.
-constexpr int kModelOpsetImport = 8, kModelGraph = 7;
-constexpr int kOpsetDomain = 1, kOpsetVersion = 2;
-constexpr int kGraphNode = 1, kGraphInput = 11;
-constexpr int kValueInfoName = 1;
-constexpr int kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7;
-constexpr int kAttrName = 1, kAttrI = 3, kAttrT = 5, kAttrInts = 8, kAttrType = 20;
-constexpr int kAttrTypeInt = 2, kAttrTypeTensor = 4, kAttrTypeInts = 7;
-constexpr int kTensorDims = 1, kTensorDataType = 2, kTensorRawData = 9;
-constexpr int kInt64 = 7, kInt32 = 6;
-
 constexpr int kSeqlensInput = 5;  // GroupQueryAttention: query, key, value, past_key, past_value, seqlens_k, ...
 constexpr const char* kMask = "attention_mask";
 constexpr const char* kPrefix = "oc_gqa_lengths/";
-
-Reader reader(std::string_view bytes) {
-  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
-  return Reader{p, p + bytes.size()};
-}
-
-std::string_view span_of(const uint8_t* from, const uint8_t* to) {
-  return {reinterpret_cast<const char*>(from), static_cast<size_t>(to - from)};
-}
-
-struct NodeView {
-  std::string op_type, domain;
-  std::vector<std::string> inputs;
-};
-
-NodeView read_node(std::string_view bytes) {
-  NodeView n;
-  Reader r = reader(bytes);
-  r.each([&](int field, int wire) {
-    if (wire != 2) return false;
-    if (field == kNodeInput)
-      n.inputs.emplace_back(r.view());
-    else if (field == kNodeOpType)
-      n.op_type = r.view();
-    else if (field == kNodeDomain)
-      n.domain = r.view();
-    else
-      return false;
-    return true;
-  });
-  return n;
-}
 
 bool is_gqa(const NodeView& n) {
   return n.op_type == "GroupQueryAttention" && n.domain == "com.microsoft" && n.inputs.size() > kSeqlensInput;
@@ -210,37 +171,19 @@ std::optional<std::string> gqa_lengths_from_mask(std::string_view model) {
   const std::string seqlens = std::string(kPrefix) + "seqlens_k";
   Writer new_graph;
   for (const auto& n : length_nodes(opset, seqlens)) new_graph.bytes(kGraphNode, n);
-  Reader g2 = reader(graph);
-  while (!g2.done()) {
-    const uint8_t* field_start = g2.p;
-    const uint64_t key = g2.varint();
-    const int field = static_cast<int>(key >> 3), wire = static_cast<int>(key & 7);
-    if (field == kGraphNode && wire == 2) {
-      std::string_view bytes = g2.view();
+  wire::each_stored(reader(graph), [&](int field, int type, std::string_view stored) {
+    if (field == kGraphNode && type == 2) {
+      Reader node = reader(stored);
+      node.varint();
+      const std::string_view bytes = node.view();
       if (is_gqa(read_node(bytes))) {
         new_graph.bytes(kGraphNode, rewire_node(bytes, seqlens));
-        continue;
+        return;
       }
-      new_graph.out.append(span_of(field_start, g2.p));
-      continue;
     }
-    g2.skip(wire);
-    new_graph.out.append(span_of(field_start, g2.p));
-  }
-
-  Writer out;
-  Reader m2 = reader(model);
-  while (!m2.done()) {
-    const uint8_t* field_start = m2.p;
-    const uint64_t key = m2.varint();
-    const int field = static_cast<int>(key >> 3), wire = static_cast<int>(key & 7);
-    m2.skip(wire);
-    if (field == kModelGraph && wire == 2)
-      out.bytes(kModelGraph, new_graph.out);
-    else
-      out.out.append(span_of(field_start, m2.p));
-  }
-  return out.out;
+    new_graph.out.append(stored);
+  });
+  return with_graph(model, new_graph.out);
 }
 
 }  // namespace oc::ort

@@ -1,5 +1,6 @@
 // The protobuf wire format over a byte range, read and written by hand: what the weight-free
-// ONNX reader (onnx_file) and the in-memory graph rewrite (matmul_precision) need, no more.
+// ONNX reader (onnx_file) and the in-memory graph rewrites (matmul_precision, onnx_proto) need, no
+// more.
 #pragma once
 
 #include <cstdint>
@@ -75,6 +76,28 @@ struct Reader {
     }
   }
 };
+
+inline Reader reader(std::string_view bytes) {
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  return Reader{p, p + bytes.size()};
+}
+
+inline std::string_view span_of(const uint8_t* from, const uint8_t* to) {
+  return {reinterpret_cast<const char*>(from), static_cast<size_t>(to - from)};
+}
+
+// Calls f(field, wire, stored) for each field of a message, `stored` its bytes as stored (key
+// included): what a rewrite copies for the fields it keeps.
+template <typename F>
+void each_stored(Reader r, F&& f) {
+  while (!r.done()) {
+    const uint8_t* start = r.p;
+    const uint64_t key = r.varint();
+    const int wire = static_cast<int>(key & 7);
+    r.skip(wire);
+    f(static_cast<int>(key >> 3), wire, span_of(start, r.p));
+  }
+}
 
 // The bytes of a varint.
 inline void put_varint(std::string& out, uint64_t v) {

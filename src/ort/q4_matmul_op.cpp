@@ -10,37 +10,21 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "ort/onnx_proto.h"
 #include "ort/protobuf_wire.h"
 #include "ort/q4_matmul.h"
 
 namespace oc::ort {
 namespace {
 
+using namespace proto;
 using wire::Reader;
+using wire::reader;
 
 constexpr const char* kDomain = "onnx_chat";
 constexpr const char* kOp = "MatMulQ4Int8";
 constexpr const char* kWeightsAttr = "weights";
 constexpr const char* kSplitsAttr = "splits";
-
-// Field numbers of onnx.proto.
-constexpr int kModelGraph = 7, kModelOpsetImport = 8;
-constexpr int kOpsetDomain = 1, kOpsetVersion = 2;
-constexpr int kGraphNode = 1, kGraphInitializer = 5;
-constexpr int kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5, kNodeDomain = 7;
-constexpr int kAttrName = 1, kAttrI = 3, kAttrS = 4, kAttrInts = 8, kAttrType = 20;
-constexpr int kAttrTypeString = 3, kAttrTypeInts = 7;
-constexpr int kTensorDataType = 2, kTensorName = 8, kTensorRawData = 9, kTensorExternal = 13;
-constexpr int kFloat = 1, kUint8 = 2;
-
-Reader reader(std::string_view bytes) {
-  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
-  return Reader{p, p + bytes.size()};
-}
-
-std::string_view span_of(const uint8_t* from, const uint8_t* to) {
-  return {reinterpret_cast<const char*>(from), static_cast<size_t>(to - from)};
-}
 
 // ---- the operator ----
 
@@ -239,52 +223,6 @@ class ExternalFiles {
   std::map<std::string, int> fds_;
 };
 
-struct NodeView {
-  std::string_view op_type, domain, name;
-  std::vector<std::string_view> inputs, outputs;
-  std::map<std::string_view, int64_t> ints;
-};
-
-NodeView read_node(std::string_view bytes) {
-  NodeView n;
-  Reader r = reader(bytes);
-  r.each([&](int field, int wire) {
-    if (wire != 2) return false;
-    if (field == kNodeInput)
-      n.inputs.push_back(r.view());
-    else if (field == kNodeOutput)
-      n.outputs.push_back(r.view());
-    else if (field == kNodeName)
-      n.name = r.view();
-    else if (field == kNodeOpType)
-      n.op_type = r.view();
-    else if (field == kNodeDomain)
-      n.domain = r.view();
-    else if (field == kNodeAttribute) {
-      Reader a = r.bytes();
-      std::string_view name;
-      int64_t value = 0;
-      bool is_int = false;
-      a.each([&](int f, int w) {
-        if (f == kAttrName && w == 2) {
-          name = a.view();
-          return true;
-        }
-        if (f == kAttrI && w == 0) {
-          value = static_cast<int64_t>(a.varint());
-          is_int = true;
-          return true;
-        }
-        return false;
-      });
-      if (is_int) n.ints[name] = value;
-    } else
-      return false;
-    return true;
-  });
-  return n;
-}
-
 std::string input_at(const NodeView& n, size_t i) { return i < n.inputs.size() ? std::string(n.inputs[i]) : ""; }
 
 // One node for `members` (nodes of one input): their outputs in order, `splits` their widths.
@@ -328,13 +266,7 @@ PackedMatmuls::~PackedMatmuls() {
 std::optional<std::string> pack_q4_matmuls(std::string_view model, const std::filesystem::path& dir,
                                            PackedMatmuls& packed) {
   if (!q4::supported()) return std::nullopt;
-  std::string_view graph;
-  Reader m = reader(model);
-  m.each([&](int field, int wire) {
-    if (field != kModelGraph || wire != 2) return false;
-    graph = m.view();
-    return true;
-  });
+  const std::string_view graph = graph_of(model);
   if (graph.empty()) return std::nullopt;
 
   std::map<std::string_view, TensorSource> initializers;
@@ -365,16 +297,11 @@ std::optional<std::string> pack_q4_matmuls(std::string_view model, const std::fi
   };
   std::vector<Item> items;
   std::map<std::pair<std::string_view, int64_t>, size_t> leaders;  // (input, K) -> the leader's index
-  Reader g2 = reader(graph);
-  while (!g2.done()) {
-    const uint8_t* field_start = g2.p;
-    const uint64_t key = g2.varint();
-    const int field = static_cast<int>(key >> 3), wire_type = static_cast<int>(key & 7);
-    g2.skip(wire_type);
+  wire::each_stored(reader(graph), [&](int field, int type, std::string_view stored) {
     Item item;
-    item.raw = span_of(field_start, g2.p);
-    if (field == kGraphNode && wire_type == 2) {
-      Reader node_field = reader(item.raw);
+    item.raw = stored;
+    if (field == kGraphNode && type == 2) {
+      Reader node_field = reader(stored);
       node_field.varint();
       item.node = read_node(node_field.view());
     }
@@ -409,7 +336,7 @@ std::optional<std::string> pack_q4_matmuls(std::string_view model, const std::fi
       (first ? item.members : items[item.leader].members).push_back(items.size());
     }
     items.push_back(std::move(item));
-  }
+  });
 
   const std::string prefix = "q4/" + std::to_string(next_session++) + "/";
   ExternalFiles files(dir);
@@ -461,24 +388,13 @@ std::optional<std::string> pack_q4_matmuls(std::string_view model, const std::fi
   }
   if (packed.nodes == 0) return std::nullopt;
 
-  std::string out;
-  Reader m2 = reader(model);
-  while (!m2.done()) {
-    const uint8_t* field_start = m2.p;
-    const uint64_t key = m2.varint();
-    const int field = static_cast<int>(key >> 3), wire_type = static_cast<int>(key & 7);
-    m2.skip(wire_type);
-    if (field == kModelGraph && wire_type == 2)
-      wire::put_bytes(out, kModelGraph, new_graph);
-    else
-      out.append(span_of(field_start, m2.p));
-  }
   std::string opset;
   wire::put_bytes(opset, kOpsetDomain, kDomain);
   wire::put_key(opset, kOpsetVersion, 0);
   wire::put_varint(opset, 1);
-  wire::put_bytes(out, kModelOpsetImport, opset);
-  return out;
+  std::string import;
+  wire::put_bytes(import, kModelOpsetImport, opset);
+  return with_graph(model, new_graph, import);
 }
 
 void add_q4_matmul_domain(Ort::SessionOptions& options) {
