@@ -177,25 +177,6 @@ OC_VNNI void rows_of_tiles(const PackedWeights& w, const QuantizedRows& a, int64
   }
 }
 
-// Tiles two at a time (the activations' broadcasts serve both), rows four at a time (each load of
-// the weights serves all four); a tile's rows are all done before the next, so it stays in cache.
-OC_VNNI void multiply_vnni(const PackedWeights& w, const QuantizedRows& a, const float* bias, float* c,
-                           int64_t tile_begin, int64_t tile_end) {
-  __m512 out[kRows * 2];
-  for (int64_t t = tile_begin; t < tile_end;) {
-    const int pair = t + 2 <= tile_end ? 2 : 1;
-    for (int64_t r0 = 0; r0 < a.rows; r0 += kRows) {
-      const int64_t rows = std::min<int64_t>(kRows, a.rows - r0);
-      if (pair == 2)
-        rows_of_tiles<2>(w, a, t, r0, rows, out);
-      else
-        rows_of_tiles<1>(w, a, t, r0, rows, out);
-      store(c + r0 * w.n(), w.n(), t * kTile, bias, out, rows, pair);
-    }
-    t += pair;
-  }
-}
-
 }  // namespace
 
 bool supported() {
@@ -260,9 +241,23 @@ void quantize_rows(const float* a, int64_t rows, int64_t k, QuantizedRows& out) 
                  out.sums.data() + r * out.blocks);
 }
 
-void multiply(const PackedWeights& w, const QuantizedRows& a, const float* bias, float* c, int64_t tile_begin,
-              int64_t tile_end) {
-  multiply_vnni(w, a, bias, c, tile_begin, tile_end);
+// Tiles two at a time (the activations' broadcasts serve both), rows four at a time (each load of
+// the weights serves all four); a tile's rows are all done before the next, so it stays in cache.
+OC_VNNI void multiply(const PackedWeights& w, const QuantizedRows& a, const float* bias, float* c, int64_t tile_begin,
+                      int64_t tile_end) {
+  __m512 out[kRows * 2];
+  for (int64_t t = tile_begin; t < tile_end;) {
+    const int pair = t + 2 <= tile_end ? 2 : 1;
+    for (int64_t r0 = 0; r0 < a.rows; r0 += kRows) {
+      const int64_t rows = std::min<int64_t>(kRows, a.rows - r0);
+      if (pair == 2)
+        rows_of_tiles<2>(w, a, t, r0, rows, out);
+      else
+        rows_of_tiles<1>(w, a, t, r0, rows, out);
+      store(c + r0 * w.n(), w.n(), t * kTile, bias, out, rows, pair);
+    }
+    t += pair;
+  }
 }
 
 }  // namespace oc::ort::q4

@@ -17,7 +17,8 @@ namespace oc::ort::q4 {
 constexpr int64_t kBlock = 32;  // weights per quantization block
 constexpr int64_t kTile = 16;   // output columns per tile
 
-// True where the CPU runs the kernel (AVX-512 F/BW/VL and VNNI).
+// True where the CPU runs the kernel (AVX-512 F/BW/VL and VNNI); quantize_rows and multiply may be
+// called only there.
 bool supported();
 
 // Weights repacked for the kernel; read-only once packed.

@@ -63,7 +63,8 @@ struct Kernel {
         return failure(std::string(kOp) + ": the input's last dimension is not K = " + std::to_string(w->k()));
       int64_t rows = 1;
       for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
-      std::vector<float*> outputs;
+      thread_local std::vector<float*> outputs;
+      outputs.clear();
       for (size_t i = 0; i < splits.size(); ++i) {
         shape.back() = splits[i];
         outputs.push_back(ctx.GetOutput(i, shape).GetTensorMutableData<float>());
